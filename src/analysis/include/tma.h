@@ -1,0 +1,207 @@
+/*
+ * tma.h -- libtma: the analysis rules of tmtrace, in one place.
+ *
+ * Grouping (filename, line, traceback, address; cumulative), comparison of
+ * two groupings, the sort order of PEP 454's StatsDiff.sort, filter
+ * matching, and size parsing/formatting.  The tracer's Python API
+ * (Snapshot.top_by, GroupedStats.compare_to, StatsDiff.sort, Filter.match,
+ * Snapshot.apply_filters, DisplayTop) and tmtool (top, diff, filter) call
+ * these same functions, so they cannot disagree on the same file.
+ *
+ * Conventions are libtms's (tms.h): 0 or a negative tms_status, a tms_error
+ * message, no printing, NULL-safe frees.  On failure outputs are left empty
+ * and inputs untouched.
+ */
+#ifndef TMA_H
+#define TMA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tms.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ===========================================================================
+ * Sizes
+ * ======================================================================== */
+/* Parse "123", "512k", "10MiB", "1.5G", "2 GiB" into bytes.  Suffixes are
+ * binary whatever their spelling: k K KB KiB = 1024, M MB MiB = 1024^2,
+ * G GB GiB, T TB TiB; B or none = 1.  Rejects negatives, empty input,
+ * trailing junk and overflow (TMS_E_ARG with a message). */
+int tma_size_parse(const char *text, uint64_t *out, tms_error *err);
+
+/* A CI threshold: a size ("10MiB") or a percentage ("5%", "2.5%"). */
+typedef struct tma_threshold {
+    int is_percent;
+    uint64_t bytes;    /* when !is_percent */
+    double percent;    /* when is_percent: 5.0 for "5%" */
+} tma_threshold;
+int tma_threshold_parse(const char *text, tma_threshold *out, tms_error *err);
+/* 1 if growth from old_size to new_size breaches t (strictly more than). */
+int tma_threshold_breached(const tma_threshold *t, uint64_t old_size,
+                           uint64_t new_size);
+
+/* Human size, CPython tracemalloc's rule: B, KiB, MiB, GiB, TiB; one
+ * decimal below 100 of a unit above B, else none ("12.3 KiB", "512 B",
+ * "1234 MiB"); with_sign adds '+' to non-negative values.  Returns the
+ * length written (snprintf semantics). */
+int tma_size_format(char *buf, size_t cap, int64_t bytes, int with_sign);
+
+/* Shorten a filename to its last `parts` path components, prefixed with
+ * ".../" when some were dropped; parts <= 0 keeps it whole.  NULL filename
+ * (unknown) gives "???".  Returns the length written (snprintf semantics). */
+int tma_filename_format(char *buf, size_t cap, const char *filename,
+                        int parts);
+
+/* ===========================================================================
+ * Filters (PEP 454 Filter)
+ * ======================================================================== */
+/* A frame as the filter rules see it: filename NULL means unknown; lineno
+ * TMS_LINENO_NONE means unknown. */
+typedef struct tma_frame_view {
+    const char *filename;
+    size_t len;
+    int32_t lineno;
+} tma_frame_view;
+
+typedef struct tma_filter {
+    int include;          /* 1: inclusive, 0: exclusive */
+    const char *pattern;  /* borrowed; '*' matches any substring */
+    size_t pattern_len;
+    int32_t lineno;       /* < 1 (or TMS_LINENO_NONE): any line */
+    int traceback;        /* 1: every frame is checked (see keep) */
+} tma_filter;
+
+/* '*' jokers match any substring (also empty); ".pyc" and ".pyo" endings
+ * of pattern and filename compare as ".py".  An unknown (NULL) filename
+ * is matched as the empty string, so only patterns made of '*' match it. */
+int tma_match_filename(const char *pattern, size_t plen,
+                       const char *filename, size_t flen);
+int tma_filter_match_lineno(const tma_filter *f, int32_t lineno);
+int tma_filter_match(const tma_filter *f, const char *filename, size_t flen,
+                     int32_t lineno);
+/* Filter.match_traceback: with f->traceback, true if any frame matches;
+ * without, true if the most recent frame (frames[0]) matches.  An empty
+ * traceback is one unknown frame. */
+int tma_filter_match_traceback(const tma_filter *f,
+                               const tma_frame_view *frames, size_t n);
+
+/* The combined rule.  Returns 1 if a trace with this traceback is kept:
+ * no exclusive filter matches it, and, if there are inclusive filters, at
+ * least one of them matches it.  When traceback_limit < 2 the filters'
+ * `traceback` flag is ignored (only the most recent frame is checked). */
+int tma_filters_keep(const tma_filter *filters, size_t nfilters,
+                     const tma_frame_view *frames, size_t nframes,
+                     uint32_t traceback_limit);
+
+/* Snapshot.apply_filters: drop the traces the rule does not keep, using
+ * s->header.traceback_limit.  With traces, stats are recomputed from the
+ * kept traces; without traces, each stat is kept or dropped by its own
+ * (filename, lineno) as a one-frame traceback.  Dictionaries are kept. */
+int tma_snapshot_apply_filters(tms_snapshot *s, const tma_filter *filters,
+                               size_t nfilters, tms_error *err);
+
+/* Recompute s->stats from s->traces (the most recent frame of each trace,
+ * an empty traceback counted under the unknown frame).  Interns that
+ * frame if missing. */
+int tma_snapshot_stats_from_traces(tms_snapshot *s, tms_error *err);
+
+/* ===========================================================================
+ * Grouping (Snapshot.top_by / GroupedStats)
+ * ======================================================================== */
+typedef enum {
+    TMA_BY_FILENAME = 0,
+    TMA_BY_LINE = 1,
+    TMA_BY_TRACEBACK = 2,
+    TMA_BY_ADDRESS = 3,
+} tma_group_by;
+
+/* "filename", "line", "traceback", "address" <-> enum; parse returns
+ * TMS_E_ARG for anything else. */
+int tma_group_by_parse(const char *name, tma_group_by *out);
+const char *tma_group_by_name(tma_group_by by);
+
+/* A group key; which fields matter depends on the grouping.  Ids are
+ * those of `snap`, so keys from different snapshots compare by value. */
+typedef struct tma_key {
+    const tms_snapshot *snap;
+    uint32_t filename;   /* FILENAME, LINE: string id or TMS_NONE */
+    int32_t lineno;      /* LINE */
+    uint32_t traceback;  /* TRACEBACK: traceback id */
+    uint64_t address;    /* ADDRESS */
+} tma_key;
+
+typedef struct tma_stat {
+    tma_key key;
+    uint64_t size;
+    uint64_t count;
+} tma_stat;
+
+typedef struct tma_groups {
+    tma_group_by by;
+    int cumulative;       /* after the rules below: what was really done */
+    tma_stat *items;      /* owned; unordered */
+    size_t n;
+    uint64_t total_size;  /* sum over traces (not over cumulative items) */
+    uint64_t total_count;
+} tma_groups;
+
+/* Group s.  Rules (PEP 454 top_by):
+ *   - cumulative is ignored for ADDRESS and TRACEBACK and when
+ *     s->header.traceback_limit < 2;
+ *   - non-cumulative FILENAME and LINE use s->stats (so they work on a
+ *     snapshot loaded without traces);
+ *   - ADDRESS, TRACEBACK and cumulative need traces: TMS_E_ARG
+ *     ("snapshot has no traces") otherwise;
+ *   - cumulative counts a block once per distinct key in its traceback
+ *     (a recursive function's line is not counted twice);
+ *   - an empty traceback counts under the unknown frame (None, None). */
+int tma_group(const tms_snapshot *s, tma_group_by by, int cumulative,
+              tma_groups *out, tms_error *err);
+/* Sum several groupings of the same kind by key value (tmtool --merge).
+ * Keys of the result point into the snapshot where the key was first
+ * seen, so all inputs' snapshots must outlive it. */
+int tma_groups_merge(const tma_groups *parts, size_t nparts, tma_groups *out,
+                     tms_error *err);
+void tma_groups_free(tma_groups *g);
+
+/* Key order by value: filename (unknown as ""), then lineno (unknown as 0);
+ * tracebacks as sequences of such frames, most recent first; addresses as
+ * integers.  Returns <0, 0, >0. */
+int tma_key_cmp(tma_group_by by, const tma_key *a, const tma_key *b);
+
+/* ===========================================================================
+ * Comparison (GroupedStats.compare_to / StatsDiff)
+ * ======================================================================== */
+typedef struct tma_diff_item {
+    int64_t size_diff;
+    uint64_t size;
+    int64_t count_diff;
+    uint64_t count;
+    tma_key key;
+} tma_diff_item;
+
+typedef struct tma_diff {
+    tma_group_by by;
+    tma_diff_item *items;  /* owned; unordered until tma_diff_sort */
+    size_t n;
+} tma_diff;
+
+/* new_ against old, matched by key value.  A key only in new_ has diff =
+ * its size/count; a key only in old has size 0, count 0 and negative
+ * diffs.  old == NULL: every diff is 0 (compare_to(None)).  TMS_E_ARG if
+ * the two were grouped differently. */
+int tma_diff_compute(const tma_groups *old, const tma_groups *new_,
+                     tma_diff *out, tms_error *err);
+/* StatsDiff.sort: biggest first by abs(size_diff), size, abs(count_diff),
+ * count, then key (tma_key_cmp), all descending. */
+void tma_diff_sort(tma_diff *d);
+void tma_diff_free(tma_diff *d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TMA_H */

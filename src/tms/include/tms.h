@@ -1,0 +1,346 @@
+/*
+ * tms.h -- libtms: read and write .tms memory snapshot files.
+ *
+ * ===========================================================================
+ * Introduction
+ * ===========================================================================
+ * A .tms file holds one snapshot of the memory blocks a Python process had
+ * allocated: where each block came from (a traceback of frames), how big it
+ * is, per-line statistics, and metrics read when the snapshot was taken.
+ * The byte layout is specified in format/SPEC.md; this header is the only
+ * public interface to it, shared by the tracer (tmtrace) and the CLI
+ * (tmtool), so that a file means the same thing to both.
+ *
+ * Two levels of API:
+ *   - tms_snapshot: a whole snapshot in memory (a plain struct of arrays),
+ *     with builders, tms_snapshot_save() and tms_snapshot_load().
+ *   - tms_writer / tms_reader: streaming, bounded-memory encode and decode,
+ *     on a path (atomic: temp file + fsync + rename), a file descriptor, or
+ *     a memory buffer.  The whole-snapshot calls are built on these.
+ *
+ * Conventions:
+ *   - Every fallible call returns 0 (TMS_OK) or a negative tms_status, and
+ *     fills the caller's tms_error (may be NULL) with a message that names
+ *     the file and the problem.  The library never prints, never exits,
+ *     never aborts on file contents.
+ *   - Every *_free / *_close accepts NULL.
+ *   - Every count or length read from a file is checked against the bytes
+ *     the file can still hold and against the limits below before anything
+ *     is allocated: a lying length in a 40-byte file cannot make the reader
+ *     allocate gigabytes.
+ *   - Strings are UTF-8, stored with an explicit length and NUL-terminated
+ *     in memory for convenience.
+ */
+#ifndef TMS_H
+#define TMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(TMS_BUILDING) && defined(__GNUC__)
+#  define TMS_API __attribute__((visibility("default")))
+#else
+#  define TMS_API
+#endif
+
+/* ===========================================================================
+ * Versions
+ * ======================================================================== */
+#define TMS_LIB_VERSION_MAJOR 0
+#define TMS_LIB_VERSION_MINOR 1
+#define TMS_LIB_VERSION_PATCH 0
+#define TMS_LIB_VERSION_STRING "0.1.0"
+
+/* The file format version this library writes.  It reads any file of the
+ * same major version (newer minors add content older readers skip) and
+ * refuses a newer major with TMS_E_VERSION. */
+#define TMS_FORMAT_MAJOR 1
+#define TMS_FORMAT_MINOR 0
+
+TMS_API const char *tms_version(void); /* "0.1.0": the linked library */
+
+/* ===========================================================================
+ * Errors
+ * ======================================================================== */
+/* Pinned numbers, grouped in tens by kind.  Never renumber. */
+typedef enum {
+    TMS_OK = 0,
+    /* I/O */
+    TMS_E_IO = -10,        /* read/write/seek/fsync/rename failed (errno) */
+    TMS_E_OPEN = -11,      /* cannot open or create the file */
+    /* input shorter than it claims */
+    TMS_E_TRUNCATED = -20, /* ends before a section or the trailer */
+    /* input is not what it claims */
+    TMS_E_NOT_TMS = -30,   /* bad magic: not a .tms file */
+    TMS_E_CORRUPT = -31,   /* inconsistent structure or values */
+    TMS_E_CHECKSUM = -32,  /* a section's CRC-32 does not match */
+    TMS_E_DECOMPRESS = -33,/* zstd refused a section payload */
+    /* version */
+    TMS_E_VERSION = -40,   /* written by a newer major format version */
+    /* resources */
+    TMS_E_NOMEM = -50,     /* allocation failed */
+    TMS_E_LIMIT = -51,     /* a count or length exceeds the limits below */
+    /* caller */
+    TMS_E_ARG = -60,       /* invalid argument */
+    TMS_E_STATE = -61,     /* call out of order (e.g. add after close) */
+} tms_status;
+
+/* Static English text for a code ("truncated file", ...); never NULL. */
+TMS_API const char *tms_strerror(int code);
+
+typedef struct tms_error {
+    int code;        /* same value the call returned */
+    char msg[512];   /* "cannot read 'a.tms': section TRCS: checksum mismatch" */
+} tms_error;
+
+/* ===========================================================================
+ * Limits (format/SPEC.md, "Limits"): a reader rejects larger values with
+ * TMS_E_LIMIT or TMS_E_CORRUPT before allocating.
+ * ======================================================================== */
+#define TMS_MAX_STRING_LEN     (1u << 20)   /* bytes in one string */
+#define TMS_MAX_SECTION_RAW    (1u << 28)   /* decompressed bytes of one section */
+#define TMS_MAX_TRACEBACK_LEN  65535u       /* frames in one traceback */
+#define TMS_MAX_TEXT_FIELD     255u         /* header text fields, bytes */
+
+/* ===========================================================================
+ * The snapshot model
+ * ======================================================================== */
+#define TMS_NONE        UINT32_MAX  /* no string: unknown filename */
+#define TMS_LINENO_NONE (-1)        /* unknown line number */
+
+typedef struct tms_string {
+    char *data;        /* UTF-8, NUL-terminated, owned by the snapshot */
+    uint32_t len;      /* bytes, without the NUL */
+} tms_string;
+
+/* A frame: (filename, lineno).  filename is an index into strings or
+ * TMS_NONE; lineno >= 0 or TMS_LINENO_NONE.  Frames are unique by value. */
+typedef struct tms_frame {
+    uint32_t filename;
+    int32_t lineno;
+} tms_frame;
+
+/* One traced memory block.  traceback indexes the traceback table. */
+typedef struct tms_trace {
+    uint64_t address;
+    uint64_t size;
+    uint32_t traceback;
+} tms_trace;
+
+/* Per-(filename, lineno) statistics; frame indexes the frame table. */
+typedef struct tms_stat {
+    uint32_t frame;
+    uint64_t size;
+    uint64_t count;
+} tms_stat;
+
+typedef enum {
+    TMS_FORMAT_INT = 0,      /* a number */
+    TMS_FORMAT_PERCENT = 1,  /* 1.0 means 100% */
+    TMS_FORMAT_SIZE = 2,     /* bytes */
+} tms_metric_format;
+
+typedef enum {
+    TMS_VALUE_INT = 0,       /* i is meaningful */
+    TMS_VALUE_FLOAT = 1,     /* f is meaningful */
+} tms_value_kind;
+
+typedef struct tms_metric {
+    char *name;              /* owned; unique within a snapshot */
+    tms_metric_format format;
+    tms_value_kind kind;
+    int64_t i;
+    double f;
+} tms_metric;
+
+typedef struct tms_meta {
+    char *key;               /* owned; user metadata, unique keys */
+    char *value;             /* owned */
+} tms_meta;
+
+typedef struct tms_header {
+    uint16_t format_major;   /* as read; the writer writes TMS_FORMAT_* */
+    uint16_t format_minor;
+    int64_t pid;
+    int64_t timestamp_ns;    /* since the Unix epoch, UTC */
+    uint32_t traceback_limit;
+    uint8_t series_id[16];   /* shared by all snapshots of one traced run */
+    char python_version[TMS_MAX_TEXT_FIELD + 1]; /* "3.11.7" */
+    char writer_name[TMS_MAX_TEXT_FIELD + 1];    /* "tmtrace" */
+    char writer_version[TMS_MAX_TEXT_FIELD + 1]; /* "0.1.0" */
+} tms_header;
+
+struct tms_intern; /* private: hash indexes used by the builders */
+
+/* A whole snapshot in memory.  Fields are public to read; change them only
+ * through the functions below so the intern indexes stay right.
+ * Tracebacks are stored compressed-row style: traceback i has frames
+ * tb_frames[tb_start[i] .. tb_start[i+1]), most recent frame first; an
+ * empty traceback has tb_start[i] == tb_start[i+1]. */
+typedef struct tms_snapshot {
+    tms_header header;
+
+    tms_string *strings;   uint32_t nstrings;
+    tms_frame *frames;     uint32_t nframes;
+    uint32_t *tb_frames;   uint64_t *tb_start;  uint32_t ntracebacks;
+
+    int has_traces;        /* 0: traces were not taken or not loaded */
+    tms_trace *traces;     uint64_t ntraces;
+    tms_stat *stats;       uint64_t nstats;
+    tms_metric *metrics;   uint32_t nmetrics;
+    tms_meta *meta;        uint32_t nmeta;
+
+    struct tms_intern *intern;
+    /* capacities, private */
+    uint32_t cap_strings, cap_frames, cap_tbs;
+    uint64_t cap_tb_frames, cap_traces, cap_stats;
+    uint32_t cap_metrics, cap_meta;
+} tms_snapshot;
+
+static inline uint32_t tms_traceback_len(const tms_snapshot *s, uint32_t tb)
+{
+    return (uint32_t)(s->tb_start[tb + 1] - s->tb_start[tb]);
+}
+static inline const uint32_t *tms_traceback_frames(const tms_snapshot *s,
+                                                   uint32_t tb)
+{
+    return s->tb_frames + s->tb_start[tb];
+}
+
+/* Create an empty snapshot; header fields zero, writer_name/version set to
+ * this library's defaults.  Returns NULL on OOM. */
+TMS_API tms_snapshot *tms_snapshot_new(void);
+TMS_API void tms_snapshot_free(tms_snapshot *s);
+
+/* Builders.  Each returns 0 or a negative code; on failure the snapshot is
+ * unchanged.  intern_* return the index of an existing equal entry if there
+ * is one, so tables stay unique. */
+TMS_API int tms_snapshot_intern_string(tms_snapshot *s, const char *data,
+                                       size_t len, uint32_t *out);
+TMS_API int tms_snapshot_intern_frame(tms_snapshot *s, uint32_t filename,
+                                      int32_t lineno, uint32_t *out);
+TMS_API int tms_snapshot_intern_traceback(tms_snapshot *s,
+                                          const uint32_t *frames,
+                                          uint32_t nframes, uint32_t *out);
+/* Sets has_traces.  Addresses must be unique within a snapshot. */
+TMS_API int tms_snapshot_add_trace(tms_snapshot *s, uint64_t address,
+                                   uint64_t size, uint32_t traceback);
+TMS_API int tms_snapshot_add_stat(tms_snapshot *s, uint32_t frame,
+                                  uint64_t size, uint64_t count);
+/* TMS_E_ARG if the name is already present. */
+TMS_API int tms_snapshot_add_metric(tms_snapshot *s, const char *name,
+                                    tms_metric_format format,
+                                    tms_value_kind kind, int64_t i, double f);
+/* Sets or replaces the value for key. */
+TMS_API int tms_snapshot_set_meta(tms_snapshot *s, const char *key,
+                                  const char *value);
+/* Find a string by value: index or TMS_NONE. */
+TMS_API uint32_t tms_snapshot_find_string(const tms_snapshot *s,
+                                          const char *data, size_t len);
+
+/* Whole-snapshot I/O (built on the streaming API below). */
+#define TMS_LOAD_SKIP_TRACES 0x1u  /* do not decompress trace sections */
+
+TMS_API int tms_snapshot_save(const tms_snapshot *s, const char *path,
+                              tms_error *err);
+TMS_API int tms_snapshot_load(const char *path, unsigned flags,
+                              tms_snapshot **out, tms_error *err);
+TMS_API int tms_snapshot_load_fd(int fd, const char *name, unsigned flags,
+                                 tms_snapshot **out, tms_error *err);
+TMS_API int tms_snapshot_load_buffer(const void *buf, size_t len,
+                                     const char *name, unsigned flags,
+                                     tms_snapshot **out, tms_error *err);
+/* Encode into a malloc'd buffer the caller frees with free(). */
+TMS_API int tms_snapshot_save_buffer(const tms_snapshot *s, void **buf,
+                                     size_t *len, tms_error *err);
+
+/* ===========================================================================
+ * Streaming writer
+ * ======================================================================== */
+/* Writes one snapshot in a single pass with bounded memory: dictionary
+ * entries (strings, frames, tracebacks) are appended in order, each one
+ * before anything that refers to it; traces are buffered into chunks of
+ * at most TMS_TRACE_CHUNK and flushed as they fill. */
+#define TMS_TRACE_CHUNK 65536u
+
+typedef struct tms_writer tms_writer;
+
+/* Write to path atomically: a temporary file in the same directory,
+ * created 0600 then given 0644 & ~umask, fsync'd and renamed over path by
+ * tms_writer_close().  Until then nothing exists under the final name. */
+TMS_API int tms_writer_open_path(tms_writer **w, const char *path,
+                                 const tms_header *h, tms_error *err);
+/* Write to an open descriptor (not closed by the writer); name is used
+ * in messages. */
+TMS_API int tms_writer_open_fd(tms_writer **w, int fd, const char *name,
+                               const tms_header *h, tms_error *err);
+/* Write to memory; finish with tms_writer_finish_buffer(), not close. */
+TMS_API int tms_writer_open_buffer(tms_writer **w, const tms_header *h,
+                                   tms_error *err);
+
+/* Ids continue from the previous call: the first string ever added is 0. */
+TMS_API int tms_writer_add_strings(tms_writer *w, const tms_string *strs,
+                                   uint32_t n, tms_error *err);
+TMS_API int tms_writer_add_frames(tms_writer *w, const tms_frame *frames,
+                                  uint32_t n, tms_error *err);
+/* n tracebacks; traceback k has frames[start[k] .. start[k+1]). */
+TMS_API int tms_writer_add_tracebacks(tms_writer *w, const uint32_t *frames,
+                                      const uint64_t *start, uint32_t n,
+                                      tms_error *err);
+/* Declares that the snapshot has traces even if none are added. */
+TMS_API int tms_writer_begin_traces(tms_writer *w, tms_error *err);
+TMS_API int tms_writer_add_traces(tms_writer *w, const tms_trace *traces,
+                                  size_t n, tms_error *err);
+TMS_API int tms_writer_add_stats(tms_writer *w, const tms_stat *stats,
+                                 size_t n, tms_error *err);
+TMS_API int tms_writer_add_metrics(tms_writer *w, const tms_metric *m,
+                                   uint32_t n, tms_error *err);
+TMS_API int tms_writer_add_meta(tms_writer *w, const tms_meta *m, uint32_t n,
+                                tms_error *err);
+/* Flush, write the index and trailer; for a path: fsync, rename, fsync the
+ * directory.  On failure the temporary file is removed.  Frees w. */
+TMS_API int tms_writer_close(tms_writer *w, tms_error *err);
+/* Abandon: remove the temporary file if any, free w.  NULL-safe. */
+TMS_API void tms_writer_abort(tms_writer *w);
+/* Finish a buffer writer: *buf is malloc'd (caller frees), w is freed. */
+TMS_API int tms_writer_finish_buffer(tms_writer *w, void **buf, size_t *len,
+                                     tms_error *err);
+
+/* ===========================================================================
+ * Streaming reader
+ * ======================================================================== */
+typedef struct tms_reader tms_reader;
+
+TMS_API int tms_reader_open_path(tms_reader **r, const char *path,
+                                 tms_error *err);
+TMS_API int tms_reader_open_fd(tms_reader **r, int fd, const char *name,
+                               tms_error *err);
+/* buf must outlive the reader. */
+TMS_API int tms_reader_open_buffer(tms_reader **r, const void *buf,
+                                   size_t len, const char *name,
+                                   tms_error *err);
+TMS_API const tms_header *tms_reader_header(const tms_reader *r);
+
+/* Called with each decoded batch of traces (at most TMS_TRACE_CHUNK), in
+ * file order.  Return 0 to go on, non-zero to stop reading (propagated as
+ * the return value of tms_reader_read). */
+typedef int (*tms_trace_fn)(void *ctx, const tms_trace *traces, size_t n);
+
+/* Read the rest of the file in one pass.  Dictionaries, stats, metrics and
+ * metadata are appended to *into (which must be empty, from
+ * tms_snapshot_new(); its header is set from the file).  Traces go to fn if
+ * given, else into->traces, unless flags has TMS_LOAD_SKIP_TRACES, in which
+ * case trace sections are skipped without being decompressed.  Every
+ * traceback and frame a trace refers to is checked to exist. */
+TMS_API int tms_reader_read(tms_reader *r, tms_snapshot *into, unsigned flags,
+                            tms_trace_fn fn, void *ctx, tms_error *err);
+TMS_API void tms_reader_close(tms_reader *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TMS_H */

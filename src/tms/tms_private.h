@@ -1,0 +1,58 @@
+/* tms_private.h -- helpers shared by libtms's own files; not installed. */
+#ifndef TMS_PRIVATE_H
+#define TMS_PRIVATE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tms.h"
+
+#if defined(__GNUC__)
+#  define TMS_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#  define TMS_PRINTF(f, a)
+#endif
+
+/* Record code and a formatted message in err (may be NULL); returns code
+ * so callers can write `return tms_fail(err, TMS_E_NOMEM, "...")`. */
+int tms_fail(tms_error *err, int code, const char *fmt, ...) TMS_PRINTF(3, 4);
+
+/* Early return on a condition / on a failed call, keeping its code. */
+#define TMS_RETURN_IF(cond, err, code, ...)                                   \
+    do {                                                                      \
+        if (cond)                                                             \
+            return tms_fail((err), (code), __VA_ARGS__);                      \
+    } while (0)
+#define TMS_FORWARD(expr)                                                     \
+    do {                                                                      \
+        int tms_rc_ = (expr);                                                 \
+        if (tms_rc_ < 0)                                                      \
+            return tms_rc_;                                                   \
+    } while (0)
+
+/* Grow *ptr (elements of size elem) so it holds at least need elements.
+ * Doubles; on failure leaves *ptr and *cap untouched and returns
+ * TMS_E_NOMEM. */
+int tms_grow(void **ptr, uint64_t *cap, uint64_t need, size_t elem);
+
+/* --- intern indexes (intern.c) ------------------------------------------ */
+struct tms_intern;
+struct tms_intern *tms_intern_new(void);
+void tms_intern_free(struct tms_intern *in);
+/* Look up; return index or TMS_NONE. */
+uint32_t tms_intern_find_string(const tms_snapshot *s, const char *data,
+                                size_t len);
+uint32_t tms_intern_find_frame(const tms_snapshot *s, uint32_t filename,
+                               int32_t lineno);
+uint32_t tms_intern_find_traceback(const tms_snapshot *s,
+                                   const uint32_t *frames, uint32_t n);
+/* Record that entry idx (already appended to the snapshot's table) exists. */
+int tms_intern_add_string(tms_snapshot *s, uint32_t idx);
+int tms_intern_add_frame(tms_snapshot *s, uint32_t idx);
+int tms_intern_add_traceback(tms_snapshot *s, uint32_t idx);
+/* 1 if a metric / meta key of that name exists (index via *at). */
+int tms_intern_find_metric(const tms_snapshot *s, const char *name,
+                           uint32_t *at);
+
+#endif
