@@ -11,4 +11,15 @@ int tmt_core_init(PyObject *module);
 /* snapobj.c and friends: the SnapshotData type and analysis bindings. */
 int tmt_snapshot_init(PyObject *module);
 
+/* The snapshot API (snapobj.c) and the core meet here.  struct, not the
+ * typedef, so this header needs no tms.h. */
+struct tms_snapshot;
+/* core: fill an empty snapshot (from tms_snapshot_new) from the live
+ * tables: stats always, traces when with_traces.  0, or -1 with a Python
+ * exception set. */
+int tmt_core_export(struct tms_snapshot *s, int with_traces);
+/* snapobj.c: a new _tmtrace.SnapshotData owning s (freed with it, also
+ * when this fails). */
+PyObject *tmt_snapshotdata_wrap(struct tms_snapshot *s);
+
 #endif
