@@ -1,0 +1,233 @@
+/* apply.c -- Snapshot.apply_filters and the stats a snapshot's traces
+ * imply.
+ *
+ * The keep rule depends only on a trace's traceback, and tracebacks are
+ * unique by value, so it is evaluated once per traceback id and cached;
+ * millions of traces cost one byte lookup each.  All allocation and
+ * interning happens before the snapshot is changed, so on failure the
+ * traces and stats are as they were (an interned unknown frame may stay:
+ * dictionaries only grow).
+ *
+ * Decisions beyond tma.h:
+ *   - no filters: nothing changes (stats are not recomputed), as
+ *     pytracemalloc's apply_filters returns early;
+ *   - recomputed stats are ordered by frame id, only frames with at least
+ *     one trace get a stat.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tma_internal.h"
+
+typedef struct tb_sum {
+    uint64_t size;
+    uint64_t count;
+} tb_sum;
+
+/* Build the stats of the traces whose traceback has keep[tb] != 0 (all
+ * when keep is NULL) into a new array; interns the unknown frame when an
+ * empty traceback has traces. */
+static int build_stats(tms_snapshot *s, const uint8_t *keep,
+                       tms_stat **out, uint64_t *nout, tms_error *err)
+{
+    *out = NULL;
+    *nout = 0;
+    tb_sum *tb = calloc(s->ntracebacks ? s->ntracebacks : 1, sizeof *tb);
+    if (tb == NULL)
+        return tma_fail(err, TMS_E_NOMEM, "cannot compute stats: out of memory");
+    for (uint64_t i = 0; i < s->ntraces; i++) {
+        uint32_t t = s->traces[i].traceback;
+        if (t >= s->ntracebacks) {
+            free(tb);
+            return tma_fail(err, TMS_E_CORRUPT,
+                            "cannot compute stats: trace %llu refers to "
+                            "traceback %u of %u", (unsigned long long)i, t,
+                            s->ntracebacks);
+        }
+        if (keep != NULL && !keep[t])
+            continue;
+        tb[t].size += s->traces[i].size;
+        tb[t].count++;
+    }
+    int need_unknown = 0;
+    for (uint32_t t = 0; t < s->ntracebacks; t++)
+        if (tb[t].count && tms_traceback_len(s, t) == 0)
+            need_unknown = 1;
+    uint32_t unknown = TMS_NONE;
+    if (need_unknown) {
+        int rc = tms_snapshot_intern_frame(s, TMS_NONE, TMS_LINENO_NONE,
+                                           &unknown);
+        if (rc < 0) {
+            free(tb);
+            return tma_fail(err, rc, "cannot compute stats: cannot add the "
+                                     "unknown frame");
+        }
+    }
+    tb_sum *fr = calloc(s->nframes ? s->nframes : 1, sizeof *fr);
+    if (fr == NULL) {
+        free(tb);
+        return tma_fail(err, TMS_E_NOMEM, "cannot compute stats: out of memory");
+    }
+    for (uint32_t t = 0; t < s->ntracebacks; t++) {
+        if (tb[t].count == 0)
+            continue;
+        uint32_t f = tms_traceback_len(s, t) ? tms_traceback_frames(s, t)[0]
+                                             : unknown;
+        fr[f].size += tb[t].size;
+        fr[f].count += tb[t].count;
+    }
+    free(tb);
+    uint64_t n = 0;
+    for (uint32_t f = 0; f < s->nframes; f++)
+        n += fr[f].count != 0;
+    tms_stat *st = malloc((n ? n : 1) * sizeof *st);
+    if (st == NULL) {
+        free(fr);
+        return tma_fail(err, TMS_E_NOMEM, "cannot compute stats: out of memory");
+    }
+    uint64_t j = 0;
+    for (uint32_t f = 0; f < s->nframes; f++) {
+        if (fr[f].count == 0)
+            continue;
+        st[j].frame = f;
+        st[j].size = fr[f].size;
+        st[j].count = fr[f].count;
+        j++;
+    }
+    free(fr);
+    *out = st;
+    *nout = n;
+    return TMS_OK;
+}
+
+/* The snapshot owns s->stats; replace it whole. */
+static void set_stats(tms_snapshot *s, tms_stat *st, uint64_t n)
+{
+    free(s->stats);
+    s->stats = st;
+    s->nstats = n;
+    s->cap_stats = n ? n : 1;
+}
+
+int tma_snapshot_stats_from_traces(tms_snapshot *s, tms_error *err)
+{
+    if (s == NULL)
+        return tma_fail(err, TMS_E_ARG, "cannot compute stats: no snapshot");
+    if (!s->has_traces)
+        return tma_fail(err, TMS_E_ARG,
+                        "cannot compute stats: snapshot has no traces");
+    tms_stat *st;
+    uint64_t n;
+    int rc = build_stats(s, NULL, &st, &n, err);
+    if (rc < 0)
+        return rc;
+    set_stats(s, st, n);
+    return TMS_OK;
+}
+
+/* Scratch space for one traceback's frame views. */
+typedef struct views {
+    tma_frame_view *v;
+    size_t cap;
+} views;
+
+static int keep_traceback(const tms_snapshot *s, uint32_t t,
+                          const tma_filter *filters, size_t nfilters,
+                          views *buf)
+{
+    uint32_t n = tms_traceback_len(s, t);
+    if (n > buf->cap) {
+        tma_frame_view *v = realloc(buf->v, (size_t)n * sizeof *v);
+        if (v == NULL)
+            return TMS_E_NOMEM;
+        buf->v = v;
+        buf->cap = n;
+    }
+    const uint32_t *frames = tms_traceback_frames(s, t);
+    for (uint32_t i = 0; i < n; i++)
+        buf->v[i] = tma_view_frame(s, frames[i]);
+    return tma_filters_keep(filters, nfilters, buf->v, n,
+                            s->header.traceback_limit);
+}
+
+static int apply_traces(tms_snapshot *s, const tma_filter *filters,
+                        size_t nfilters, tms_error *err)
+{
+    /* 0xff: not evaluated yet, else 0 (drop) or 1 (keep) */
+    uint8_t *keep = malloc(s->ntracebacks ? s->ntracebacks : 1);
+    if (keep == NULL)
+        return tma_fail(err, TMS_E_NOMEM, "cannot filter: out of memory");
+    memset(keep, 0xff, s->ntracebacks);
+    views buf = {NULL, 0};
+    for (uint64_t i = 0; i < s->ntraces; i++) {
+        uint32_t t = s->traces[i].traceback;
+        if (t >= s->ntracebacks) {
+            free(keep);
+            free(buf.v);
+            return tma_fail(err, TMS_E_CORRUPT,
+                            "cannot filter: trace %llu refers to traceback "
+                            "%u of %u", (unsigned long long)i, t,
+                            s->ntracebacks);
+        }
+        if (keep[t] != 0xff)
+            continue;
+        int k = keep_traceback(s, t, filters, nfilters, &buf);
+        if (k < 0) {
+            free(keep);
+            free(buf.v);
+            return tma_fail(err, k, "cannot filter: out of memory");
+        }
+        keep[t] = (uint8_t)k;
+    }
+    free(buf.v);
+
+    tms_stat *st;
+    uint64_t nst;
+    int rc = build_stats(s, keep, &st, &nst, err);
+    if (rc < 0) {
+        free(keep);
+        return rc;
+    }
+    uint64_t j = 0;
+    for (uint64_t i = 0; i < s->ntraces; i++)
+        if (keep[s->traces[i].traceback])
+            s->traces[j++] = s->traces[i];
+    s->ntraces = j;
+    set_stats(s, st, nst);
+    free(keep);
+    return TMS_OK;
+}
+
+static int apply_stats(tms_snapshot *s, const tma_filter *filters,
+                       size_t nfilters, tms_error *err)
+{
+    for (uint64_t i = 0; i < s->nstats; i++)
+        if (s->stats[i].frame >= s->nframes)
+            return tma_fail(err, TMS_E_CORRUPT,
+                            "cannot filter: stat %llu refers to frame %u of %u",
+                            (unsigned long long)i, s->stats[i].frame,
+                            s->nframes);
+    uint64_t j = 0;
+    for (uint64_t i = 0; i < s->nstats; i++) {
+        tma_frame_view v = tma_view_frame(s, s->stats[i].frame);
+        if (tma_filters_keep(filters, nfilters, &v, 1,
+                             s->header.traceback_limit))
+            s->stats[j++] = s->stats[i];
+    }
+    s->nstats = j;
+    return TMS_OK;
+}
+
+int tma_snapshot_apply_filters(tms_snapshot *s, const tma_filter *filters,
+                               size_t nfilters, tms_error *err)
+{
+    if (s == NULL)
+        return tma_fail(err, TMS_E_ARG, "cannot filter: no snapshot");
+    if (nfilters == 0)
+        return TMS_OK;
+    if (filters == NULL)
+        return tma_fail(err, TMS_E_ARG, "cannot filter: no filters");
+    if (s->has_traces)
+        return apply_traces(s, filters, nfilters, err);
+    return apply_stats(s, filters, nfilters, err);
+}

@@ -1,0 +1,314 @@
+/* group.c -- Snapshot.top_by: group a snapshot's memory by filename, line,
+ * traceback or address.
+ *
+ * Strings, frames and tracebacks are unique by value within a snapshot,
+ * so a key is an id and a group is an array slot: no hashing on the hot
+ * path.  Traces are first summed per traceback id (one pass over the
+ * traces), then each traceback with memory is expanded into its keys, so
+ * the per-trace work is one add whatever the grouping.
+ *
+ * Decisions beyond tma.h:
+ *   - the "cumulative is ignored" rules are applied before the "needs
+ *     traces" rule, so a cumulative request on a stats-only snapshot with
+ *     traceback_limit < 2 succeeds (PEP 454 top_by does the same);
+ *   - TRACEBACK keys are the stored tracebacks: an empty traceback is its
+ *     own key (Python: ()), it is not turned into ((None, None),);
+ *   - total_size/total_count are summed over the source actually grouped:
+ *     the traces, or s->stats when those were used;
+ *   - a stat listed twice for one frame is summed into one group.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tma_internal.h"
+
+typedef struct slot {
+    uint64_t size;
+    uint64_t count;
+} slot;
+
+static void groups_clear(tma_groups *g)
+{
+    memset(g, 0, sizeof *g);
+}
+
+void tma_groups_free(tma_groups *g)
+{
+    if (g == NULL)
+        return;
+    free(g->items);
+    groups_clear(g);
+}
+
+/* Sum the traces per traceback id.  *out has s->ntracebacks slots. */
+static int sum_per_traceback(const tms_snapshot *s, slot **out,
+                             uint64_t *total_size, tms_error *err)
+{
+    slot *tb = calloc(s->ntracebacks ? s->ntracebacks : 1, sizeof *tb);
+    if (tb == NULL)
+        return tma_fail(err, TMS_E_NOMEM, "cannot group: out of memory");
+    uint64_t total = 0;
+    for (uint64_t i = 0; i < s->ntraces; i++) {
+        const tms_trace *t = &s->traces[i];
+        if (t->traceback >= s->ntracebacks) {
+            free(tb);
+            return tma_fail(err, TMS_E_CORRUPT,
+                            "cannot group: trace %llu refers to traceback "
+                            "%u of %u", (unsigned long long)i, t->traceback,
+                            s->ntracebacks);
+        }
+        tb[t->traceback].size += t->size;
+        tb[t->traceback].count++;
+        total += t->size;
+    }
+    *out = tb;
+    *total_size = total;
+    return TMS_OK;
+}
+
+/* Key space for LINE / FILENAME: frame or string ids, plus one slot for
+ * the unknown frame / filename when the snapshot lacks it. */
+typedef struct keyspace {
+    tma_group_by by;
+    uint32_t n;        /* slots */
+    uint32_t unknown;  /* slot of the unknown frame or filename */
+} keyspace;
+
+static keyspace keyspace_of(const tms_snapshot *s, tma_group_by by)
+{
+    keyspace k;
+    k.by = by;
+    if (by == TMA_BY_LINE) {
+        uint32_t u = tma_find_unknown_frame(s);
+        k.n = s->nframes + 1;
+        k.unknown = u != TMS_NONE ? u : s->nframes;
+    } else {
+        k.n = s->nstrings + 1;
+        k.unknown = s->nstrings;
+    }
+    return k;
+}
+
+static uint32_t slot_of_frame(const tms_snapshot *s, const keyspace *k,
+                              uint32_t frame)
+{
+    if (k->by == TMA_BY_LINE)
+        return frame;
+    uint32_t name = s->frames[frame].filename;
+    return name == TMS_NONE ? k->unknown : name;
+}
+
+static tma_key key_of_slot(const tms_snapshot *s, const keyspace *k,
+                           uint32_t i)
+{
+    tma_key key;
+    memset(&key, 0, sizeof key);
+    key.snap = s;
+    key.traceback = TMS_NONE;
+    if (k->by == TMA_BY_LINE) {
+        if (i < s->nframes) {
+            key.filename = s->frames[i].filename;
+            key.lineno = s->frames[i].lineno;
+        } else {
+            key.filename = TMS_NONE;
+            key.lineno = TMS_LINENO_NONE;
+        }
+    } else {
+        key.filename = i < s->nstrings ? i : TMS_NONE;
+        key.lineno = TMS_LINENO_NONE;
+    }
+    return key;
+}
+
+/* Turn the slots that were touched into items. */
+static int emit_slots(const tms_snapshot *s, const keyspace *k,
+                      const slot *acc, const uint8_t *seen, tma_groups *out,
+                      tms_error *err)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < k->n; i++)
+        n += seen[i] != 0;
+    out->items = malloc((n ? n : 1) * sizeof *out->items);
+    if (out->items == NULL)
+        return tma_fail(err, TMS_E_NOMEM, "cannot group: out of memory");
+    for (uint32_t i = 0, j = 0; i < k->n; i++) {
+        if (!seen[i])
+            continue;
+        out->items[j].key = key_of_slot(s, k, i);
+        out->items[j].size = acc[i].size;
+        out->items[j].count = acc[i].count;
+        j++;
+    }
+    out->n = n;
+    return TMS_OK;
+}
+
+static int group_stats(const tms_snapshot *s, tma_group_by by,
+                       tma_groups *out, tms_error *err)
+{
+    keyspace k = keyspace_of(s, by);
+    slot *acc = calloc(k.n, sizeof *acc);
+    uint8_t *seen = calloc(k.n, 1);
+    int rc = TMS_OK;
+    if (acc == NULL || seen == NULL) {
+        rc = tma_fail(err, TMS_E_NOMEM, "cannot group: out of memory");
+        goto done;
+    }
+    for (uint64_t i = 0; i < s->nstats; i++) {
+        const tms_stat *st = &s->stats[i];
+        if (st->frame >= s->nframes) {
+            rc = tma_fail(err, TMS_E_CORRUPT,
+                          "cannot group: stat %llu refers to frame %u of %u",
+                          (unsigned long long)i, st->frame, s->nframes);
+            goto done;
+        }
+        uint32_t at = slot_of_frame(s, &k, st->frame);
+        acc[at].size += st->size;
+        acc[at].count += st->count;
+        seen[at] = 1;
+        out->total_size += st->size;
+        out->total_count += st->count;
+    }
+    rc = emit_slots(s, &k, acc, seen, out, err);
+done:
+    free(acc);
+    free(seen);
+    return rc;
+}
+
+/* Cumulative LINE / FILENAME: every distinct key of a traceback gets the
+ * traceback's memory once.  stamp[key] = last traceback that counted it. */
+static int group_cumulative(const tms_snapshot *s, tma_group_by by,
+                            const slot *tb, tma_groups *out, tms_error *err)
+{
+    keyspace k = keyspace_of(s, by);
+    slot *acc = calloc(k.n, sizeof *acc);
+    uint32_t *stamp = malloc((size_t)k.n * sizeof *stamp);
+    uint8_t *seen = calloc(k.n, 1);
+    int rc = TMS_OK;
+    if (acc == NULL || stamp == NULL || seen == NULL) {
+        rc = tma_fail(err, TMS_E_NOMEM, "cannot group: out of memory");
+        goto done;
+    }
+    memset(stamp, 0xff, (size_t)k.n * sizeof *stamp);
+    for (uint32_t t = 0; t < s->ntracebacks; t++) {
+        if (tb[t].count == 0)
+            continue;
+        uint32_t n = tms_traceback_len(s, t);
+        const uint32_t *frames = tms_traceback_frames(s, t);
+        if (n == 0) {
+            acc[k.unknown].size += tb[t].size;
+            acc[k.unknown].count += tb[t].count;
+            seen[k.unknown] = 1;
+            continue;
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t at = slot_of_frame(s, &k, frames[i]);
+            if (stamp[at] == t)
+                continue;   /* recursion: this key already has the block */
+            stamp[at] = t;
+            acc[at].size += tb[t].size;
+            acc[at].count += tb[t].count;
+            seen[at] = 1;
+        }
+    }
+    rc = emit_slots(s, &k, acc, seen, out, err);
+done:
+    free(acc);
+    free(stamp);
+    free(seen);
+    return rc;
+}
+
+static int group_tracebacks(const tms_snapshot *s, const slot *tb,
+                            tma_groups *out, tms_error *err)
+{
+    size_t n = 0;
+    for (uint32_t t = 0; t < s->ntracebacks; t++)
+        n += tb[t].count != 0;
+    out->items = malloc((n ? n : 1) * sizeof *out->items);
+    if (out->items == NULL)
+        return tma_fail(err, TMS_E_NOMEM, "cannot group: out of memory");
+    for (uint32_t t = 0, j = 0; t < s->ntracebacks; t++) {
+        if (tb[t].count == 0)
+            continue;
+        tma_stat *it = &out->items[j++];
+        memset(&it->key, 0, sizeof it->key);
+        it->key.snap = s;
+        it->key.filename = TMS_NONE;
+        it->key.lineno = TMS_LINENO_NONE;
+        it->key.traceback = t;
+        it->size = tb[t].size;
+        it->count = tb[t].count;
+    }
+    out->n = n;
+    return TMS_OK;
+}
+
+static int group_addresses(const tms_snapshot *s, tma_groups *out,
+                           tms_error *err)
+{
+    out->items = malloc((s->ntraces ? s->ntraces : 1) * sizeof *out->items);
+    if (out->items == NULL)
+        return tma_fail(err, TMS_E_NOMEM, "cannot group: out of memory");
+    for (uint64_t i = 0; i < s->ntraces; i++) {
+        tma_stat *it = &out->items[i];
+        memset(&it->key, 0, sizeof it->key);
+        it->key.snap = s;
+        it->key.filename = TMS_NONE;
+        it->key.lineno = TMS_LINENO_NONE;
+        it->key.traceback = s->traces[i].traceback;
+        it->key.address = s->traces[i].address;
+        it->size = s->traces[i].size;
+        it->count = 1;
+        out->total_size += s->traces[i].size;
+    }
+    out->n = s->ntraces;
+    out->total_count = s->ntraces;
+    return TMS_OK;
+}
+
+int tma_group(const tms_snapshot *s, tma_group_by by, int cumulative,
+              tma_groups *out, tms_error *err)
+{
+    if (out == NULL)
+        return tma_fail(err, TMS_E_ARG, "cannot group: no output");
+    groups_clear(out);
+    if (s == NULL)
+        return tma_fail(err, TMS_E_ARG, "cannot group: no snapshot");
+    if ((unsigned)by > TMA_BY_ADDRESS)
+        return tma_fail(err, TMS_E_ARG, "cannot group: unknown grouping %d",
+                        (int)by);
+    if (by == TMA_BY_ADDRESS || by == TMA_BY_TRACEBACK ||
+        s->header.traceback_limit < 2)
+        cumulative = 0;
+    cumulative = cumulative != 0;
+
+    int rc;
+    if (!cumulative && (by == TMA_BY_FILENAME || by == TMA_BY_LINE)) {
+        rc = group_stats(s, by, out, err);
+    } else if (!s->has_traces) {
+        rc = tma_fail(err, TMS_E_ARG,
+                      "cannot group by %s%s: snapshot has no traces",
+                      tma_group_by_name(by), cumulative ? " cumulatively" : "");
+    } else if (by == TMA_BY_ADDRESS) {
+        rc = group_addresses(s, out, err);
+    } else {
+        slot *tb = NULL;
+        rc = sum_per_traceback(s, &tb, &out->total_size, err);
+        if (rc == TMS_OK) {
+            out->total_count = s->ntraces;
+            rc = by == TMA_BY_TRACEBACK
+                     ? group_tracebacks(s, tb, out, err)
+                     : group_cumulative(s, by, tb, out, err);
+        }
+        free(tb);
+    }
+    if (rc < 0) {
+        tma_groups_free(out);
+        return rc;
+    }
+    out->by = by;
+    out->cumulative = cumulative;
+    return TMS_OK;
+}

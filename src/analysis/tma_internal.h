@@ -1,0 +1,54 @@
+/* tma_internal.h -- helpers shared by libtma's own files; not installed. */
+#ifndef TMA_INTERNAL_H
+#define TMA_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tma.h"
+
+#if defined(__GNUC__)
+#  define TMA_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#  define TMA_PRINTF(f, a)
+#endif
+
+/* Record code and a formatted message in err (may be NULL); returns code
+ * so callers can write `return tma_fail(err, TMS_E_NOMEM, "...")`. */
+int tma_fail(tms_error *err, int code, const char *fmt, ...) TMA_PRINTF(3, 4);
+
+/* The frame `id` of s as the filter rules see it. */
+tma_frame_view tma_view_frame(const tms_snapshot *s, uint32_t id);
+
+/* Id of the unknown frame (TMS_NONE, TMS_LINENO_NONE) in s, or TMS_NONE
+ * if s has none.  Linear: call once per operation, not per trace. */
+uint32_t tma_find_unknown_frame(const tms_snapshot *s);
+
+/* Hash of a key's value, consistent with tma_key_cmp: keys that compare
+ * equal hash equal, whatever snapshot their ids belong to. */
+uint64_t tma_key_hash(tma_group_by by, const tma_key *k);
+
+/* Accumulate (size, count) pairs into two slots per key value, for merge
+ * (slot 0 only) and diff (slot 0 = old, slot 1 = new).  The first key seen
+ * for a value is the one kept. */
+typedef struct tma_acc_entry {
+    tma_key key;
+    uint64_t size[2];
+    uint64_t count[2];
+    uint8_t seen[2];
+} tma_acc_entry;
+
+typedef struct tma_acc {
+    tma_group_by by;
+    tma_acc_entry *entries;
+    size_t n, cap;
+    uint32_t *slots;       /* entry index + 1; 0 = empty */
+    size_t mask;
+} tma_acc;
+
+int tma_acc_init(tma_acc *a, tma_group_by by, size_t expect);
+int tma_acc_add(tma_acc *a, const tma_key *key, int slot, uint64_t size,
+                uint64_t count);
+void tma_acc_free(tma_acc *a);
+
+#endif
