@@ -15,7 +15,8 @@ PyMODINIT_FUNC PyInit__tmtrace(void)
     PyObject *m = PyModule_Create(&tmt_module);
     if (m == NULL)
         return NULL;
-    if (tmt_core_init(m) < 0 || tmt_snapshot_init(m) < 0) {
+    if (tmt_core_init(m) < 0 || tmt_snapshot_init(m) < 0 ||
+        tmt_tasks_init(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }

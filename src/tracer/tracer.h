@@ -10,6 +10,8 @@
 int tmt_core_init(PyObject *module);
 /* snapobj.c and friends: the SnapshotData type and analysis bindings. */
 int tmt_snapshot_init(PyObject *module);
+/* tasks.c: the task trigger (tasks.h) and its bindings. */
+int tmt_tasks_init(PyObject *module);
 
 /* The snapshot API (snapobj.c) and the core meet here.  struct, not the
  * typedef, so this header needs no tms.h. */
