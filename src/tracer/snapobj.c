@@ -1,8 +1,569 @@
-/* snapobj.c -- placeholder until the snapshot object lands. */
-#include "tracer.h"
+/* snapobj.c -- _tmtrace.SnapshotData: one tms_snapshot behind a Python
+ * object, and the module functions that make one.
+ *
+ * A snapshot of millions of traces stays C arrays: taking, writing,
+ * loading, grouping and filtering never build Python objects.  The spec's
+ * dicts are built only by build_traces()/build_stats(), when the Python
+ * Snapshot's attributes are touched. */
+#include "snapapi.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TMT_WRITER_NAME "tmtrace"
+#define TMT_WRITER_VERSION "0.1.0"
+
+/* ---- errors ------------------------------------------------------------ */
+
+PyObject *tmt_raise_tms(int rc, const tms_error *err, int saved_errno,
+                        PyObject *path)
+{
+    const char *msg = (err != NULL && err->msg[0]) ? err->msg
+                                                   : tms_strerror(rc);
+    switch (rc) {
+    case TMS_E_NOMEM:
+        PyErr_SetString(PyExc_MemoryError, msg);
+        break;
+    case TMS_E_IO:
+    case TMS_E_OPEN:
+        if (saved_errno != 0) {
+            /* OSError(errno, ...) picks the subclass (FileNotFoundError). */
+            PyObject *exc = PyObject_CallFunction(
+                PyExc_OSError, "isO", saved_errno, msg,
+                path != NULL ? path : Py_None);
+            if (exc != NULL) {
+                PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+                Py_DECREF(exc);
+            }
+        }
+        else {
+            PyErr_SetString(PyExc_OSError, msg);
+        }
+        break;
+    case TMS_E_STATE:
+        PyErr_SetString(PyExc_RuntimeError, msg);
+        break;
+    default:
+        PyErr_SetString(PyExc_ValueError, msg);
+        break;
+    }
+    return NULL;
+}
+
+/* ---- the type ---------------------------------------------------------- */
+
+static void stamp_writer(tms_header *h)
+{
+    /* "3.11.7 (main, ...)" -> "3.11.7" */
+    const char *v = Py_GetVersion();
+    size_t n = strcspn(v, " ");
+    if (n > TMS_MAX_TEXT_FIELD)
+        n = TMS_MAX_TEXT_FIELD;
+    memcpy(h->python_version, v, n);
+    h->python_version[n] = '\0';
+    snprintf(h->writer_name, sizeof h->writer_name, "%s", TMT_WRITER_NAME);
+    snprintf(h->writer_version, sizeof h->writer_version, "%s",
+             TMT_WRITER_VERSION);
+}
+
+PyObject *tmt_snapshotdata_wrap(struct tms_snapshot *s)
+{
+    tmt_SnapshotData *self =
+        PyObject_New(tmt_SnapshotData, &tmt_SnapshotData_Type);
+    if (self == NULL) {
+        tms_snapshot_free(s);
+        return NULL;
+    }
+    self->snap = s;
+    return (PyObject *)self;
+}
+
+static void sd_dealloc(tmt_SnapshotData *self)
+{
+    tms_snapshot_free(self->snap);
+    PyObject_Free(self);
+}
+
+static PyObject *new_empty(int64_t timestamp_ns, int64_t pid)
+{
+    tms_snapshot *s = tms_snapshot_new();
+    if (s == NULL)
+        return PyErr_NoMemory();
+    s->header.timestamp_ns = timestamp_ns;
+    s->header.pid = pid;
+    stamp_writer(&s->header);
+    return tmt_snapshotdata_wrap(s);
+}
+
+/* SnapshotData.from_dicts(timestamp_ns, pid, traces, stats,
+ *                         traceback_limit) */
+static PyObject *sd_from_dicts(PyObject *cls, PyObject *args)
+{
+    long long ts, pid;
+    unsigned int limit;
+    PyObject *traces, *stats;
+    (void)cls;
+    if (!PyArg_ParseTuple(args, "LLOOI:from_dicts", &ts, &pid, &traces,
+                          &stats, &limit))
+        return NULL;
+    tmt_SnapshotData *self = (tmt_SnapshotData *)new_empty(ts, pid);
+    if (self == NULL)
+        return NULL;
+    self->snap->header.traceback_limit = limit;
+    if (tmt_fill_from_dicts(self->snap, traces, stats) < 0) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    return (PyObject *)self;
+}
+
+/* ---- files --------------------------------------------------------------- */
+
+static PyObject *sd_write(tmt_SnapshotData *self, PyObject *arg)
+{
+    PyObject *path = NULL;
+    if (!PyUnicode_FSConverter(arg, &path))
+        return NULL;
+    tms_error err = {0, ""};
+    int rc, saved;
+    /* The GIL is kept: the snapshot must not change while it is written,
+     * and its owner (a Snapshot) is usually touched by one thread. */
+    errno = 0;
+    rc = tms_snapshot_save(self->snap, PyBytes_AS_STRING(path), &err);
+    saved = errno;
+    if (rc < 0) {
+        tmt_raise_tms(rc, &err, saved, arg);
+        Py_DECREF(path);
+        return NULL;
+    }
+    Py_DECREF(path);
+    Py_RETURN_NONE;
+}
+
+static PyObject *sd_load(PyObject *cls, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"path", "traces", NULL};
+    PyObject *arg, *path = NULL;
+    int traces = 1;
+    tms_snapshot *s = NULL;
+    tms_error err = {0, ""};
+    int rc, saved;
+    (void)cls;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|p:load", kwlist, &arg,
+                                     &traces))
+        return NULL;
+    if (!PyUnicode_FSConverter(arg, &path))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    errno = 0;
+    rc = tms_snapshot_load(PyBytes_AS_STRING(path),
+                           traces ? 0 : TMS_LOAD_SKIP_TRACES, &s, &err);
+    saved = errno;
+    Py_END_ALLOW_THREADS
+    Py_DECREF(path);
+    if (rc < 0) {
+        tms_snapshot_free(s);
+        return tmt_raise_tms(rc, &err, saved, arg);
+    }
+    if (!traces)
+        s->has_traces = 0;
+    return tmt_snapshotdata_wrap(s);
+}
+
+/* ---- metrics and metadata ------------------------------------------------ */
+
+static const char *const format_names[] = {"int", "percent", "size"};
+
+static int format_parse(PyObject *obj, tms_metric_format *out)
+{
+    const char *name = PyUnicode_Check(obj) ? PyUnicode_AsUTF8(obj) : NULL;
+    for (int i = 0; name != NULL && i < 3; i++) {
+        if (strcmp(name, format_names[i]) == 0) {
+            *out = (tms_metric_format)i;
+            return 0;
+        }
+    }
+    if (!PyErr_Occurred())
+        PyErr_Format(PyExc_ValueError,
+                     "metric format must be 'int', 'percent' or 'size', "
+                     "not %R", obj);
+    return -1;
+}
+
+static int add_metric(tms_snapshot *s, PyObject *name, PyObject *value,
+                      PyObject *format)
+{
+    tms_metric_format fmt;
+    tms_value_kind kind = TMS_VALUE_INT;
+    long long i = 0;
+    double f = 0.0;
+    const char *cname;
+    if (!PyUnicode_Check(name)) {
+        PyErr_SetString(PyExc_TypeError, "metric name must be str");
+        return -1;
+    }
+    if ((cname = PyUnicode_AsUTF8(name)) == NULL || format_parse(format, &fmt))
+        return -1;
+    if (PyFloat_Check(value)) {
+        kind = TMS_VALUE_FLOAT;
+        f = PyFloat_AS_DOUBLE(value);
+    }
+    else if (PyLong_Check(value)) {
+        i = PyLong_AsLongLong(value);
+        if (i == -1 && PyErr_Occurred())
+            return -1;
+    }
+    else {
+        PyErr_Format(PyExc_TypeError, "metric value must be int or float, "
+                     "not %.100s", Py_TYPE(value)->tp_name);
+        return -1;
+    }
+    int rc = tms_snapshot_add_metric(s, cname, fmt, kind, i, f);
+    if (rc == TMS_E_ARG) {
+        PyErr_Format(PyExc_ValueError, "metric %R already exists", name);
+        return -1;
+    }
+    if (rc < 0) {
+        tmt_raise_tms(rc, NULL, 0, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *sd_add_metric(tmt_SnapshotData *self, PyObject *args)
+{
+    PyObject *name, *value, *format;
+    if (!PyArg_ParseTuple(args, "OOO:add_metric", &name, &value, &format))
+        return NULL;
+    if (add_metric(self->snap, name, value, format) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* [(name, value, format)] in file order. */
+static PyObject *sd_metrics(tmt_SnapshotData *self, PyObject *unused)
+{
+    const tms_snapshot *s = self->snap;
+    (void)unused;
+    PyObject *list = PyList_New(s->nmetrics);
+    for (uint32_t k = 0; list != NULL && k < s->nmetrics; k++) {
+        const tms_metric *m = &s->metrics[k];
+        const char *fmt = (unsigned)m->format < 3 ? format_names[m->format]
+                                                  : "int";
+        PyObject *item = m->kind == TMS_VALUE_FLOAT
+            ? Py_BuildValue("(sds)", m->name, m->f, fmt)
+            : Py_BuildValue("(sLs)", m->name, (long long)m->i, fmt);
+        if (item == NULL) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SET_ITEM(list, k, item);
+    }
+    return list;
+}
+
+/* Replace every metric with those of the sequence; all or nothing. */
+static PyObject *sd_set_metrics(tmt_SnapshotData *self, PyObject *seq)
+{
+    PyObject *fast = PySequence_Fast(seq, "metrics must be a sequence");
+    if (fast == NULL)
+        return NULL;
+    tms_snapshot *tmp = tms_snapshot_new();
+    if (tmp == NULL) {
+        Py_DECREF(fast);
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t k = 0; k < PySequence_Fast_GET_SIZE(fast); k++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(fast, k);
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 3) {
+            PyErr_SetString(PyExc_TypeError,
+                            "a metric must be a (name, value, format) tuple");
+            goto fail;
+        }
+        if (add_metric(tmp, PyTuple_GET_ITEM(item, 0), PyTuple_GET_ITEM(item, 1),
+                       PyTuple_GET_ITEM(item, 2)) < 0)
+            goto fail;
+    }
+    Py_DECREF(fast);
+    /* Metrics are not interned (tms_intern_find_metric scans), so moving
+     * the array between snapshots keeps both consistent. */
+    {
+        tms_snapshot *s = self->snap;
+        tms_metric *old = s->metrics;
+        uint32_t nold = s->nmetrics, capold = s->cap_metrics;
+        s->metrics = tmp->metrics;
+        s->nmetrics = tmp->nmetrics;
+        s->cap_metrics = tmp->cap_metrics;
+        tmp->metrics = old;
+        tmp->nmetrics = nold;
+        tmp->cap_metrics = capold;
+    }
+    tms_snapshot_free(tmp);
+    Py_RETURN_NONE;
+fail:
+    Py_DECREF(fast);
+    tms_snapshot_free(tmp);
+    return NULL;
+}
+
+static PyObject *sd_meta(tmt_SnapshotData *self, PyObject *unused)
+{
+    (void)unused;
+    PyObject *d = PyDict_New();
+    for (uint32_t k = 0; d != NULL && k < self->snap->nmeta; k++) {
+        const tms_meta *m = &self->snap->meta[k];
+        PyObject *v = tmt_decode_str(m->value, strlen(m->value));
+        if (v == NULL || PyDict_SetItemString(d, m->key, v) < 0)
+            Py_CLEAR(d);
+        Py_XDECREF(v);
+    }
+    return d;
+}
+
+static PyObject *sd_set_meta(tmt_SnapshotData *self, PyObject *args)
+{
+    const char *key, *value;
+    if (!PyArg_ParseTuple(args, "ss:set_meta", &key, &value))
+        return NULL;
+    int rc = tms_snapshot_set_meta(self->snap, key, value);
+    if (rc < 0)
+        return tmt_raise_tms(rc, NULL, 0, NULL);
+    Py_RETURN_NONE;
+}
+
+/* ---- views, grouping, filters -------------------------------------------- */
+
+static PyObject *sd_build_traces(tmt_SnapshotData *self, PyObject *unused)
+{
+    (void)unused;
+    return tmt_build_traces(self->snap);
+}
+
+static PyObject *sd_build_stats(tmt_SnapshotData *self, PyObject *unused)
+{
+    (void)unused;
+    return tmt_build_stats(self->snap);
+}
+
+static PyObject *sd_top_by(tmt_SnapshotData *self, PyObject *args)
+{
+    const char *group_by;
+    int cumulative = 0;
+    if (!PyArg_ParseTuple(args, "s|p:top_by", &group_by, &cumulative))
+        return NULL;
+    return tmt_groups_new(self, group_by, cumulative);
+}
+
+static PyObject *sd_apply_filters(tmt_SnapshotData *self, PyObject *filters)
+{
+    PyObject *fast = PySequence_Fast(filters, "filters must be a sequence");
+    if (fast == NULL)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    tma_filter *cf = PyMem_Calloc(n ? (size_t)n : 1, sizeof *cf);
+    PyObject **keep = PyMem_Calloc(n ? (size_t)n : 1, sizeof *keep);
+    PyObject *ret = NULL;
+    if (cf == NULL || keep == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t k = 0; k < n; k++)
+        if (tmt_filter_from_py(PySequence_Fast_GET_ITEM(fast, k), &cf[k],
+                               &keep[k]) < 0)
+            goto done;
+    tms_error err = {0, ""};
+    int rc = tma_snapshot_apply_filters(self->snap, cf, (size_t)n, &err);
+    if (rc < 0)
+        tmt_raise_tms(rc, &err, 0, NULL);
+    else
+        ret = Py_None, Py_INCREF(ret);
+done:
+    for (Py_ssize_t k = 0; keep != NULL && k < n; k++)
+        Py_XDECREF(keep[k]);
+    PyMem_Free(keep);
+    PyMem_Free(cf);
+    Py_DECREF(fast);
+    return ret;
+}
+
+/* ---- header attributes ----------------------------------------------------- */
+
+static PyObject *get_i64(tmt_SnapshotData *self, void *field)
+{
+    return PyLong_FromLongLong(
+        *(int64_t *)((char *)&self->snap->header + (size_t)field));
+}
+
+static int set_i64(tmt_SnapshotData *self, PyObject *v, void *field)
+{
+    if (v == NULL || !PyLong_Check(v)) {
+        PyErr_SetString(PyExc_TypeError, "an int is required");
+        return -1;
+    }
+    long long x = PyLong_AsLongLong(v);
+    if (x == -1 && PyErr_Occurred())
+        return -1;
+    *(int64_t *)((char *)&self->snap->header + (size_t)field) = x;
+    return 0;
+}
+
+static PyObject *get_limit(tmt_SnapshotData *self, void *unused)
+{
+    (void)unused;
+    return PyLong_FromUnsignedLong(self->snap->header.traceback_limit);
+}
+
+static int set_limit(tmt_SnapshotData *self, PyObject *v, void *unused)
+{
+    (void)unused;
+    unsigned long x = v != NULL && PyLong_Check(v) ? PyLong_AsUnsignedLong(v)
+                                                   : (unsigned long)-1;
+    if (x > UINT32_MAX) {
+        if (!PyErr_Occurred() || PyErr_ExceptionMatches(PyExc_OverflowError)) {
+            PyErr_Clear();
+            PyErr_SetString(PyExc_ValueError,
+                            "traceback_limit must be an int in [0, 2**32)");
+        }
+        return -1;
+    }
+    self->snap->header.traceback_limit = (uint32_t)x;
+    return 0;
+}
+
+static PyObject *get_has_traces(tmt_SnapshotData *self, void *unused)
+{
+    (void)unused;
+    return PyBool_FromLong(self->snap->has_traces);
+}
+
+static PyObject *get_ntraces(tmt_SnapshotData *self, void *unused)
+{
+    (void)unused;
+    return PyLong_FromUnsignedLongLong(self->snap->ntraces);
+}
+
+static PyObject *get_header_text(tmt_SnapshotData *self, void *field)
+{
+    return PyUnicode_FromString((char *)&self->snap->header + (size_t)field);
+}
+
+#define HDR(f) ((void *)offsetof(tms_header, f))
+static PyGetSetDef sd_getset[] = {
+    {"timestamp_ns", (getter)get_i64, (setter)set_i64,
+     "creation time, ns since the Unix epoch", HDR(timestamp_ns)},
+    {"pid", (getter)get_i64, (setter)set_i64, "process id", HDR(pid)},
+    {"traceback_limit", (getter)get_limit, (setter)set_limit,
+     "frames kept per traceback", NULL},
+    {"has_traces", (getter)get_has_traces, NULL,
+     "False when taken or loaded without traces", NULL},
+    {"ntraces", (getter)get_ntraces, NULL, "number of traces", NULL},
+    {"python_version", (getter)get_header_text, NULL,
+     "Python version of the traced process", HDR(python_version)},
+    {"writer_name", (getter)get_header_text, NULL, "writing program",
+     HDR(writer_name)},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyMethodDef sd_methods[] = {
+    {"from_dicts", (PyCFunction)sd_from_dicts, METH_VARARGS | METH_CLASS,
+     "from_dicts(timestamp_ns, pid, traces, stats, traceback_limit)"},
+    {"load", (PyCFunction)(void (*)(void))sd_load,
+     METH_VARARGS | METH_KEYWORDS | METH_CLASS,
+     "load(path, traces=True): read a .tms file"},
+    {"write", (PyCFunction)sd_write, METH_O,
+     "write(path): save atomically as a .tms file"},
+    {"metrics", (PyCFunction)sd_metrics, METH_NOARGS,
+     "[(name, value, format)]"},
+    {"add_metric", (PyCFunction)sd_add_metric, METH_VARARGS,
+     "add_metric(name, value, format); ValueError if the name exists"},
+    {"set_metrics", (PyCFunction)sd_set_metrics, METH_O,
+     "set_metrics([(name, value, format)]): replace all metrics"},
+    {"meta", (PyCFunction)sd_meta, METH_NOARGS, "user metadata as a dict"},
+    {"set_meta", (PyCFunction)sd_set_meta, METH_VARARGS,
+     "set_meta(key, value)"},
+    {"build_traces", (PyCFunction)sd_build_traces, METH_NOARGS,
+     "{address: (size, traceback)}, or None without traces"},
+    {"build_stats", (PyCFunction)sd_build_stats, METH_NOARGS,
+     "{filename: {lineno: (size, count)}}"},
+    {"top_by", (PyCFunction)sd_top_by, METH_VARARGS,
+     "top_by(group_by, cumulative=False) -> Groups"},
+    {"apply_filters", (PyCFunction)sd_apply_filters, METH_O,
+     "apply_filters([Filter]): drop traces and stats in place"},
+    {NULL, NULL, 0, NULL},
+};
+
+PyTypeObject tmt_SnapshotData_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "_tmtrace.SnapshotData",
+    .tp_basicsize = sizeof(tmt_SnapshotData),
+    .tp_dealloc = (destructor)sd_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A snapshot's tables, kept in C (a tms_snapshot).",
+    .tp_methods = sd_methods,
+    .tp_getset = sd_getset,
+};
+
+/* ---- taking a snapshot -------------------------------------------------------- */
+
+/* INTEGRATION (temporary, removable once core.c defines tmt_core_export):
+ * a weak stand-in so the extension links and imports before the core
+ * lands; the core's strong definition replaces it at link time. */
+__attribute__((weak)) int tmt_core_export(struct tms_snapshot *s,
+                                          int with_traces)
+{
+    (void)s;
+    (void)with_traces;
+    PyErr_SetString(PyExc_RuntimeError, "tracing core not built");
+    return -1;
+}
+
+static PyObject *take_snapshot_data(PyObject *mod, PyObject *args)
+{
+    int traces = 0;
+    struct timespec ts;
+    (void)mod;
+    if (!PyArg_ParseTuple(args, "|p:take_snapshot_data", &traces))
+        return NULL;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    tmt_SnapshotData *self = (tmt_SnapshotData *)new_empty(
+        (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, (int64_t)getpid());
+    if (self == NULL)
+        return NULL;
+    int rc = tmt_core_export(self->snap, traces);
+    if (rc < 0) {
+        if (!PyErr_Occurred())
+            tmt_raise_tms(rc, NULL, 0, NULL);
+        Py_DECREF(self);
+        return NULL;
+    }
+    return (PyObject *)self;
+}
+
+static PyMethodDef snap_functions[] = {
+    {"take_snapshot_data", take_snapshot_data, METH_VARARGS,
+     "take_snapshot_data(traces=False) -> SnapshotData copied from the "
+     "live tables"},
+    {NULL, NULL, 0, NULL},
+};
 
 int tmt_snapshot_init(PyObject *module)
 {
-    (void)module;
+    PyTypeObject *types[] = {&tmt_SnapshotData_Type, &tmt_Groups_Type,
+                             &tmt_Diff_Type};
+    for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
+        if (PyType_Ready(types[k]) < 0)
+            return -1;
+        Py_INCREF(types[k]);
+        if (PyModule_AddObject(module, strrchr(types[k]->tp_name, '.') + 1,
+                               (PyObject *)types[k]) < 0) {
+            Py_DECREF(types[k]);
+            return -1;
+        }
+    }
+    if (PyModule_AddFunctions(module, snap_functions) < 0 ||
+        PyModule_AddFunctions(module, tmt_filter_methods) < 0)
+        return -1;
     return 0;
 }

@@ -1,0 +1,82 @@
+/* snapapi.h -- what the snapshot-API files of _tmtrace share (snapobj.c,
+ * snapconv.c, snapgroup.c, filterbind.c).  Private to those files; the
+ * rest of the extension uses tracer.h. */
+#ifndef TMT_SNAPAPI_H
+#define TMT_SNAPAPI_H
+
+#include "tracer.h"
+#include "tma.h"
+#include "tms.h"
+
+/* _tmtrace.SnapshotData: owns one tms_snapshot.  Python containers are
+ * built only on request (build_traces/build_stats). */
+typedef struct {
+    PyObject_HEAD
+    tms_snapshot *snap;
+} tmt_SnapshotData;
+
+extern PyTypeObject tmt_SnapshotData_Type;
+
+/* Raise the Python exception for a failed libtms/libtma call: OSError
+ * (with errno when the I/O layer left one) for I/O, MemoryError for
+ * NOMEM, RuntimeError for STATE, ValueError for the rest.  Returns NULL. */
+PyObject *tmt_raise_tms(int rc, const tms_error *err, int saved_errno,
+                        PyObject *path);
+
+/* --- snapconv.c: Python <-> tms_snapshot ----------------------------- */
+
+/* Python objects made once per string/frame/traceback id, so a dict of a
+ * million traces shares its traceback tuples like the live tables do. */
+typedef struct tmt_pycache {
+    const tms_snapshot *snap;
+    PyObject **strs;
+    PyObject **frames;
+    PyObject **tbs;
+} tmt_pycache;
+
+int tmt_pycache_init(tmt_pycache *c, const tms_snapshot *s);
+void tmt_pycache_done(tmt_pycache *c);
+/* New references.  str/frame tuple (filename-or-None, lineno-or-None)/
+ * traceback tuple. */
+PyObject *tmt_pycache_str(tmt_pycache *c, uint32_t id);
+PyObject *tmt_pycache_frame(tmt_pycache *c, uint32_t id);
+PyObject *tmt_pycache_traceback(tmt_pycache *c, uint32_t id);
+
+/* {address: (size, traceback)} and {filename: {lineno: (size, count)}}. */
+PyObject *tmt_build_traces(const tms_snapshot *s);
+PyObject *tmt_build_stats(const tms_snapshot *s);
+
+/* Fill an empty snapshot from the spec's dict shapes; either may be
+ * Py_None.  Stats None with traces given: derived from the traces. */
+int tmt_fill_from_dicts(tms_snapshot *s, PyObject *traces, PyObject *stats);
+
+/* UTF-8 of a str, or (NULL, 0) for None; *keep (or NULL) owns re-encoded
+ * bytes ("surrogatepass") and must be released after use. */
+int tmt_utf8_view(PyObject *str, const char **data, size_t *len,
+                  PyObject **keep);
+/* Encode a str (or None -> TMS_NONE) into the snapshot's strings. */
+int tmt_intern_pystr(tms_snapshot *s, PyObject *str, uint32_t *out);
+/* lineno: None -> TMS_LINENO_NONE, else an int in [0, INT32_MAX]. */
+int tmt_lineno_from_py(PyObject *obj, int32_t *out);
+PyObject *tmt_lineno_to_py(int32_t lineno);
+PyObject *tmt_decode_str(const char *data, size_t len);
+
+/* --- filterbind.c ------------------------------------------------------ */
+/* A tma_filter borrowed from a Python Filter-like object (attributes
+ * include, pattern, lineno, traceback).  *keep holds the pattern string
+ * alive; release it with Py_XDECREF once the filter is no longer used. */
+int tmt_filter_from_py(PyObject *obj, tma_filter *out, PyObject **keep);
+/* The frames of a traceback tuple as tma_frame_view (PyMem_Free *out);
+ * *keep (a list) holds their strings alive. */
+int tmt_frames_from_py(PyObject *traceback, tma_frame_view **out,
+                       size_t *n, PyObject **keep);
+extern PyMethodDef tmt_filter_methods[];
+
+/* --- snapgroup.c ------------------------------------------------------- */
+extern PyTypeObject tmt_Groups_Type;
+extern PyTypeObject tmt_Diff_Type;
+/* SnapshotData.top_by: a Groups object keeping data alive. */
+PyObject *tmt_groups_new(tmt_SnapshotData *data, const char *group_by,
+                         int cumulative);
+
+#endif
