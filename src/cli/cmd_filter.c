@@ -1,0 +1,201 @@
+/* cmd_filter.c -- `tmtool filter IN -o OUT`: keep or drop blocks with the
+ * tracer's filter rules (tma_snapshot_apply_filters), optionally drop the
+ * traces, and write a new .tms atomically with libtms's path writer. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "commands.h"
+#include "exitcodes.h"
+#include "input.h"
+
+enum { OPT_OUTPUT = 'o', OPT_DROP_TRACES = TM_OPT_CMD };
+
+static const tm_opt filter_opts[] = {
+    { OPT_OUTPUT, 'o', "output", "OUT", "write the filtered snapshot to OUT (required)" },
+    { OPT_DROP_TRACES, 0, "drop-traces", NULL,
+      "keep only the per-line statistics, not the traces" },
+    { 0 },
+};
+
+static const tm_opt_group filter_groups[] = {
+    { "Options", filter_opts },
+    { "Filter options", tm_filter_opts },
+    { "Common options", tm_common_opts },
+    { NULL, NULL },
+};
+
+static const char filter_usage[] = "tmtool filter [<options>] IN -o OUT";
+static const char filter_description[] =
+    "Write a copy of the snapshot IN to OUT keeping only the blocks the\n"
+    "filters keep (the tracer's rules: no exclusive filter matches, and one\n"
+    "inclusive filter matches if there are any).  OUT is replaced atomically;\n"
+    "it may not be IN.";
+
+/* Same file, even under another name (hard link, ./a vs a). */
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+static uint64_t sum_sizes(const tms_snapshot *s)
+{
+    uint64_t total = 0;
+    if (s->has_traces)
+        for (uint64_t i = 0; i < s->ntraces; i++)
+            total += s->traces[i].size;
+    else
+        for (uint64_t i = 0; i < s->nstats; i++)
+            total += s->stats[i].size;
+    return total;
+}
+
+static int write_snapshot(const tms_snapshot *s, const char *out,
+                          int drop_traces)
+{
+    tms_error err = { 0 };
+    tms_writer *w = NULL;
+    tms_header h = s->header;
+    snprintf(h.writer_name, sizeof h.writer_name, "tmtool");
+    snprintf(h.writer_version, sizeof h.writer_version, "%s", TMTOOL_VERSION);
+    int rc = tms_writer_open_path(&w, out, &h, &err);
+    if (rc == 0)
+        rc = tms_writer_add_strings(w, s->strings, s->nstrings, &err);
+    if (rc == 0)
+        rc = tms_writer_add_frames(w, s->frames, s->nframes, &err);
+    if (rc == 0)
+        rc = tms_writer_add_tracebacks(w, s->tb_frames, s->tb_start,
+                                       s->ntracebacks, &err);
+    if (rc == 0 && s->has_traces && !drop_traces) {
+        rc = tms_writer_begin_traces(w, &err);
+        if (rc == 0)
+            rc = tms_writer_add_traces(w, s->traces, (size_t)s->ntraces, &err);
+    }
+    if (rc == 0)
+        rc = tms_writer_add_stats(w, s->stats, (size_t)s->nstats, &err);
+    if (rc == 0)
+        rc = tms_writer_add_metrics(w, s->metrics, s->nmetrics, &err);
+    if (rc == 0)
+        rc = tms_writer_add_meta(w, s->meta, s->nmeta, &err);
+    if (rc == 0) {
+        rc = tms_writer_close(w, &err);   /* frees w, even on failure */
+        w = NULL;
+    }
+    tms_writer_abort(w);
+    if (rc < 0) {
+        tm_report_error("write", out, &err);
+        return tm_exit_for_status(rc) == TM_EXIT_USAGE ? TM_EXIT_BADFILE
+                                                        : tm_exit_for_status(rc);
+    }
+    return TM_EXIT_OK;
+}
+
+static int summary(tm_format format, const char *in, const char *out,
+                   const tms_snapshot *s, uint64_t traces_before,
+                   uint64_t size_before, int drop_traces)
+{
+    uint64_t size_after = sum_sizes(s);
+    char a[64], b[64];
+    switch (format) {
+    case TM_FORMAT_TEXT:
+        tma_size_format(a, sizeof a, (int64_t)size_after, 0);
+        tma_size_format(b, sizeof b, (int64_t)size_before, 0);
+        printf("%s -> %s: kept %" PRIu64 " of %" PRIu64 " traces (%s of %s)%s\n",
+               in, out, s->ntraces, traces_before, a, b,
+               drop_traces ? ", traces dropped" : "");
+        return TM_EXIT_OK;
+    case TM_FORMAT_CSV:
+        printf("input,output,traces_before,traces_after,size_before,size_after,traces_written\n");
+        tm_csv_field(stdout, in, 0);
+        tm_csv_field(stdout, out, 0);
+        printf("%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%d\n",
+               traces_before, s->ntraces, size_before, size_after,
+               s->has_traces && !drop_traces);
+        return TM_EXIT_OK;
+    case TM_FORMAT_JSON: {
+        cJSON *doc = tm_json_doc("filter");
+        if (doc == NULL || tm_json_add_str(doc, "input", in) < 0 ||
+            tm_json_add_str(doc, "output", out) < 0 ||
+            tm_json_add_u64(doc, "traces_before", traces_before) < 0 ||
+            tm_json_add_u64(doc, "traces_after", s->ntraces) < 0 ||
+            tm_json_add_u64(doc, "size_before", size_before) < 0 ||
+            tm_json_add_u64(doc, "size_after", size_after) < 0 ||
+            cJSON_AddBoolToObject(doc, "traces_written",
+                                  s->has_traces && !drop_traces) == NULL) {
+            cJSON_Delete(doc);
+            tm_error("out of memory");
+            return TM_EXIT_BADFILE;
+        }
+        return tm_json_print(doc) < 0 ? TM_EXIT_BADFILE : TM_EXIT_OK;
+    }
+    }
+    return TM_EXIT_OK;
+}
+
+int cmd_filter(int argc, char **argv)
+{
+    tm_common common = { 0 };
+    tm_filters filters = { 0 };
+    const char *out = NULL, *arg;
+    int drop_traces = 0, rc = TM_EXIT_OK, id;
+    tms_snapshot *s = NULL;
+    tm_opts *p = tm_opts_new(filter_groups, argc, argv);
+    if (p == NULL) {
+        tm_error("out of memory");
+        return TM_EXIT_BADFILE;
+    }
+    while ((id = tm_opts_next(p, &arg)) != -1) {
+        int took = id == '?' ? -1 : tm_common_option(&common, id, arg);
+        if (took == 0)
+            took = tm_filters_option(&filters, id, arg);
+        if (took == 0 && id == OPT_OUTPUT) {
+            out = arg;
+            took = 1;
+        }
+        if (took == 0 && id == OPT_DROP_TRACES)
+            took = drop_traces = 1;
+        if (took < 0) {
+            rc = TM_EXIT_USAGE;
+            goto done;
+        }
+    }
+    if (common.help) {
+        tm_opts_usage(stdout, filter_usage, filter_description, filter_groups);
+        goto done;
+    }
+    int nfiles = argc - tm_opts_index(p);
+    const char *in = nfiles == 1 ? argv[tm_opts_index(p)] : NULL;
+    if (in == NULL || out == NULL) {
+        tm_error(in == NULL ? "filter needs exactly one input FILE "
+                              "(see 'tmtool filter --help')"
+                            : "filter needs an output file: -o OUT");
+        rc = TM_EXIT_USAGE;
+        goto done;
+    }
+    if (strcmp(in, out) == 0 || same_file(in, out)) {
+        tm_error("refusing to overwrite the input '%s' (-o names the same file)",
+                 in);
+        rc = TM_EXIT_USAGE;
+        goto done;
+    }
+    tm_color_setup(common.color);
+    rc = tm_load(in, 0, &s);
+    if (rc != TM_EXIT_OK)
+        goto done;
+    uint64_t traces_before = s->ntraces, size_before = sum_sizes(s);
+    rc = tm_filters_apply(&filters, s, in);
+    if (rc == TM_EXIT_OK)
+        rc = write_snapshot(s, out, drop_traces);
+    if (rc == TM_EXIT_OK)
+        rc = summary(common.format, in, out, s, traces_before, size_before,
+                     drop_traces);
+done:
+    tms_snapshot_free(s);
+    tm_filters_free(&filters);
+    tm_opts_free(p);
+    return rc;
+}

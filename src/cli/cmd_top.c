@@ -1,0 +1,339 @@
+/* cmd_top.c -- `tmtool top`: the biggest allocation sites of snapshots.
+ * One file: its top.  Files of one series: each against the previous, in
+ * time order.  Files of one moment (one per process) with --merge: their
+ * sum.  --address: one block across the files. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "exitcodes.h"
+#include "report.h"
+
+enum { OPT_MERGE = TM_OPT_CMD, OPT_ADDRESS };
+
+static const tm_opt top_opts[] = {
+    { OPT_MERGE, 0, "merge", NULL,
+      "add up files of one moment (one per process) into one top" },
+    { OPT_ADDRESS, 0, "address", "ADDR",
+      "show one memory block (size and traceback) in each file" },
+    { 0 },
+};
+
+static const tm_opt_group top_groups[] = {
+    { "Options", top_opts },
+    { "Display options", tm_display_opts },
+    { "Filter options", tm_filter_opts },
+    { "Common options", tm_common_opts },
+    { NULL, NULL },
+};
+
+static const char top_usage[] = "tmtool top [<options>] FILE...";
+static const char top_description[] =
+    "Show the biggest allocation sites of a snapshot.  Several files of one\n"
+    "series are shown in time order, each compared with the previous one;\n"
+    "files of one moment from several processes are added up with --merge.";
+
+typedef struct top_ctx {
+    tm_common common;
+    tm_display display;
+    tm_filters filters;
+    int merge;
+    int has_address;
+    uint64_t address;
+} top_ctx;
+
+/* One file, or a series: each against the previous one. */
+static int top_series(const top_ctx *c, char **paths, size_t n, tm_sink *k)
+{
+    tms_snapshot *prev = NULL, *cur = NULL;
+    tma_groups gprev = { 0 }, gcur = { 0 };
+    int rc = n > 1 ? tm_order_series(paths, n) : TM_EXIT_OK;
+    for (size_t i = 0; rc == TM_EXIT_OK && i < n; i++) {
+        rc = tm_load_grouped(&c->display, &c->filters, paths[i], &cur, &gcur);
+        if (rc != TM_EXIT_OK)
+            break;
+        tm_report r = {
+            .cur = { paths[i], cur, &gcur },
+            .old = { i ? paths[i - 1] : NULL, prev, i ? &gprev : NULL },
+        };
+        rc = tm_report_build(&r);
+        if (rc == TM_EXIT_OK)
+            rc = tm_sink_emit(k, &r, &c->display, NULL);
+        tm_report_free(&r);
+        tma_groups_free(&gprev);
+        tms_snapshot_free(prev);
+        prev = cur;
+        gprev = gcur;
+        cur = NULL;
+        memset(&gcur, 0, sizeof gcur);
+    }
+    tma_groups_free(&gprev);
+    tms_snapshot_free(prev);
+    return rc;
+}
+
+/* Files of one moment: sum the groupings by key.  The merged keys point
+ * into the snapshots, so all stay loaded until the report is out. */
+static int top_merge(const top_ctx *c, char **paths, size_t n, tm_sink *k)
+{
+    tms_snapshot **snaps = calloc(n, sizeof *snaps);
+    tma_groups *parts = calloc(n, sizeof *parts), merged = { 0 };
+    int rc = TM_EXIT_OK;
+    char name[64];
+    if (snaps == NULL || parts == NULL) {
+        tm_error("out of memory");
+        rc = TM_EXIT_BADFILE;
+        goto out;
+    }
+    for (size_t i = 0; rc == TM_EXIT_OK && i < n; i++)
+        rc = tm_load_grouped(&c->display, &c->filters, paths[i], &snaps[i], &parts[i]);
+    if (rc != TM_EXIT_OK)
+        goto out;
+    tms_error err = { 0 };
+    int st = tma_groups_merge(parts, n, &merged, &err);
+    if (st < 0) {
+        tm_report_error("merge", paths[0], &err);
+        rc = tm_exit_for_status(st);
+        goto out;
+    }
+    snprintf(name, sizeof name, "%zu files merged", n);
+    tm_report r = { .cur = { name, n == 1 ? snaps[0] : NULL, &merged } };
+    rc = tm_report_build(&r);
+    if (rc == TM_EXIT_OK)
+        rc = tm_sink_emit(k, &r, &c->display, NULL);
+    tm_report_free(&r);
+out:
+    tma_groups_free(&merged);
+    for (size_t i = 0; parts && snaps && i < n; i++) {
+        tma_groups_free(&parts[i]);
+        tms_snapshot_free(snaps[i]);
+    }
+    free(parts);
+    free(snaps);
+    return rc;
+}
+
+static int parse_address(const char *text, uint64_t *out)
+{
+    char *end;
+    if (text[0] == '-' || text[0] == '\0')
+        goto bad;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 0);
+    if (errno != 0 || *end != '\0')
+        goto bad;
+    *out = v;
+    return 0;
+bad:
+    tm_error("bad address '%s' (expected 0x1234abcd or a decimal number)", text);
+    return -1;
+}
+
+static const tms_trace *find_trace(const tms_snapshot *s, uint64_t address)
+{
+    for (uint64_t i = 0; i < s->ntraces; i++)
+        if (s->traces[i].address == address)
+            return &s->traces[i];
+    return NULL;
+}
+
+static int address_json(cJSON *blocks, const char *path,
+                        const tms_snapshot *s, const tms_trace *t)
+{
+    cJSON *o = cJSON_CreateObject();
+    tm_side side = { path, s, NULL };
+    if (o == NULL || !cJSON_AddItemToArray(blocks, o) ||
+        tm_side_json(o, &side) < 0 ||
+        cJSON_AddBoolToObject(o, "found", t != NULL) == NULL)
+        return -1;
+    if (t == NULL)
+        return 0;
+    cJSON *tb = tm_traceback_json(s, t->traceback);
+    if (tm_json_add_u64(o, "size", t->size) < 0 || tb == NULL ||
+        !cJSON_AddItemToObject(o, "traceback", tb)) {
+        cJSON_Delete(tb);
+        return -1;
+    }
+    return 0;
+}
+
+static void address_text(const top_ctx *c, const char *path,
+                         const tms_snapshot *s, const tms_trace *t)
+{
+    char when[64], size[64];
+    tm_format_time(when, sizeof when, s->header.timestamp_ns);
+    printf("%s%s, %s%s: memory block 0x%" PRIx64 ": ", tm_color_on(TM_ROLE_NAME),
+           path, when, tm_color_off(), c->address);
+    if (t == NULL) {
+        printf("not present\n");
+        return;
+    }
+    tma_size_format(size, sizeof size, (int64_t)t->size, 0);
+    printf("size=%s\n", size);
+    tm_traceback_text(stdout, &c->display, s, t->traceback);
+}
+
+static void address_csv(const char *path, const tms_snapshot *s,
+                        uint64_t address, const tms_trace *t)
+{
+    char buf[64];
+    tm_csv_field(stdout, path, 0);
+    snprintf(buf, sizeof buf, "0x%" PRIx64, address);
+    tm_csv_field(stdout, buf, 0);
+    tm_csv_field(stdout, t ? "1" : "0", 0);
+    snprintf(buf, sizeof buf, "%" PRIu64, t ? t->size : 0);
+    tm_csv_field(stdout, t ? buf : "", 0);
+    if (t == NULL) {
+        tm_csv_field(stdout, "", 1);
+        return;
+    }
+    uint32_t n = tms_traceback_len(s, t->traceback);
+    const uint32_t *fr = tms_traceback_frames(s, t->traceback);
+    fputc('"', stdout);
+    for (uint32_t i = 0; i < n; i++) {
+        const tms_frame *f = &s->frames[fr[i]];
+        const char *fn = f->filename == TMS_NONE ? "" : s->strings[f->filename].data;
+        for (; *fn; fn++) {
+            if (*fn == '"')
+                fputc('"', stdout);
+            fputc(*fn, stdout);
+        }
+        printf(i + 1 < n ? ":%" PRId32 ";" : ":%" PRId32, f->lineno);
+    }
+    fputs("\"\n", stdout);
+}
+
+/* --address: every file is loaded with its traces and searched; the block
+ * must be in at least one of them. */
+static int top_address(const top_ctx *c, char **paths, size_t n)
+{
+    tms_snapshot **snaps = calloc(n, sizeof *snaps);
+    const tms_trace **found = calloc(n, sizeof *found);
+    int rc = TM_EXIT_OK, any = 0;
+    cJSON *doc = NULL, *blocks = NULL;
+    char hex[32];
+    snprintf(hex, sizeof hex, "0x%" PRIx64, c->address);
+    if (snaps == NULL || found == NULL) {
+        tm_error("out of memory");
+        rc = TM_EXIT_BADFILE;
+        goto out;
+    }
+    for (size_t i = 0; rc == TM_EXIT_OK && i < n; i++) {
+        rc = tm_load(paths[i], 0, &snaps[i]);
+        if (rc != TM_EXIT_OK)
+            goto out;
+        if (!snaps[i]->has_traces) {
+            tm_error("'%s' has no traces: cannot look up address %s",
+                     paths[i], hex);
+            rc = TM_EXIT_USAGE;
+            goto out;
+        }
+        found[i] = find_trace(snaps[i], c->address);
+        any |= found[i] != NULL;
+    }
+    if (!any) {
+        if (n == 1)
+            tm_error("address %s not found in '%s'", hex, paths[0]);
+        else
+            tm_error("address %s not found in any of the %zu files", hex, n);
+        rc = TM_EXIT_USAGE;
+        goto out;
+    }
+    if (c->common.format == TM_FORMAT_JSON) {
+        doc = tm_json_doc("top");
+        if (doc == NULL || tm_json_add_str(doc, "address", hex) < 0 ||
+            (blocks = cJSON_AddArrayToObject(doc, "blocks")) == NULL)
+            goto oom;
+    } else if (c->common.format == TM_FORMAT_CSV) {
+        printf("file,address,found,size,traceback\n");
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (c->common.format == TM_FORMAT_TEXT)
+            address_text(c, paths[i], snaps[i], found[i]);
+        else if (c->common.format == TM_FORMAT_CSV)
+            address_csv(paths[i], snaps[i], c->address, found[i]);
+        else if (address_json(blocks, paths[i], snaps[i], found[i]) < 0)
+            goto oom;
+    }
+    if (doc != NULL) {
+        rc = tm_json_print(doc) < 0 ? TM_EXIT_BADFILE : TM_EXIT_OK;
+        doc = NULL;
+    }
+    goto out;
+oom:
+    tm_error("out of memory");
+    rc = TM_EXIT_BADFILE;
+out:
+    cJSON_Delete(doc);
+    for (size_t i = 0; snaps && i < n; i++)
+        tms_snapshot_free(snaps[i]);
+    free(snaps);
+    free(found);
+    return rc;
+}
+
+int cmd_top(int argc, char **argv)
+{
+    top_ctx c = { 0 };
+    tm_display_init(&c.display);
+    tm_opts *p = tm_opts_new(top_groups, argc, argv);
+    int rc = TM_EXIT_OK, id;
+    const char *arg;
+    tm_sink k = { 0 };
+    if (p == NULL) {
+        tm_error("out of memory");
+        return TM_EXIT_BADFILE;
+    }
+    while ((id = tm_opts_next(p, &arg)) != -1) {
+        int took = id == '?' ? -1
+                   : tm_analysis_option(&c.common, &c.display, &c.filters,
+                                        id, arg);
+        if (took == 0 && id == OPT_MERGE)
+            took = c.merge = 1;
+        if (took == 0 && id == OPT_ADDRESS) {
+            took = parse_address(arg, &c.address) < 0 ? -1 : 1;
+            c.has_address = 1;
+        }
+        if (took < 0) {
+            rc = TM_EXIT_USAGE;
+            goto out;
+        }
+    }
+    if (c.common.help) {
+        tm_opts_usage(stdout, top_usage, top_description, top_groups);
+        goto out;
+    }
+    int nfiles = argc - tm_opts_index(p);
+    char **files = argv + tm_opts_index(p);
+    if (nfiles < 1) {
+        tm_error("top needs at least one FILE (see 'tmtool top --help')");
+        rc = TM_EXIT_USAGE;
+        goto out;
+    }
+    if (c.merge && c.has_address) {
+        tm_error("--merge and --address cannot be used together");
+        rc = TM_EXIT_USAGE;
+        goto out;
+    }
+    tm_color_setup(c.common.color);
+    if (c.has_address) {
+        rc = top_address(&c, files, (size_t)nfiles);
+        goto out;
+    }
+    rc = tm_sink_open(&k, c.common.format, "top", &c.display);
+    if (rc != TM_EXIT_OK)
+        goto out;
+    if (c.merge)
+        rc = top_merge(&c, files, (size_t)nfiles, &k);
+    else
+        rc = top_series(&c, files, (size_t)nfiles, &k);
+    if (rc == TM_EXIT_OK)
+        rc = tm_sink_close(&k);
+out:
+    tm_sink_discard(&k);
+    tm_filters_free(&c.filters);
+    tm_opts_free(p);
+    return rc;
+}

@@ -1,0 +1,75 @@
+/* input.h -- what the commands share before rendering: the common and
+ * filter options, loading .tms files (errors reported here, once), and
+ * putting files of one series in order. */
+#ifndef HEADER_input
+#define HEADER_input
+
+#include <stddef.h>
+
+#include "opts.h"
+#include "output.h"
+#include "tma.h"
+#include "tms.h"
+
+/* Option ids shared by several commands; command-specific ids start at
+ * TM_OPT_CMD. */
+enum {
+    TM_OPT_FORMAT = TM_OPT_LONG,
+    TM_OPT_COLOR,
+    TM_OPT_INCLUDE = 'i',
+    TM_OPT_EXCLUDE = 'x',
+    TM_OPT_INCLUDE_TB = 'I',
+    TM_OPT_EXCLUDE_TB = 'X',
+    TM_OPT_CMD = TM_OPT_LONG + 32,
+};
+
+extern const tm_opt tm_common_opts[];  /* -h, --format, --color, -q */
+extern const tm_opt tm_filter_opts[];  /* -i, -x, -I, -X */
+
+typedef struct tm_common {
+    tm_format format;
+    tm_color_mode color;
+    int help;
+} tm_common;
+
+/* Each returns 1 if it took the option, 0 if it is not one of its own, -1
+ * after reporting a bad value. */
+int tm_common_option(tm_common *c, int id, const char *arg);
+
+typedef struct tm_filters {
+    tma_filter *items;   /* owned array; patterns borrowed from argv */
+    size_t n, cap;
+} tm_filters;
+int tm_filters_option(tm_filters *f, int id, const char *arg);
+void tm_filters_free(tm_filters *f);
+/* Apply to a loaded snapshot (no-op without filters); returns an exit
+ * code after reporting. */
+int tm_filters_apply(const tm_filters *f, tms_snapshot *s, const char *path);
+
+/* Exit code for a libtms/libtma status. */
+int tm_exit_for_status(int code);
+/* Report err about path in one line: "cannot read 'a.tms': ...". */
+void tm_report_error(const char *verb, const char *path, const tms_error *err);
+
+/* Load path (with a progress line when slow); on failure report it and
+ * return the exit code, else 0. */
+int tm_load(const char *path, unsigned flags, tms_snapshot **out);
+/* Read only the header. */
+int tm_load_header(const char *path, tms_header *out);
+
+/* Files of one series: check that every file has the same series_id, then
+ * sort paths by timestamp (stable).  Returns 0 or an exit code after
+ * reporting. */
+int tm_order_series(char **paths, size_t n);
+
+/* "2024-05-01 12:00:00" in local time; "1970-..." style, never fails. */
+void tm_format_time(char *buf, size_t cap, int64_t ns);
+/* ISO 8601 UTC with nanoseconds, for JSON. */
+void tm_format_time_iso(char *buf, size_t cap, int64_t ns);
+/* 32 hex digits. */
+void tm_format_series(char *buf, size_t cap, const uint8_t id[16]);
+
+/* Parse a positive decimal count; -1 after reporting. */
+int tm_parse_count(const char *opt, const char *text, long min, long *out);
+
+#endif
