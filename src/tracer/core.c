@@ -1,8 +1,0 @@
-/* core.c -- placeholder until the allocator hooks land. */
-#include "tracer.h"
-
-int tmt_core_init(PyObject *module)
-{
-    (void)module;
-    return 0;
-}

@@ -1,0 +1,142 @@
+/* core.h -- private to the tracer core (hooks, frames, tables, functions,
+ * metrics, export).  Other parts of the extension use tracer.h. */
+#ifndef TMT_CORE_H
+#define TMT_CORE_H
+
+#include "tracer.h"
+#include <stdint.h>
+
+#include "tma.h"
+
+/* Largest accepted traceback limit.  A buffer of this many raw frames is
+ * kept per thread, so it stays modest; tracebacks deeper than this are
+ * truncated, as the limit says. */
+#define TMT_MAX_LIMIT 1000
+
+
+/* A frame as the hook sees it: the code object and the byte offset of the
+ * current instruction (what PyCode_Addr2Line takes).  No line number and
+ * no Python object is made while capturing. */
+typedef struct tmt_rawframe {
+    PyObject *code;
+    int32_t offset;
+    int32_t unused; /* keeps memcmp over arrays free of padding */
+} tmt_rawframe;
+
+/* ---- frames.c: the one file that reads interpreter internals ---------- */
+/* Walk the calling thread's Python frames, most recent first.  Needs the
+ * GIL.  Returns the number stored (0 if there is no Python frame). */
+int tmt_frames_capture(tmt_rawframe *out, int limit);
+/* Line of (code, offset), or -1 if unknown.  No allocation. */
+int32_t tmt_frame_lineno(PyObject *code, int32_t offset);
+/* Borrowed co_filename of a code object (NULL if none). */
+PyObject *tmt_code_filename(PyObject *code);
+/* Address of the main memory block of obj: what the allocator returned. */
+uintptr_t tmt_object_address(PyObject *obj);
+/* Interned-strings dictionary (size, length) where the interpreter lets it
+ * be read: 0 and the values, or -1 if not available on this version. */
+int tmt_unicode_interned(Py_ssize_t *size, Py_ssize_t *length);
+
+/* ---- tables.c: traces, interned codes/frames/tracebacks, filters -------- */
+typedef struct tmt_trace {
+    uintptr_t addr;  /* 0: empty slot */
+    size_t size;
+    uint32_t tb;
+} tmt_trace;
+
+typedef struct tmt_code {
+    PyObject *code;  /* strong reference, dropped by tmt_tables_release */
+    char *filename;  /* module-owned UTF-8 copy; NULL: unknown */
+    uint32_t flen;
+} tmt_code;
+
+#define TMT_LINE_UNRESOLVED INT32_MIN
+typedef struct tmt_frame {
+    uint32_t code;   /* index into codes */
+    int32_t offset;
+    int32_t lineno;  /* TMT_LINE_UNRESOLVED until first needed, -1 unknown */
+} tmt_frame;
+
+typedef struct tmt_tb {
+    uint32_t hash;
+    uint32_t nframes;
+    uint64_t start;      /* into tb_frames */
+    uint32_t filter_gen; /* generation the keep decision was made under */
+    uint8_t keep;
+} tmt_tb;
+
+/* Traceback id of the empty traceback (no Python frame). */
+#define TMT_TB_EMPTY 0u
+#define TMT_TB_NONE UINT32_MAX
+
+typedef struct tmt_tables {
+    tmt_trace *traces; size_t tcap, tcount;
+    size_t traced, peak;
+    tmt_code *codes; uint32_t ncodes, capcodes;
+    uint32_t *code_idx; size_t code_icap;
+    tmt_frame *frames; uint32_t nframes, capframes;
+    uint32_t *frame_idx; size_t frame_icap;
+    tmt_tb *tbs; uint32_t ntbs, captbs;
+    uint32_t *tb_idx; size_t tb_icap;
+    uint32_t *tb_frames; uint64_t ntbf, captbf;
+} tmt_tables;
+
+/* The live tables and their lock.  The lock is a spinlock: held only for
+ * table operations (never across a call into another allocator or any
+ * wait), taken by the RAW hook without the GIL and by the fork handler. */
+extern tmt_tables tmt_T;
+extern uint32_t tmt_generation;   /* bumped by every reset */
+extern int tmt_limit;             /* traceback limit */
+void tmt_lock(void);
+void tmt_unlock(void);
+
+/* All below: caller holds the lock. */
+int tmt_tables_init(tmt_tables *t);       /* empty + the empty traceback */
+/* Interns a captured traceback (needs the GIL when n > 0: code objects
+ * are INCREF'd and filenames read).  TMT_TB_NONE on OOM. */
+uint32_t tmt_tb_intern(const tmt_rawframe *f, int n);
+int tmt_tb_keep(uint32_t tb);              /* filter decision, cached */
+int tmt_trace_add(uintptr_t addr, size_t size, uint32_t tb);
+/* Removes the trace at addr; 1 and *old if there was one, else 0. */
+int tmt_trace_remove(uintptr_t addr, tmt_trace *old);
+tmt_trace *tmt_trace_find(uintptr_t addr);
+/* Line of a frame, resolved once and cached. */
+int32_t tmt_frame_line(tmt_frame *fr);
+
+/* Detach the live tables (caller holds the lock) into *out and start
+ * empty ones; then, WITHOUT the lock and with the GIL, release *out (which
+ * drops code references and may run arbitrary code). */
+void tmt_tables_detach(tmt_tables *out);
+void tmt_tables_release(tmt_tables *t);
+/* Bytes reserved but unused in the live tables (lock held). */
+size_t tmt_tables_free_bytes(void);
+
+/* Filters: replaced under the lock; decisions are cached per traceback
+ * and recomputed when tmt_filter_gen changes. */
+extern tma_filter *tmt_filters;
+extern size_t tmt_nfilters;
+extern uint32_t tmt_filter_gen;
+int tmt_filters_append(int include, const char *pattern, size_t plen,
+                       int32_t lineno, int traceback);
+void tmt_filters_clear(void);
+
+/* Per-thread state: capture buffers and the last-traceback cache. */
+void tmt_tstates_free_others(void);   /* in a forked child */
+
+/* ---- hooks.c ----------------------------------------------------------- */
+extern int tmt_tracing;
+extern size_t tmt_arena_size;
+int tmt_hooks_enable(void);     /* GIL held; idempotent */
+void tmt_hooks_disable(void);   /* GIL held; idempotent, clears traces */
+void tmt_clear_traces(void);    /* GIL held */
+int tmt_fork_init(void);
+/* Stop tracing this thread's new blocks while a query builds Python
+ * objects; returns the previous setting, to restore. */
+int tmt_quiet(int on);
+const uint8_t *tmt_series_id(void);
+int tmt_series_new(void);
+
+/* ---- metrics.c --------------------------------------------------------- */
+int tmt_metrics_init(PyObject *module);
+
+#endif

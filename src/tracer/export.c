@@ -1,0 +1,178 @@
+/* export.c -- tmt_core_export: the live tables into a tms_snapshot.
+ *
+ * Runs with the GIL and the table lock held throughout (nothing here
+ * allocates through Python), so the snapshot is one consistent instant.
+ * Cost is linear in traces with one hash probe per trace into the
+ * snapshot's traceback map: each code object's filename is interned once
+ * and each distinct frame's line resolved once. */
+#include "core.h"
+
+
+#include "tmt_alloc.h"
+
+#define NOT_YET UINT32_MAX
+
+typedef struct exporter {
+    tms_snapshot *s;
+    uint32_t *code_str;  /* code id -> string id (TMS_NONE: unknown) */
+    uint32_t *frame_id;  /* our frame id -> snapshot frame id */
+    uint32_t *tb_id;     /* our traceback id -> snapshot traceback id */
+    uint32_t *scratch;
+    uint32_t unknown_frame;
+} exporter;
+
+static int export_frame(exporter *x, uint32_t fid, uint32_t *out)
+{
+    if (x->frame_id[fid] != NOT_YET) {
+        *out = x->frame_id[fid];
+        return 0;
+    }
+    tmt_frame *fr = &tmt_T.frames[fid];
+    uint32_t cs = x->code_str[fr->code];
+    if (cs == NOT_YET) {
+        const tmt_code *c = &tmt_T.codes[fr->code];
+        cs = TMS_NONE;
+        if (c->filename != NULL) {
+            int r = tms_snapshot_intern_string(x->s, c->filename, c->flen, &cs);
+            if (r < 0)
+                return r;
+        }
+        x->code_str[fr->code] = cs;
+    }
+    int32_t line = tmt_frame_line(fr);
+    int r = tms_snapshot_intern_frame(x->s, cs, line < 0 ? TMS_LINENO_NONE : line,
+                                      out);
+    if (r == 0)
+        x->frame_id[fid] = *out;
+    return r;
+}
+
+static int export_tb(exporter *x, uint32_t tb, uint32_t *out)
+{
+    if (x->tb_id[tb] != NOT_YET) {
+        *out = x->tb_id[tb];
+        return 0;
+    }
+    const tmt_tb *t = &tmt_T.tbs[tb];
+    for (uint32_t k = 0; k < t->nframes; k++) {
+        int r = export_frame(x, tmt_T.tb_frames[t->start + k], &x->scratch[k]);
+        if (r < 0)
+            return r;
+    }
+    int r = tms_snapshot_intern_traceback(x->s, x->scratch, t->nframes, out);
+    if (r == 0)
+        x->tb_id[tb] = *out;
+    return r;
+}
+
+/* The caller (snapobj.c) stamps time, pid, writer and Python version;
+ * the core knows the limit and the series. */
+static void fill_header(tms_header *h)
+{
+    h->traceback_limit = (uint32_t)tmt_limit;
+    memcpy(h->series_id, tmt_series_id(), sizeof h->series_id);
+}
+
+static int export_tables(tms_snapshot *s, int with_traces);
+
+/* tracer.h's contract: 0, or -1 with a Python exception set.  Besides
+ * traces and stats, the header's traceback limit and series id are set. */
+int tmt_core_export(struct tms_snapshot *s, int with_traces)
+{
+    if (s == NULL) {
+        PyErr_SetString(PyExc_ValueError, "tmt_core_export: no snapshot");
+        return -1;
+    }
+    int r = export_tables(s, with_traces);
+    if (r == TMS_E_NOMEM) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    if (r < 0) {
+        PyErr_Format(PyExc_RuntimeError, "cannot export traces: %s",
+                     tms_strerror(r));
+        return -1;
+    }
+    return 0;
+}
+
+static int export_tables(tms_snapshot *s, int with_traces)
+{
+    fill_header(&s->header);
+    tmt_lock();
+    const tmt_tables *t = &tmt_T;
+    exporter x = {s, NULL, NULL, NULL, NULL, 0};
+    uint64_t *per_tb = NULL;
+    int r = TMS_E_NOMEM;
+    x.code_str = tmt_malloc((t->ncodes + 1) * sizeof(uint32_t));
+    x.frame_id = tmt_malloc((t->nframes + 1) * sizeof(uint32_t));
+    x.tb_id = tmt_malloc((t->ntbs + 1) * sizeof(uint32_t));
+    x.scratch = tmt_malloc(((size_t)TMT_MAX_LIMIT + 1) * sizeof(uint32_t));
+    per_tb = tmt_calloc(2 * ((size_t)t->ntbs + 1), sizeof *per_tb);
+    if (!x.code_str || !x.frame_id || !x.tb_id || !x.scratch || !per_tb)
+        goto done;
+    memset(x.code_str, 0xff, (t->ncodes + 1) * sizeof(uint32_t));
+    memset(x.frame_id, 0xff, (t->nframes + 1) * sizeof(uint32_t));
+    memset(x.tb_id, 0xff, (t->ntbs + 1) * sizeof(uint32_t));
+
+    if (tmt_tracing) {
+        for (size_t i = 0; i < t->tcap; i++) {
+            const tmt_trace *e = &t->traces[i];
+            if (e->addr == 0)
+                continue;
+            per_tb[2 * e->tb] += e->size;
+            per_tb[2 * e->tb + 1]++;
+            if (with_traces) {
+                uint32_t tb;
+                if ((r = export_tb(&x, e->tb, &tb)) < 0 ||
+                    (r = tms_snapshot_add_trace(s, e->addr, e->size, tb)) < 0)
+                    goto done;
+            }
+        }
+    }
+    if (with_traces)
+        s->has_traces = 1;
+    /* Stats per most recent frame; the empty traceback under the unknown
+     * frame.  Several of our frames can share one snapshot frame (other
+     * offsets on the same line), so sum per snapshot frame first. */
+    {
+        /* x.tb_id is reused as "snapshot frame of this traceback's most
+         * recent frame" (traceback ids are no longer needed). */
+        for (uint32_t tb = 0; tb < t->ntbs; tb++) {
+            if (per_tb[2 * tb + 1] == 0)
+                continue;
+            uint32_t fid;
+            if (t->tbs[tb].nframes == 0)
+                r = tms_snapshot_intern_frame(s, TMS_NONE, TMS_LINENO_NONE, &fid);
+            else
+                r = export_frame(&x, t->tb_frames[t->tbs[tb].start], &fid);
+            if (r < 0)
+                goto done;
+            x.tb_id[tb] = fid;
+        }
+        uint64_t *per_frame = tmt_calloc(2 * ((size_t)s->nframes + 1), sizeof *per_frame);
+        if (per_frame == NULL) {
+            r = TMS_E_NOMEM;
+            goto done;
+        }
+        for (uint32_t tb = 0; tb < t->ntbs; tb++) {
+            if (per_tb[2 * tb + 1] == 0)
+                continue;
+            per_frame[2 * x.tb_id[tb]] += per_tb[2 * tb];
+            per_frame[2 * x.tb_id[tb] + 1] += per_tb[2 * tb + 1];
+        }
+        r = 0;
+        for (uint32_t f = 0; r == 0 && f < s->nframes; f++)
+            if (per_frame[2 * f + 1])
+                r = tms_snapshot_add_stat(s, f, per_frame[2 * f], per_frame[2 * f + 1]);
+        tmt_free(per_frame);
+    }
+done:
+    tmt_unlock();
+    tmt_free(x.code_str);
+    tmt_free(x.frame_id);
+    tmt_free(x.tb_id);
+    tmt_free(x.scratch);
+    tmt_free(per_tb);
+    return r;
+}

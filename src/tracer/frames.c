@@ -1,0 +1,152 @@
+/* frames.c -- the one file that reads CPython's internals: frame walking,
+ * the object preheader, the interned-strings dict.  Everything that
+ * changes between 3.9 and 3.13 is here, behind the functions of core.h.
+ *
+ * 3.9/3.10: PyFrameObject chain (tstate->frame, f_back); f_lasti is a byte
+ *           offset in 3.9 and a code-unit index in 3.10.
+ * 3.11/3.12: _PyInterpreterFrame chain from tstate->cframe->current_frame,
+ *           prev_instr; incomplete frames (and 3.12's C-stack shims) are
+ *           not Python frames yet and are skipped, as CPython's own
+ *           tracemalloc skips them.
+ * 3.13:     tstate->current_frame, f_executable, instr_ptr. */
+#include <patchlevel.h>
+#if PY_VERSION_HEX >= 0x030B0000
+#  define Py_BUILD_CORE 1 /* the internal frame headers demand it */
+#endif
+#include "core.h"
+
+#if PY_VERSION_HEX < 0x030B0000
+#  include <frameobject.h>
+#else
+#  pragma GCC diagnostic push
+#  pragma GCC diagnostic ignored "-Wunused-parameter"
+#  pragma GCC diagnostic ignored "-Wsign-compare"
+#  pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#  include <internal/pycore_frame.h>
+#  if PY_VERSION_HEX >= 0x030C0000
+#    include <internal/pycore_interp.h>
+#  endif
+#  pragma GCC diagnostic pop
+#endif
+
+#if PY_VERSION_HEX >= 0x030D0000
+#  define TMT_TSTATE() PyThreadState_GetUnchecked()
+#else
+#  define TMT_TSTATE() _PyThreadState_UncheckedGet()
+#endif
+
+#if PY_VERSION_HEX >= 0x030B0000
+static inline PyObject *iframe_code(_PyInterpreterFrame *f)
+{
+#  if PY_VERSION_HEX >= 0x030D0000
+    return f->f_executable;
+#  else
+    return (PyObject *)f->f_code;
+#  endif
+}
+
+static inline int iframe_skip(_PyInterpreterFrame *f)
+{
+#  if PY_VERSION_HEX >= 0x030C0000
+    if (f->owner == FRAME_OWNED_BY_CSTACK)
+        return 1;
+#  endif
+#  if PY_VERSION_HEX >= 0x030D0000
+    if (!PyCode_Check(f->f_executable))
+        return 1;
+#  endif
+    return _PyFrame_IsIncomplete(f);
+}
+#endif
+
+int tmt_frames_capture(tmt_rawframe *out, int limit)
+{
+    PyThreadState *ts = TMT_TSTATE();
+    int n = 0;
+    if (ts == NULL)
+        return 0;
+#if PY_VERSION_HEX < 0x030B0000
+    for (PyFrameObject *f = ts->frame; f != NULL && n < limit; f = f->f_back) {
+        out[n].code = (PyObject *)f->f_code;
+#  if PY_VERSION_HEX >= 0x030A0000
+        out[n].offset = f->f_lasti * (int)sizeof(_Py_CODEUNIT);
+#  else
+        out[n].offset = f->f_lasti;
+#  endif
+        out[n].unused = 0;
+        n++;
+    }
+#else
+#  if PY_VERSION_HEX >= 0x030D0000
+    _PyInterpreterFrame *f = ts->current_frame;
+#  else
+    _PyInterpreterFrame *f = ts->cframe ? ts->cframe->current_frame : NULL;
+#  endif
+    for (; f != NULL && n < limit; f = f->previous) {
+        if (iframe_skip(f))
+            continue;
+        out[n].code = iframe_code(f);
+        out[n].offset = _PyInterpreterFrame_LASTI(f) * (int)sizeof(_Py_CODEUNIT);
+        out[n].unused = 0;
+        n++;
+    }
+#endif
+    return n;
+}
+
+int32_t tmt_frame_lineno(PyObject *code, int32_t offset)
+{
+    int line = PyCode_Addr2Line((PyCodeObject *)code, offset);
+    return line < 0 ? -1 : line;
+}
+
+PyObject *tmt_code_filename(PyObject *code)
+{
+    return ((PyCodeObject *)code)->co_filename;
+}
+
+/* What the allocator returned for obj: objects tracked by the GC carry a
+ * PyGC_Head before them, and since 3.11 managed dict/weakref pointers sit
+ * before that ("preheader"). */
+uintptr_t tmt_object_address(PyObject *obj)
+{
+    PyTypeObject *tp = Py_TYPE(obj);
+    uintptr_t pre = 0;
+    if (PyType_IS_GC(tp))
+        pre += 2 * sizeof(uintptr_t); /* sizeof(PyGC_Head) */
+#if PY_VERSION_HEX >= 0x030C0000
+    if (PyType_HasFeature(tp, Py_TPFLAGS_PREHEADER))
+        pre += 2 * sizeof(PyObject *);
+#elif PY_VERSION_HEX >= 0x030B0000
+    if (PyType_HasFeature(tp, Py_TPFLAGS_MANAGED_DICT))
+        pre += 2 * sizeof(PyObject *);
+#endif
+    return (uintptr_t)obj - pre;
+}
+
+int tmt_unicode_interned(Py_ssize_t *size, Py_ssize_t *length)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    /* Since 3.12 the dictionary belongs to the interpreter (statically
+     * allocated strings are interned elsewhere and not counted here). */
+    PyInterpreterState *interp = PyInterpreterState_Get();
+    PyObject *d = interp->cached_objects.interned_strings;
+    if (d == NULL || !PyDict_Check(d))
+        return -1;
+    PyObject *r = PyObject_CallMethod(d, "__sizeof__", NULL);
+    if (r == NULL) {
+        PyErr_Clear();
+        return -1;
+    }
+    *size = PyLong_AsSsize_t(r);
+    Py_DECREF(r);
+    *length = PyDict_GET_SIZE(d);
+    return 0;
+#else
+    /* Before 3.12 the dictionary is a static variable of unicodeobject.c
+     * with no accessor: not readable from an extension. */
+    (void)size;
+    (void)length;
+    return -1;
+#endif
+}

@@ -1,0 +1,428 @@
+/* hooks.c -- the PEP 445 allocator hooks: the hot path.
+ *
+ * One hook set per domain (RAW, MEM, OBJ) chains to the allocator that
+ * was installed before ours, which may be CPython's own tracemalloc.  A
+ * thread-local guard makes the hooks pass straight through while one of
+ * them is already running on this thread: pymalloc asking the RAW domain
+ * for a big block inside an OBJ call, or the interning code reading a
+ * filename.  So each block is traced once, at the outermost domain.
+ *
+ * Ordering that keeps traces exact with GIL-free RAW callers: a trace is
+ * removed BEFORE its block is freed (or resized), and added AFTER the
+ * block exists, so an address is never traced by two owners at once. */
+#include "core.h"
+
+#include <pthread.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tmt_alloc.h"
+
+typedef struct tmt_domain {
+    PyMemAllocatorDomain dom;
+    int raw;
+    int installed;
+    PyMemAllocatorEx prev;
+} tmt_domain;
+
+static tmt_domain domains[3] = {
+    {PYMEM_DOMAIN_RAW, 1, 0, {0}},
+    {PYMEM_DOMAIN_MEM, 0, 0, {0}},
+    {PYMEM_DOMAIN_OBJ, 0, 0, {0}},
+};
+
+int tmt_tracing;
+size_t tmt_arena_size;
+
+/* Per-thread capture buffers and the last-traceback cache: if this
+ * allocation's frames are exactly the last ones (same code objects and
+ * offsets, which interning keeps alive), the traceback id is reused
+ * without hashing. */
+typedef struct tmt_tstate {
+    struct tmt_tstate *next, *prev;
+    uint32_t gen;   /* tmt_generation the cache belongs to */
+    int cap;        /* frames each buffer holds */
+    int n;          /* frames in last; -1: no cache */
+    uint32_t tb;
+    tmt_rawframe *buf, *last;
+} tmt_tstate;
+
+static __thread tmt_tstate *tls_ts;
+static __thread int tls_guard;
+/* Set while the module builds Python objects for a query: this thread's
+ * new blocks are not traced (so no interning happens under the query's
+ * feet), but frees still remove traces. */
+static __thread int tls_quiet;
+static pthread_key_t ts_key;
+static tmt_tstate *ts_list;
+
+static void ts_destroy(void *p)
+{
+    tmt_tstate *ts = p;
+    if (ts == NULL)
+        return;
+    tmt_lock();
+    if (ts->prev)
+        ts->prev->next = ts->next;
+    else
+        ts_list = ts->next;
+    if (ts->next)
+        ts->next->prev = ts->prev;
+    tmt_unlock();
+    if (tls_ts == ts)
+        tls_ts = NULL;
+    tmt_free(ts->buf);
+    tmt_free(ts);
+}
+
+static tmt_tstate *ts_get(int limit)
+{
+    tmt_tstate *ts = tls_ts;
+    if (ts == NULL) {
+        ts = tmt_calloc(1, sizeof *ts);
+        if (ts == NULL)
+            return NULL;
+        ts->n = -1;
+        tmt_lock();
+        ts->next = ts_list;
+        if (ts_list)
+            ts_list->prev = ts;
+        ts_list = ts;
+        tmt_unlock();
+        pthread_setspecific(ts_key, ts);
+        tls_ts = ts;
+    }
+    if (ts->cap < limit) {
+        tmt_rawframe *b = tmt_calloc(2 * (size_t)limit, sizeof *b);
+        if (b == NULL)
+            return NULL;
+        tmt_free(ts->buf);
+        ts->buf = b;
+        ts->last = b + limit;
+        ts->cap = limit;
+        ts->n = -1;
+    }
+    return ts;
+}
+
+void tmt_tstates_free_others(void)
+{
+    tmt_lock();
+    tmt_tstate *list = ts_list, *mine = tls_ts;
+    ts_list = mine;
+    if (mine)
+        mine->next = mine->prev = NULL;
+    tmt_unlock();
+    while (list) {
+        tmt_tstate *next = list->next;
+        if (list != mine) {
+            tmt_free(list->buf);
+            tmt_free(list);
+        }
+        list = next;
+    }
+}
+
+static inline int tracing(void)
+{
+    return __atomic_load_n(&tmt_tracing, __ATOMIC_RELAXED);
+}
+
+/* Record a new block.  Frames are captured before the lock is taken (the
+ * GIL keeps this thread's frames still); a RAW call without the GIL gets
+ * the empty traceback. */
+static void trace_new(void *ptr, size_t size, int raw)
+{
+    int limit = __atomic_load_n(&tmt_limit, __ATOMIC_RELAXED);
+    tmt_tstate *ts = NULL;
+    int n = 0;
+    if (!raw || PyGILState_Check()) {
+        ts = ts_get(limit);
+        if (ts != NULL)
+            n = tmt_frames_capture(ts->buf, limit);
+    }
+    tmt_lock();
+    if (tmt_tracing) {
+        uint32_t tb;
+        if (n == 0) {
+            tb = TMT_TB_EMPTY;
+        } else if (ts->gen == tmt_generation && ts->n == n &&
+                   memcmp(ts->buf, ts->last, (size_t)n * sizeof *ts->buf) == 0) {
+            tb = ts->tb;
+        } else {
+            tb = tmt_tb_intern(ts->buf, n);
+            tmt_rawframe *t = ts->last;
+            ts->last = ts->buf;
+            ts->buf = t;
+            ts->n = tb == TMT_TB_NONE ? -1 : n;
+            ts->tb = tb;
+            ts->gen = tmt_generation;
+        }
+        if (tb != TMT_TB_NONE && tmt_tb_keep(tb))
+            tmt_trace_add((uintptr_t)ptr, size, tb);
+    }
+    tmt_unlock();
+}
+
+static void *h_malloc(void *ctx, size_t size)
+{
+    tmt_domain *d = ctx;
+    if (tls_guard)
+        return d->prev.malloc(d->prev.ctx, size);
+    tls_guard = 1;
+    void *p = d->prev.malloc(d->prev.ctx, size);
+    if (p != NULL && tracing() && !tls_quiet)
+        trace_new(p, size, d->raw);
+    tls_guard = 0;
+    return p;
+}
+
+static void *h_calloc(void *ctx, size_t nelem, size_t elsize)
+{
+    tmt_domain *d = ctx;
+    if (tls_guard)
+        return d->prev.calloc(d->prev.ctx, nelem, elsize);
+    tls_guard = 1;
+    void *p = d->prev.calloc(d->prev.ctx, nelem, elsize);
+    if (p != NULL && tracing() && !tls_quiet)
+        trace_new(p, nelem * elsize, d->raw); /* no overflow: it succeeded */
+    tls_guard = 0;
+    return p;
+}
+
+static void *h_realloc(void *ctx, void *ptr, size_t size)
+{
+    tmt_domain *d = ctx;
+    if (tls_guard)
+        return d->prev.realloc(d->prev.ctx, ptr, size);
+    tls_guard = 1;
+    tmt_trace old;
+    int had = 0;
+    uint32_t gen = 0;
+    if (ptr != NULL && tracing()) {
+        tmt_lock();
+        had = tmt_trace_remove((uintptr_t)ptr, &old);
+        gen = tmt_generation;
+        tmt_unlock();
+    }
+    void *p = d->prev.realloc(d->prev.ctx, ptr, size);
+    if (p == NULL) {
+        /* Failed: the old block is intact (unless size 0 freed it). */
+        if (had && size != 0) {
+            tmt_lock();
+            if (gen == tmt_generation && tmt_tracing)
+                tmt_trace_add(old.addr, old.size, old.tb);
+            tmt_unlock();
+        }
+    } else if (tracing() && !tls_quiet) {
+        trace_new(p, size, d->raw);
+    }
+    tls_guard = 0;
+    return p;
+}
+
+static void h_free(void *ctx, void *ptr)
+{
+    tmt_domain *d = ctx;
+    if (tls_guard) {
+        d->prev.free(d->prev.ctx, ptr);
+        return;
+    }
+    tls_guard = 1;
+    if (ptr != NULL && tracing()) {
+        tmt_lock();
+        tmt_trace_remove((uintptr_t)ptr, NULL);
+        tmt_unlock();
+    }
+    d->prev.free(d->prev.ctx, ptr);
+    tls_guard = 0;
+}
+
+int tmt_quiet(int on)
+{
+    int was = tls_quiet;
+    tls_quiet = on;
+    return was;
+}
+
+/* ---- arenas: live bytes of arenas allocated while tracing -------------- */
+static PyObjectArenaAllocator prev_arena;
+static int arena_installed;
+static void **arenas;
+static size_t narenas, caparenas;
+
+static void *h_arena_alloc(void *ctx, size_t size)
+{
+    (void)ctx;
+    void *p = prev_arena.alloc(prev_arena.ctx, size);
+    if (p != NULL && tracing()) {
+        tmt_lock();
+        if (narenas == caparenas) {
+            size_t ncap = caparenas ? caparenas * 2 : 64;
+            void **n = tmt_malloc(ncap * sizeof *n);
+            if (n != NULL) {
+                if (narenas)
+                    memcpy(n, arenas, narenas * sizeof *n);
+                tmt_free(arenas);
+                arenas = n;
+                caparenas = ncap;
+            }
+        }
+        if (narenas < caparenas) {
+            arenas[narenas++] = p;
+            tmt_arena_size += size;
+        }
+        tmt_unlock();
+    }
+    return p;
+}
+
+static void h_arena_free(void *ctx, void *ptr, size_t size)
+{
+    (void)ctx;
+    tmt_lock();
+    for (size_t i = 0; i < narenas; i++) {
+        if (arenas[i] == ptr) {
+            arenas[i] = arenas[--narenas];
+            tmt_arena_size -= size;
+            break;
+        }
+    }
+    tmt_unlock();
+    prev_arena.free(prev_arena.ctx, ptr, size);
+}
+
+/* ---- enable / disable / clear ------------------------------------------ */
+
+int tmt_hooks_enable(void)
+{
+    if (tmt_tracing)
+        return 0;
+    if (tmt_T.tcap == 0) {
+        tmt_lock();
+        int r = tmt_tables_init(&tmt_T);
+        tmt_unlock();
+        if (r < 0) {
+            PyErr_NoMemory();
+            return -1;
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        tmt_domain *d = &domains[i];
+        if (d->installed)
+            continue; /* still chained (someone hooked above us) */
+        PyMem_GetAllocator(d->dom, &d->prev);
+        PyMemAllocatorEx mine = {d, h_malloc, h_calloc, h_realloc, h_free};
+        PyMem_SetAllocator(d->dom, &mine);
+        d->installed = 1;
+    }
+    if (!arena_installed) {
+        PyObject_GetArenaAllocator(&prev_arena);
+        PyObjectArenaAllocator mine = {NULL, h_arena_alloc, h_arena_free};
+        PyObject_SetArenaAllocator(&mine);
+        arena_installed = 1;
+    }
+    tmt_lock();
+    __atomic_store_n(&tmt_tracing, 1, __ATOMIC_RELAXED);
+    tmt_unlock();
+    return 0;
+}
+
+/* Reset everything traced; the old tables are released after the lock is
+ * dropped, because dropping code references may free memory (through
+ * these very hooks) or run weakref callbacks. */
+static void reset_tables(void)
+{
+    tmt_tables old;
+    tmt_lock();
+    tmt_tables_detach(&old);
+    narenas = 0;
+    tmt_arena_size = 0;
+    tmt_unlock();
+    tmt_tables_release(&old);
+}
+
+void tmt_clear_traces(void)
+{
+    reset_tables();
+}
+
+void tmt_hooks_disable(void)
+{
+    tmt_lock();
+    __atomic_store_n(&tmt_tracing, 0, __ATOMIC_RELAXED);
+    tmt_unlock();
+    /* Unhook only where we are still on top; below another hook we stay
+     * in the chain as a pass-through, so its saved pointers stay valid. */
+    for (int i = 0; i < 3; i++) {
+        tmt_domain *d = &domains[i];
+        PyMemAllocatorEx cur;
+        if (!d->installed)
+            continue;
+        PyMem_GetAllocator(d->dom, &cur);
+        if (cur.malloc == h_malloc && cur.ctx == d) {
+            PyMem_SetAllocator(d->dom, &d->prev);
+            d->installed = 0;
+        }
+    }
+    if (arena_installed) {
+        PyObjectArenaAllocator cur;
+        PyObject_GetArenaAllocator(&cur);
+        if (cur.alloc == h_arena_alloc) {
+            PyObject_SetArenaAllocator(&prev_arena);
+            arena_installed = 0;
+        }
+    }
+    reset_tables();
+}
+
+/* ---- series id and fork ------------------------------------------------- */
+static uint8_t series[16];
+
+const uint8_t *tmt_series_id(void)
+{
+    return series;
+}
+
+int tmt_series_new(void)
+{
+    /* getrandom is a plain system call: safe in a fork child. */
+    if (getrandom(series, sizeof series, GRND_NONBLOCK) == (ssize_t)sizeof series)
+        return 0;
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    uint64_t a = (uint64_t)t.tv_nsec ^ ((uint64_t)t.tv_sec << 30);
+    uint64_t b = ((uint64_t)getpid() << 32) ^ (uintptr_t)&t;
+    memcpy(series, &a, 8);
+    memcpy(series + 8, &b, 8);
+    return 0;
+}
+
+static void fork_prepare(void)
+{
+    tmt_lock(); /* no table operation is half done in the child */
+}
+
+static void fork_parent(void)
+{
+    tmt_unlock();
+}
+
+/* The child is disabled at once (the PEP) and gets its own series.  The
+ * memory and code references are released later by the Python-level
+ * after_in_child handler (tmt_after_fork_child), with the GIL. */
+static void fork_child(void)
+{
+    __atomic_store_n(&tmt_tracing, 0, __ATOMIC_RELAXED);
+    tmt_series_new();
+    tmt_unlock();
+}
+
+int tmt_fork_init(void)
+{
+    if (pthread_key_create(&ts_key, ts_destroy) != 0 ||
+        pthread_atfork(fork_prepare, fork_parent, fork_child) != 0)
+        return -1;
+    return tmt_series_new();
+}

@@ -1,0 +1,503 @@
+/* tables.c -- the trace table and the interned codes, frames and
+ * tracebacks, in memory the module owns (tmt_alloc.h).
+ *
+ * The trace table maps a block's address to (size, traceback id) with
+ * linear probing and backward-shift deletion (no tombstones, so a table
+ * that sees millions of malloc/free pairs never degrades).  Codes, frames
+ * and tracebacks are append-only arrays with open-addressing indexes of
+ * uint32 ids; they are only dropped all at once (clear_traces, disable). */
+#include "core.h"
+
+#include <sched.h>
+
+#include "tmt_alloc.h"
+
+size_t tmt_alloc_bytes;
+tmt_tables tmt_T;
+uint32_t tmt_generation = 1;
+int tmt_limit = 1;
+tma_filter *tmt_filters;
+size_t tmt_nfilters;
+uint32_t tmt_filter_gen = 1;
+static int filters_need_lines;
+static tma_frame_view views[TMT_MAX_LIMIT];
+
+static volatile int table_lock;
+
+void tmt_lock(void)
+{
+    for (unsigned spins = 0;; spins++) {
+        if (!__atomic_exchange_n(&table_lock, 1, __ATOMIC_ACQUIRE))
+            return;
+        while (__atomic_load_n(&table_lock, __ATOMIC_RELAXED)) {
+            /* The holder may be descheduled (more threads than CPUs);
+             * yield rather than burn its time slice. */
+            if (++spins > 64)
+                sched_yield();
+        }
+    }
+}
+
+void tmt_unlock(void)
+{
+    __atomic_store_n(&table_lock, 0, __ATOMIC_RELEASE);
+}
+
+static inline uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+/* Grow an array of n used elements of size sz to hold one more. */
+static int grow(void **arr, uint64_t *cap, uint64_t n, size_t sz)
+{
+    if (n < *cap)
+        return 0;
+    uint64_t ncap = *cap ? *cap * 2 : 64;
+    void *p = tmt_malloc((size_t)ncap * sz);
+    if (p == NULL)
+        return -1;
+    if (n)
+        memcpy(p, *arr, (size_t)n * sz);
+    tmt_free(*arr);
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+static int grow32(void **arr, uint32_t *cap, uint32_t n, size_t sz)
+{
+    uint64_t c = *cap;
+    if (n == UINT32_MAX - 1 || grow(arr, &c, n, sz) < 0)
+        return -1;
+    *cap = (uint32_t)c;
+    return 0;
+}
+
+int tmt_tables_init(tmt_tables *t)
+{
+    memset(t, 0, sizeof *t);
+    t->tcap = 1024;
+    t->traces = tmt_calloc(t->tcap, sizeof *t->traces);
+    t->tb_icap = 1024;
+    t->tb_idx = tmt_calloc(t->tb_icap, sizeof *t->tb_idx);
+    t->code_icap = 256;
+    t->code_idx = tmt_calloc(t->code_icap, sizeof *t->code_idx);
+    t->frame_icap = 1024;
+    t->frame_idx = tmt_calloc(t->frame_icap, sizeof *t->frame_idx);
+    if (t->traces == NULL || t->tb_idx == NULL || t->code_idx == NULL ||
+        t->frame_idx == NULL ||
+        grow32((void **)&t->tbs, &t->captbs, 0, sizeof *t->tbs) < 0) {
+        tmt_tables_release(t);
+        return -1;
+    }
+    /* Traceback 0 is the empty one, for blocks with no Python frame. */
+    memset(&t->tbs[0], 0, sizeof t->tbs[0]);
+    t->ntbs = 1;
+    return 0;
+}
+
+void tmt_tables_release(tmt_tables *t)
+{
+    for (uint32_t i = 0; i < t->ncodes; i++) {
+        tmt_free(t->codes[i].filename);
+        Py_XDECREF(t->codes[i].code);
+    }
+    tmt_free(t->traces);
+    tmt_free(t->codes);
+    tmt_free(t->code_idx);
+    tmt_free(t->frames);
+    tmt_free(t->frame_idx);
+    tmt_free(t->tbs);
+    tmt_free(t->tb_idx);
+    tmt_free(t->tb_frames);
+    memset(t, 0, sizeof *t);
+}
+
+void tmt_tables_detach(tmt_tables *out)
+{
+    *out = tmt_T;
+    if (tmt_tables_init(&tmt_T) < 0)
+        memset(&tmt_T, 0, sizeof tmt_T);
+    tmt_generation++;
+}
+
+size_t tmt_tables_free_bytes(void)
+{
+    const tmt_tables *t = &tmt_T;
+    size_t idx_used = t->ncodes + t->nframes + t->ntbs;
+    size_t idx_cap = t->code_icap + t->frame_icap + t->tb_icap;
+    return (t->tcap - t->tcount) * sizeof(tmt_trace) +
+           (size_t)(t->capcodes - t->ncodes) * sizeof(tmt_code) +
+           (size_t)(t->capframes - t->nframes) * sizeof(tmt_frame) +
+           (size_t)(t->captbs - t->ntbs) * sizeof(tmt_tb) +
+           (size_t)(t->captbf - t->ntbf) * sizeof(uint32_t) +
+           (idx_cap - idx_used) * sizeof(uint32_t);
+}
+
+/* ---- traces ------------------------------------------------------------ */
+
+static inline size_t trace_slot(uintptr_t addr, size_t mask)
+{
+    return (size_t)mix64(addr) & mask;
+}
+
+tmt_trace *tmt_trace_find(uintptr_t addr)
+{
+    tmt_tables *t = &tmt_T;
+    if (t->tcap == 0)
+        return NULL;
+    size_t mask = t->tcap - 1;
+    for (size_t i = trace_slot(addr, mask);; i = (i + 1) & mask) {
+        if (t->traces[i].addr == addr)
+            return &t->traces[i];
+        if (t->traces[i].addr == 0)
+            return NULL;
+    }
+}
+
+static void trace_put(tmt_trace *tab, size_t mask, const tmt_trace *e)
+{
+    size_t i = trace_slot(e->addr, mask);
+    while (tab[i].addr != 0)
+        i = (i + 1) & mask;
+    tab[i] = *e;
+}
+
+static int traces_grow(tmt_tables *t)
+{
+    size_t ncap = t->tcap * 2;
+    tmt_trace *n = tmt_calloc(ncap, sizeof *n);
+    if (n == NULL)
+        return -1;
+    for (size_t i = 0; i < t->tcap; i++)
+        if (t->traces[i].addr)
+            trace_put(n, ncap - 1, &t->traces[i]);
+    tmt_free(t->traces);
+    t->traces = n;
+    t->tcap = ncap;
+    return 0;
+}
+
+int tmt_trace_add(uintptr_t addr, size_t size, uint32_t tb)
+{
+    tmt_tables *t = &tmt_T;
+    tmt_trace *old = tmt_trace_find(addr);
+    if (old != NULL) {
+        /* A block we never saw freed (its free bypassed the hooks, or it
+         * was resized in place): the new trace replaces the old one. */
+        t->traced -= old->size;
+        old->size = size;
+        old->tb = tb;
+    } else {
+        if (t->tcap == 0 ||
+            ((t->tcount + 1) * 4 > t->tcap * 3 && traces_grow(t) < 0))
+            return -1;
+        tmt_trace e = {addr, size, tb};
+        trace_put(t->traces, t->tcap - 1, &e);
+        t->tcount++;
+    }
+    t->traced += size;
+    if (t->traced > t->peak)
+        t->peak = t->traced;
+    return 0;
+}
+
+int tmt_trace_remove(uintptr_t addr, tmt_trace *old)
+{
+    tmt_tables *t = &tmt_T;
+    tmt_trace *e = tmt_trace_find(addr);
+    if (e == NULL)
+        return 0;
+    if (old)
+        *old = *e;
+    t->traced -= e->size;
+    t->tcount--;
+    size_t mask = t->tcap - 1;
+    size_t i = (size_t)(e - t->traces);
+    for (size_t j = (i + 1) & mask; t->traces[j].addr != 0;
+         j = (j + 1) & mask) {
+        size_t k = trace_slot(t->traces[j].addr, mask);
+        /* Move j back to the hole i unless its home k lies in (i, j]. */
+        int stays = (i <= j) ? (i < k && k <= j) : (i < k || k <= j);
+        if (!stays) {
+            t->traces[i] = t->traces[j];
+            i = j;
+        }
+    }
+    t->traces[i].addr = 0;
+    return 1;
+}
+
+/* ---- indexes of ids ----------------------------------------------------- */
+
+/* Rebuild an index at twice the size; hash_of gives an id's hash. */
+static int index_grow(uint32_t **idx, size_t *icap, void *ctx,
+                      uint64_t (*hash_of)(void *ctx, uint32_t id))
+{
+    size_t ncap = *icap * 2;
+    uint32_t *n = tmt_calloc(ncap, sizeof *n);
+    if (n == NULL)
+        return -1;
+    for (size_t i = 0; i < *icap; i++) {
+        uint32_t s = (*idx)[i];
+        if (s == 0)
+            continue;
+        size_t j = (size_t)hash_of(ctx, s - 1) & (ncap - 1);
+        while (n[j] != 0)
+            j = (j + 1) & (ncap - 1);
+        n[j] = s;
+    }
+    tmt_free(*idx);
+    *idx = n;
+    *icap = ncap;
+    return 0;
+}
+
+static uint64_t code_hash(PyObject *code)
+{
+    return mix64((uintptr_t)code);
+}
+
+static uint64_t code_hash_id(void *ctx, uint32_t id)
+{
+    return code_hash(((tmt_tables *)ctx)->codes[id].code);
+}
+
+static uint64_t frame_hash(uint32_t code, int32_t offset)
+{
+    return mix64(((uint64_t)code << 32) ^ (uint32_t)offset);
+}
+
+static uint64_t frame_hash_id(void *ctx, uint32_t id)
+{
+    tmt_frame *f = &((tmt_tables *)ctx)->frames[id];
+    return frame_hash(f->code, f->offset);
+}
+
+static uint64_t tb_hash_id(void *ctx, uint32_t id)
+{
+    return ((tmt_tables *)ctx)->tbs[id].hash;
+}
+
+/* Copy co_filename as UTF-8 into module memory.  Runs with the GIL, at
+ * most once per code object; a pending exception is preserved. */
+static char *copy_filename(PyObject *code, uint32_t *len)
+{
+    PyObject *fn = tmt_code_filename(code);
+    if (fn == NULL || !PyUnicode_Check(fn))
+        return NULL;
+    if (PyUnicode_IS_ASCII(fn)) {
+        *len = (uint32_t)PyUnicode_GET_LENGTH(fn);
+        return tmt_strndup((const char *)PyUnicode_DATA(fn), *len);
+    }
+#if PY_VERSION_HEX >= 0x030C0000
+    PyObject *exc = PyErr_GetRaisedException();
+#else
+    PyObject *et, *ev, *etb;
+    PyErr_Fetch(&et, &ev, &etb);
+#endif
+    Py_ssize_t n = 0;
+    const char *s = PyUnicode_AsUTF8AndSize(fn, &n);
+    char *copy = NULL;
+    if (s != NULL) {
+        copy = tmt_strndup(s, (size_t)n);
+        *len = (uint32_t)n;
+    } else {
+        PyErr_Clear(); /* e.g. lone surrogates: the filename is unknown */
+    }
+#if PY_VERSION_HEX >= 0x030C0000
+    PyErr_SetRaisedException(exc);
+#else
+    PyErr_Restore(et, ev, etb);
+#endif
+    return copy;
+}
+
+static uint32_t code_intern(PyObject *code)
+{
+    tmt_tables *t = &tmt_T;
+    uint64_t h = code_hash(code);
+    size_t mask = t->code_icap - 1, i;
+    for (i = (size_t)h & mask; t->code_idx[i]; i = (i + 1) & mask)
+        if (t->codes[t->code_idx[i] - 1].code == code)
+            return t->code_idx[i] - 1;
+    if (grow32((void **)&t->codes, &t->capcodes, t->ncodes, sizeof(tmt_code)))
+        return TMT_TB_NONE;
+    uint32_t id = t->ncodes++;
+    tmt_code *c = &t->codes[id];
+    c->flen = 0;
+    c->filename = copy_filename(code, &c->flen);
+    Py_INCREF(code);
+    c->code = code;
+    t->code_idx[i] = id + 1;
+    if (t->ncodes * 2 > t->code_icap)
+        index_grow(&t->code_idx, &t->code_icap, t, code_hash_id);
+    return id;
+}
+
+static uint32_t frame_intern(const tmt_rawframe *rf)
+{
+    tmt_tables *t = &tmt_T;
+    uint32_t cid = code_intern(rf->code);
+    if (cid == TMT_TB_NONE)
+        return TMT_TB_NONE;
+    uint64_t h = frame_hash(cid, rf->offset);
+    size_t mask = t->frame_icap - 1, i;
+    for (i = (size_t)h & mask; t->frame_idx[i]; i = (i + 1) & mask) {
+        tmt_frame *f = &t->frames[t->frame_idx[i] - 1];
+        if (f->code == cid && f->offset == rf->offset)
+            return t->frame_idx[i] - 1;
+    }
+    if (grow32((void **)&t->frames, &t->capframes, t->nframes,
+               sizeof(tmt_frame)))
+        return TMT_TB_NONE;
+    uint32_t id = t->nframes++;
+    t->frames[id] = (tmt_frame){cid, rf->offset, TMT_LINE_UNRESOLVED};
+    t->frame_idx[i] = id + 1;
+    if (t->nframes * 2 > t->frame_icap)
+        index_grow(&t->frame_idx, &t->frame_icap, t, frame_hash_id);
+    return id;
+}
+
+static uint32_t raw_hash(const tmt_rawframe *f, int n)
+{
+    uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n;
+    for (int i = 0; i < n; i++)
+        h = mix64(h ^ (uintptr_t)f[i].code) + (uint32_t)f[i].offset;
+    return (uint32_t)(h ^ (h >> 32));
+}
+
+static int tb_equals(const tmt_tables *t, const tmt_tb *tb,
+                     const tmt_rawframe *f, int n)
+{
+    if (tb->nframes != (uint32_t)n)
+        return 0;
+    const uint32_t *ids = t->tb_frames + tb->start;
+    for (int i = 0; i < n; i++) {
+        const tmt_frame *fr = &t->frames[ids[i]];
+        if (fr->offset != f[i].offset || t->codes[fr->code].code != f[i].code)
+            return 0;
+    }
+    return 1;
+}
+
+uint32_t tmt_tb_intern(const tmt_rawframe *f, int n)
+{
+    tmt_tables *t = &tmt_T;
+    if (n == 0)
+        return TMT_TB_EMPTY;
+    if (t->tb_icap == 0)
+        return TMT_TB_NONE;
+    uint32_t h = raw_hash(f, n);
+    size_t mask = t->tb_icap - 1, i;
+    for (i = h & mask; t->tb_idx[i]; i = (i + 1) & mask) {
+        const tmt_tb *tb = &t->tbs[t->tb_idx[i] - 1];
+        if (tb->hash == h && tb_equals(t, tb, f, n))
+            return t->tb_idx[i] - 1;
+    }
+    /* New traceback: intern its frames first (no index is touched until
+     * every step has succeeded, except frames, which are harmless). */
+    while (t->ntbf + (uint64_t)n > t->captbf)
+        if (grow((void **)&t->tb_frames, &t->captbf, t->captbf,
+                 sizeof(uint32_t)) < 0)
+            return TMT_TB_NONE;
+    if (grow32((void **)&t->tbs, &t->captbs, t->ntbs, sizeof(tmt_tb)) < 0)
+        return TMT_TB_NONE;
+    uint64_t start = t->ntbf;
+    for (int k = 0; k < n; k++) {
+        uint32_t fid = frame_intern(&f[k]);
+        if (fid == TMT_TB_NONE)
+            return TMT_TB_NONE;
+        t->tb_frames[start + (uint64_t)k] = fid;
+    }
+    t->ntbf += (uint64_t)n;
+    uint32_t id = t->ntbs++;
+    t->tbs[id] = (tmt_tb){h, (uint32_t)n, start, 0, 0};
+    t->tb_idx[i] = id + 1;
+    if ((size_t)t->ntbs * 2 > t->tb_icap)
+        index_grow(&t->tb_idx, &t->tb_icap, t, tb_hash_id);
+    return id;
+}
+
+int32_t tmt_frame_line(tmt_frame *fr)
+{
+    if (fr->lineno == TMT_LINE_UNRESOLVED)
+        fr->lineno = tmt_frame_lineno(tmt_T.codes[fr->code].code, fr->offset);
+    return fr->lineno;
+}
+
+int tmt_tb_keep(uint32_t id)
+{
+    tmt_tables *t = &tmt_T;
+    tmt_tb *tb = &t->tbs[id];
+    if (tb->filter_gen == tmt_filter_gen)
+        return tb->keep;
+    int keep = 1;
+    if (tmt_nfilters > 0) {
+        uint32_t n = tb->nframes;
+        for (uint32_t k = 0; k < n; k++) {
+            tmt_frame *fr = &t->frames[t->tb_frames[tb->start + k]];
+            const tmt_code *c = &t->codes[fr->code];
+            views[k].filename = c->filename;
+            views[k].len = c->flen;
+            views[k].lineno = filters_need_lines ? tmt_frame_line(fr)
+                                                 : TMS_LINENO_NONE;
+            if (views[k].lineno < 0)
+                views[k].lineno = TMS_LINENO_NONE;
+        }
+        int r = tma_filters_keep(tmt_filters, tmt_nfilters, views, n,
+                                 (uint32_t)tmt_limit);
+        keep = r != 0; /* an error (< 0) keeps: never lose data silently */
+    }
+    tb->keep = (uint8_t)keep;
+    tb->filter_gen = tmt_filter_gen;
+    return keep;
+}
+
+/* ---- filters ------------------------------------------------------------ */
+
+int tmt_filters_append(int include, const char *pattern, size_t plen,
+                       int32_t lineno, int traceback)
+{
+    char *p = tmt_strndup(pattern, plen);
+    tma_filter *arr = tmt_malloc((tmt_nfilters + 1) * sizeof *arr);
+    if (p == NULL || arr == NULL) {
+        tmt_free(p);
+        tmt_free(arr);
+        return -1;
+    }
+    if (tmt_nfilters)
+        memcpy(arr, tmt_filters, tmt_nfilters * sizeof *arr);
+    arr[tmt_nfilters] = (tma_filter){include, p, plen, lineno, traceback};
+    tmt_lock();
+    tma_filter *old = tmt_filters;
+    tmt_filters = arr;
+    tmt_nfilters++;
+    if (lineno >= 1)
+        filters_need_lines = 1;
+    tmt_filter_gen++;
+    tmt_unlock();
+    tmt_free(old);
+    return 0;
+}
+
+void tmt_filters_clear(void)
+{
+    tmt_lock();
+    tma_filter *old = tmt_filters;
+    size_t n = tmt_nfilters;
+    tmt_filters = NULL;
+    tmt_nfilters = 0;
+    filters_need_lines = 0;
+    tmt_filter_gen++;
+    tmt_unlock();
+    for (size_t i = 0; i < n; i++)
+        tmt_free((void *)old[i].pattern);
+    tmt_free(old);
+}
