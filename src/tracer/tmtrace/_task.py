@@ -74,14 +74,17 @@ def _rearm():
     _tmtrace._tasks_arm(low, high, deadline)
 
 
-def _check_size(value, what):
-    if value is None:
+def _int_arg(value, what, minimum=1, allow_none=True):
+    """value if it is an int >= minimum (or None when allowed); else
+    TypeError/ValueError naming *what*."""
+    if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError("%s must be an int or None, not %s"
-                        % (what, type(value).__name__))
-    if value < 1:
-        raise ValueError("%s must be greater than 0, got %d" % (what, value))
+        raise TypeError("%s must be an int%s, not %s"
+                        % (what, " or None" if allow_none else "",
+                           type(value).__name__))
+    if value < minimum:
+        raise ValueError("%s must be >= %d, got %d" % (what, minimum, value))
     return value
 
 
@@ -93,19 +96,26 @@ def _report(message):
         pass
 
 
-def _checked(name, ok, expected):
-    """A property whose setter raises TypeError unless ok(value)."""
+def _validated(name, convert):
+    """A property stored as convert(value); convert raises on bad input."""
     attr = "_" + name
 
     def get(self):
         return getattr(self, attr)
 
     def set(self, value):
+        setattr(self, attr, convert(value))
+    return property(get, set)
+
+
+def _checked(name, ok, expected):
+    """A property whose setter raises TypeError unless ok(value)."""
+    def convert(value):
         if not ok(value):
             raise TypeError("%s must be %s, not %s"
                             % (name, expected, type(value).__name__))
-        setattr(self, attr, value)
-    return property(get, set)
+        return value
+    return _validated(name, convert)
 
 
 class Task:
@@ -151,7 +161,7 @@ class Task:
     def set_delay(self, seconds):
         """Call the task every *seconds* (int >= 1); None disables the
         timer.  Resolution: 1 second, driven by allocations."""
-        self._delay = _check_size(seconds, "delay")
+        self._delay = _int_arg(seconds, "delay")
         self._reschedule()
 
     def get_memory_threshold(self):
@@ -160,7 +170,7 @@ class Task:
     def set_memory_threshold(self, size):
         """Call the task when the traced memory moved by more than *size*
         bytes (int >= 1) since the last call; None disables it."""
-        self._threshold = _check_size(size, "memory threshold")
+        self._threshold = _int_arg(size, "memory threshold")
         self._reschedule()
 
     def _reschedule(self):
@@ -182,13 +192,7 @@ class Task:
 
     def schedule(self, repeat=None):
         """Schedule the task *repeat* times (None: until cancelled)."""
-        if repeat is not None:
-            if isinstance(repeat, bool) or not isinstance(repeat, int):
-                raise TypeError("repeat must be an int or None, not %s"
-                                % type(repeat).__name__)
-            if repeat < 1:
-                raise ValueError("repeat must be greater than 0, got %d"
-                                 % repeat)
+        _int_arg(repeat, "repeat")
         if self._delay is None and self._threshold is None:
             raise ValueError("the task has no delay and no memory threshold: "
                              "call set_delay() or set_memory_threshold() first")
