@@ -1,98 +1,354 @@
-/* reader.c -- placeholder: the streaming reader lands with the format work. */
-#include "tms_private.h"
+/* reader.c -- the streaming .tms reader (format/SPEC.md; checklist R1-R10).
+ *
+ * One pass from the start: preamble and HEAD at open, then section after
+ * section until END and the footer.  Every section goes through the
+ * checks of SPEC §3.3 in order; payloads are parsed by parse.c. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
-int tms_snapshot_save(const tms_snapshot *s, const char *path, tms_error *err)
+#include "reader_private.h"
+
+static const uint8_t MAGIC[8] = { 0x89, 'T', 'M', 'S', 0x0D, 0x0A, 0x1A, 0x0A };
+static const uint8_t END_MAGIC[8] = { 0x89, 'T', 'M', 'S', 'E', 'N', 'D', 0x0A };
+
+int tms_rfail(tms_reader *r, tms_error *err, int code, const char *fmt, ...)
 {
-    (void)s;
-    (void)path;
-    (void)err;
-    return tms_fail(err, TMS_E_STATE, "tms_snapshot_save: not implemented yet");
+    char what[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    if (r->in_section)
+        return tms_fail(err, code, "cannot read '%s': section %.4s at offset "
+                        "%llu: %s", r->name, r->tag,
+                        (unsigned long long)r->sec_offset, what);
+    return tms_fail(err, code, "cannot read '%s': %s", r->name, what);
 }
 
-int tms_snapshot_load(const char *path, unsigned flags, tms_snapshot **out, tms_error *err)
+static int src_error(tms_reader *r, tms_error *err, int rc, int e,
+                     const char *what)
 {
-    (void)path;
-    (void)flags;
-    (void)out;
-    (void)err;
-    return tms_fail(err, TMS_E_STATE, "tms_snapshot_load: not implemented yet");
+    if (rc == TMS_E_IO)
+        return tms_rfail(r, err, rc, "%s: %s", what, strerror(e));
+    if (rc == TMS_E_TRUNCATED)
+        return tms_rfail(r, err, rc, "file truncated (%s)", what);
+    return tms_rfail(r, err, rc, "%s: %s", what, tms_strerror(rc));
 }
 
-int tms_snapshot_load_fd(int fd, const char *name, unsigned flags, tms_snapshot **out, tms_error *err)
+static int read_exact(tms_reader *r, void *dst, size_t n, const char *what,
+                      tms_error *err)
 {
-    (void)fd;
-    (void)name;
-    (void)flags;
-    (void)out;
-    (void)err;
-    return tms_fail(err, TMS_E_STATE, "tms_snapshot_load_fd: not implemented yet");
+    size_t got;
+    int e = 0;
+    int rc = tms_source_read(&r->src, dst, n, &got, &e);
+    if (rc == TMS_OK && got < n)
+        rc = TMS_E_TRUNCATED;
+    return rc < 0 ? src_error(r, err, rc, e, what) : TMS_OK;
 }
 
-int tms_snapshot_load_buffer(const void *buf, size_t len, const char *name, unsigned flags, tms_snapshot **out, tms_error *err)
+static int is_known(const uint8_t tag[4])
 {
-    (void)buf;
-    (void)len;
-    (void)name;
-    (void)flags;
-    (void)out;
-    (void)err;
-    return tms_fail(err, TMS_E_STATE, "tms_snapshot_load_buffer: not implemented yet");
+    static const char *const known[] = { "HEAD", "STRS", "FRMS", "TBKS",
+                                         "TRCS", "STAT", "MTRC", "META",
+                                         "END " };
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (memcmp(tag, known[i], 4) == 0)
+            return 1;
+    return 0;
 }
 
-int tms_snapshot_save_buffer(const tms_snapshot *s, void **buf, size_t *len, tms_error *err)
+/* SPEC §3.3 steps 1-3: read a frame header, record it in the running index
+ * the END section is checked against. */
+static int next_header(tms_reader *r, uint8_t hdr[20], tms_error *err)
 {
-    (void)s;
-    (void)buf;
-    (void)len;
-    (void)err;
-    return tms_fail(err, TMS_E_STATE, "tms_snapshot_save_buffer: not implemented yet");
+    r->in_section = 0;
+    uint64_t at = r->src.pos;
+    TMS_FORWARD(read_exact(r, hdr, 20, "section header", err));
+    memcpy(r->tag, hdr, 4);
+    r->sec_offset = at;
+    r->in_section = 1;
+    int first = r->nindex == 0;
+    if (first != (memcmp(hdr, "HEAD", 4) == 0))
+        return tms_rfail(r, err, TMS_E_CORRUPT, first ? "the first section "
+                         "is not HEAD" : "a second HEAD section");
+    if (tms_grow((void **)&r->index, &r->cap_index, r->nindex + 1,
+                 sizeof *r->index) < 0)
+        return tms_rfail(r, err, TMS_E_NOMEM, "out of memory");
+    memcpy(r->index[r->nindex].tag, hdr, 4);
+    r->index[r->nindex++].offset = at;
+    return TMS_OK;
 }
 
-int tms_reader_open_path(tms_reader **r, const char *path, tms_error *err)
+/* Steps 4-7 for a known section; on a skip, pass over the stored bytes. */
+static int check_frame(tms_reader *r, const uint8_t hdr[20], int skip,
+                       tms_error *err)
 {
-    (void)r;
-    (void)path;
-    (void)err;
-    return tms_fail(err, TMS_E_STATE, "tms_reader_open_path: not implemented yet");
+    uint32_t flags = tms_get_u32(hdr + 4), raw = tms_get_u32(hdr + 8);
+    uint32_t stored = tms_get_u32(hdr + 12);
+    if (flags & ~1u)
+        return tms_rfail(r, err, TMS_E_CORRUPT, "reserved flag bits set "
+                         "(0x%x)", flags);
+    if (raw > TMS_MAX_SECTION_RAW || stored > TMS_MAX_SECTION_RAW)
+        return tms_rfail(r, err, TMS_E_LIMIT, "section length %u/%u exceeds "
+                         "2^28", raw, stored);
+    if (!(flags & 1) && stored != raw)
+        return tms_rfail(r, err, TMS_E_CORRUPT, "raw section with stored "
+                         "length %u != raw length %u", stored, raw);
+    if (skip) {
+        int e = 0, rc = tms_source_skip(&r->src, stored, &e);
+        return rc < 0 ? src_error(r, err, rc, e, "section payload") : TMS_OK;
+    }
+    return TMS_OK;
 }
 
-int tms_reader_open_fd(tms_reader **r, int fd, const char *name, tms_error *err)
+/* Steps 7-9: the payload's bytes, CRC-checked and decompressed. */
+static int load_payload(tms_reader *r, const uint8_t hdr[20],
+                        const uint8_t **out, size_t *len, tms_error *err)
 {
-    (void)r;
-    (void)fd;
-    (void)name;
-    (void)err;
-    return tms_fail(err, TMS_E_STATE, "tms_reader_open_fd: not implemented yet");
+    uint32_t flags = tms_get_u32(hdr + 4), raw = tms_get_u32(hdr + 8);
+    uint32_t stored = tms_get_u32(hdr + 12);
+    const uint8_t *p;
+    int e = 0;
+    int rc = tms_source_take(&r->src, stored, &r->stored, &p, &e);
+    if (rc < 0)
+        return src_error(r, err, rc, e, "section payload");
+    if (tms_crc32(tms_crc32(0, hdr, 16), p, stored) != tms_get_u32(hdr + 16))
+        return tms_rfail(r, err, TMS_E_CHECKSUM, "checksum mismatch");
+    if (flags & 1) {
+        const char *why = "";
+        rc = tms_zstd_decompress(&r->dctx, &r->raw, p, stored, raw, &why);
+        if (rc < 0)
+            return tms_rfail(r, err, rc, "%s", rc == TMS_E_DECOMPRESS ? why
+                             : "out of memory");
+        p = r->raw.p;
+    }
+    *out = p;
+    *len = raw;
+    return TMS_OK;
 }
 
-int tms_reader_open_buffer(tms_reader **r, const void *buf, size_t len, const char *name, tms_error *err)
+static int parse_head(tms_reader *r, const uint8_t *p, size_t len,
+                      tms_error *err)
 {
-    (void)r;
-    (void)buf;
-    (void)len;
-    (void)name;
-    (void)err;
-    return tms_fail(err, TMS_E_STATE, "tms_reader_open_buffer: not implemented yet");
+    tms_header *h = &r->header;
+    if (len < 40)
+        return tms_rfail(r, err, TMS_E_CORRUPT, "HEAD shorter than 40 bytes");
+    h->pid = (int64_t)tms_get_u64(p);
+    h->timestamp_ns = (int64_t)tms_get_u64(p + 8);
+    h->traceback_limit = tms_get_u32(p + 16);
+    memcpy(h->series_id, p + 20, 16);
+    size_t at = 40;
+    char *text[3] = { h->python_version, h->writer_name, h->writer_version };
+    for (int i = 0; i < 3; i++) {
+        if (at >= len || p[at] > len - at - 1)
+            return tms_rfail(r, err, TMS_E_CORRUPT, "HEAD text field %d runs "
+                             "past the payload", i);
+        size_t n = p[at++];
+        if (memchr(p + at, 0, n) != NULL)
+            return tms_rfail(r, err, TMS_E_CORRUPT, "NUL in HEAD text field");
+        memcpy(text[i], p + at, n);
+        text[i][n] = '\0';
+        at += n;
+    }
+    return TMS_OK;   /* bytes after the known fields: a newer minor's */
 }
 
-const tms_header * tms_reader_header(const tms_reader *r)
+static int reader_new(tms_reader **out, const char *name, tms_error *err)
 {
-    (void)r;
-    return NULL;
+    tms_reader *r = calloc(1, sizeof *r);
+    if (r == NULL || (r->name = strdup(name ? name : "<input>")) == NULL) {
+        free(r);
+        return tms_fail(err, TMS_E_NOMEM, "cannot read '%s': out of memory",
+                        name ? name : "<input>");
+    }
+    r->src.fd = -1;
+    *out = r;
+    return TMS_OK;
 }
 
-int tms_reader_read(tms_reader *r, tms_snapshot *into, unsigned flags, tms_trace_fn fn, void *ctx, tms_error *err)
+/* Preamble (SPEC §6 order) then the HEAD section. */
+static int read_start(tms_reader *r, tms_error *err)
 {
-    (void)r;
-    (void)into;
-    (void)flags;
-    (void)fn;
-    (void)ctx;
-    (void)err;
-    return tms_fail(err, TMS_E_STATE, "tms_reader_read: not implemented yet");
+    uint8_t pre[12], hdr[20];
+    size_t got, len;
+    int e = 0;
+    const uint8_t *p;
+    int rc = tms_source_read(&r->src, pre, 8, &got, &e);
+    if (rc < 0)
+        return src_error(r, err, rc, e, "magic");
+    if (memcmp(pre, MAGIC, got) != 0)
+        return tms_rfail(r, err, TMS_E_NOT_TMS, "not a .tms file (bad magic)");
+    if (got < 8)
+        return tms_rfail(r, err, TMS_E_TRUNCATED, "file truncated (magic)");
+    TMS_FORWARD(read_exact(r, pre + 8, 4, "version", err));
+    r->header.format_major = tms_get_u16(pre + 8);
+    r->header.format_minor = tms_get_u16(pre + 10);
+    if (r->header.format_major != TMS_FORMAT_MAJOR)
+        return tms_rfail(r, err, TMS_E_VERSION, "written by format %u.%u, "
+                         "this reader supports %u.x", r->header.format_major,
+                         r->header.format_minor, TMS_FORMAT_MAJOR);
+    TMS_FORWARD(next_header(r, hdr, err));
+    TMS_FORWARD(check_frame(r, hdr, 0, err));
+    TMS_FORWARD(load_payload(r, hdr, &p, &len, err));
+    TMS_FORWARD(parse_head(r, p, len, err));
+    r->in_section = 0;
+    return TMS_OK;
+}
+
+static int open_finish(tms_reader **out, tms_reader *r, tms_error *err)
+{
+    int rc = read_start(r, err);
+    if (rc < 0) {
+        tms_reader_close(r);
+        *out = NULL;
+        return rc;
+    }
+    *out = r;
+    return TMS_OK;
+}
+
+int tms_reader_open_fd(tms_reader **out, int fd, const char *name,
+                       tms_error *err)
+{
+    tms_reader *r;
+    int e = 0;
+    if (out == NULL || fd < 0)
+        return tms_fail(err, TMS_E_ARG, "tms_reader_open_fd: bad argument");
+    TMS_FORWARD(reader_new(&r, name, err));
+    int rc = tms_source_fd(&r->src, fd, &e);
+    if (rc < 0) {
+        rc = src_error(r, err, rc, e, "fstat");
+        tms_reader_close(r);
+        return rc;
+    }
+    return open_finish(out, r, err);
+}
+
+int tms_reader_open_path(tms_reader **out, const char *path, tms_error *err)
+{
+    if (out == NULL || path == NULL)
+        return tms_fail(err, TMS_E_ARG, "tms_reader_open_path: bad argument");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return tms_fail(err, TMS_E_OPEN, "cannot open '%s': %s", path,
+                        strerror(errno));
+    int rc = tms_reader_open_fd(out, fd, path, err);
+    if (rc < 0)
+        close(fd);
+    else
+        (*out)->own_fd = 1;
+    return rc;
+}
+
+int tms_reader_open_buffer(tms_reader **out, const void *buf, size_t len,
+                           const char *name, tms_error *err)
+{
+    tms_reader *r;
+    if (out == NULL || (buf == NULL && len))
+        return tms_fail(err, TMS_E_ARG, "tms_reader_open_buffer: bad argument");
+    TMS_FORWARD(reader_new(&r, name ? name : "<buffer>", err));
+    tms_source_mem(&r->src, buf, len);
+    return open_finish(out, r, err);
+}
+
+const tms_header *tms_reader_header(const tms_reader *r)
+{
+    return r ? &r->header : NULL;
+}
+
+/* END payload against the sections passed, then the footer (SPEC §2.3). */
+static int read_end(tms_reader *r, const uint8_t *p, size_t len,
+                    tms_error *err)
+{
+    const uint8_t *end = p + len;
+    uint64_t n, off;
+    uint64_t end_at = r->index[r->nindex - 1].offset, before = r->nindex - 1;
+    if (tms_get_varint(&p, end, &n) < 0 || n != before)
+        return tms_rfail(r, err, TMS_E_CORRUPT, "index does not list the %llu "
+                         "sections before it", (unsigned long long)before);
+    for (uint64_t i = 0; i < n; i++) {
+        if (end - p < 4 || memcmp(p, r->index[i].tag, 4) != 0)
+            return tms_rfail(r, err, TMS_E_CORRUPT, "index entry %llu: wrong "
+                             "tag", (unsigned long long)i);
+        p += 4;
+        if (tms_get_varint(&p, end, &off) < 0 || off != r->index[i].offset)
+            return tms_rfail(r, err, TMS_E_CORRUPT, "index entry %llu: wrong "
+                             "offset", (unsigned long long)i);
+    }
+    if (p != end)
+        return tms_rfail(r, err, TMS_E_CORRUPT, "bytes after the index");
+    uint8_t foot[16], extra;
+    r->in_section = 0;
+    TMS_FORWARD(read_exact(r, foot, 16, "footer", err));
+    if (memcmp(foot + 8, END_MAGIC, 8) != 0)
+        return tms_rfail(r, err, TMS_E_CORRUPT, "bad footer magic");
+    if (tms_get_u64(foot) != end_at)
+        return tms_rfail(r, err, TMS_E_CORRUPT, "footer points at offset %llu, "
+                         "END is at %llu", (unsigned long long)tms_get_u64(foot),
+                         (unsigned long long)end_at);
+    size_t got;
+    int e = 0;
+    int rc = tms_source_read(&r->src, &extra, 1, &got, &e);
+    if (rc < 0)
+        return src_error(r, err, rc, e, "after the footer");
+    if (got)
+        return tms_rfail(r, err, TMS_E_CORRUPT, "bytes after the footer");
+    return TMS_OK;
+}
+
+int tms_reader_read(tms_reader *r, tms_snapshot *into, unsigned flags,
+                    tms_trace_fn fn, void *ctx, tms_error *err)
+{
+    if (r == NULL || into == NULL)
+        return tms_fail(err, TMS_E_ARG, "tms_reader_read: bad argument");
+    if (r->done || into->nstrings || into->nframes || into->ntracebacks ||
+        into->ntraces || into->nstats || into->nmetrics || into->nmeta)
+        return tms_rfail(r, err, TMS_E_STATE, "tms_reader_read: called twice "
+                         "or into a non-empty snapshot");
+    r->done = 1;
+    into->header = r->header;
+    for (;;) {
+        uint8_t hdr[20];
+        const uint8_t *p;
+        size_t len;
+        TMS_FORWARD(next_header(r, hdr, err));
+        if (!is_known(hdr)) {
+            int e = 0, rc = tms_source_skip(&r->src, tms_get_u32(hdr + 12), &e);
+            if (rc < 0)
+                return src_error(r, err, rc, e, "unknown section");
+            continue;
+        }
+        int skip = memcmp(hdr, "TRCS", 4) == 0 &&
+                   (flags & TMS_LOAD_SKIP_TRACES);
+        TMS_FORWARD(check_frame(r, hdr, skip, err));
+        if (skip)
+            continue;
+        TMS_FORWARD(load_payload(r, hdr, &p, &len, err));
+        if (memcmp(hdr, "END ", 4) == 0)
+            return read_end(r, p, len, err);
+        int rc = tms_parse_section(r, into, p, len, fn, ctx, err);
+        if (rc != 0)
+            return rc;
+    }
 }
 
 void tms_reader_close(tms_reader *r)
 {
-    (void)r;
+    if (r == NULL)
+        return;
+    if (r->own_fd)
+        close(r->src.fd);
+    tms_source_free(&r->src);
+    tms_buf_free(&r->stored);
+    tms_buf_free(&r->raw);
+    tms_zstd_free_dctx(r->dctx);
+    tms_parse_state_free(r);
+    free(r->index);
+    free(r->name);
+    free(r);
 }

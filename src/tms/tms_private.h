@@ -55,4 +55,16 @@ int tms_intern_add_traceback(tms_snapshot *s, uint32_t idx);
 int tms_intern_find_metric(const tms_snapshot *s, const char *name,
                            uint32_t *at);
 
+/* --- writer internals ----------------------------------------------------- */
+#define TMS_ZSTD_LEVEL 3   /* default compression level of the writer */
+/* Compression level for sections emitted from now on; 0 stores raw.  For
+ * benchmarks and tests, not public API. */
+void tms_writer_set_level(tms_writer *w, int level);
+
+/* atomic.c: temp file beside path, then fchmod/fsync/close/rename. */
+int tms_atomic_create(const char *path, char **tmp, int *fd, tms_error *err);
+int tms_atomic_commit(const char *path, const char *tmp, int fd,
+                      tms_error *err);
+void tms_atomic_discard(const char *tmp, int fd);
+
 #endif

@@ -1,0 +1,417 @@
+/* parse.c -- decode section payloads into a tms_snapshot (SPEC §4).
+ *
+ * Every count is checked against the bytes left (divided by the smallest
+ * encoding of one entry) and every length against the limits before
+ * anything is allocated for it.  Ids must be defined by earlier sections;
+ * dictionaries, metric names, meta keys and STAT frames must be unique. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "reader_private.h"
+
+typedef struct cur {
+    const uint8_t *p, *end;
+} cur;
+
+#define CORRUPT(...) return tms_rfail(r, err, TMS_E_CORRUPT, __VA_ARGS__)
+#define VARINT(c, v, what)                                                    \
+    do {                                                                      \
+        if (tms_get_varint(&(c)->p, (c)->end, &(v)) < 0)                      \
+            CORRUPT("bad or missing varint (%s)", what);                      \
+    } while (0)
+
+static size_t left(const cur *c)
+{
+    return (size_t)(c->end - c->p);
+}
+
+/* A count n of entries each at least `min` bytes long must fit. */
+static int count_fits(tms_reader *r, const cur *c, uint64_t n, size_t min,
+                      const char *what, tms_error *err)
+{
+    if (n > left(c) / min)
+        CORRUPT("%s count %llu does not fit in %zu bytes", what,
+                (unsigned long long)n, left(c));
+    return TMS_OK;
+}
+
+/* bytes(varint) with limit-before-length order (SPEC §5). */
+static int get_bytes(tms_reader *r, cur *c, const uint8_t **out, size_t *len,
+                     int no_nul, const char *what, tms_error *err)
+{
+    uint64_t n;
+    VARINT(c, n, what);
+    if (n > TMS_MAX_STRING_LEN)
+        return tms_rfail(r, err, TMS_E_LIMIT, "%s of %llu bytes exceeds 2^20",
+                         what, (unsigned long long)n);
+    if (n > left(c))
+        CORRUPT("%s runs past the payload", what);
+    if (no_nul && memchr(c->p, 0, (size_t)n) != NULL)
+        CORRUPT("NUL byte in %s", what);
+    *out = c->p;
+    *len = (size_t)n;
+    c->p += n;
+    return TMS_OK;
+}
+
+static int map_builder(tms_reader *r, int rc, tms_error *err)
+{
+    if (rc == TMS_E_NOMEM)
+        return tms_rfail(r, err, rc, "out of memory");
+    return tms_rfail(r, err, rc == TMS_E_LIMIT ? rc : TMS_E_CORRUPT,
+                     "cannot add entry: %s", tms_strerror(rc));
+}
+
+/* After interning entry `expect`: an existing id means a duplicate. */
+static int check_added(tms_reader *r, int rc, uint32_t id, uint32_t expect,
+                       const char *what, tms_error *err)
+{
+    if (rc < 0)
+        return map_builder(r, rc, err);
+    if (id != expect)
+        CORRUPT("%s %u duplicates %s %u", what, expect, what, id);
+    return TMS_OK;
+}
+
+static int parse_strs(tms_reader *r, tms_snapshot *s, cur *c, tms_error *err)
+{
+    uint64_t n;
+    VARINT(c, n, "count");
+    TMS_FORWARD(count_fits(r, c, n, 1, "string", err));
+    for (uint64_t i = 0; i < n; i++) {
+        const uint8_t *p;
+        size_t len;
+        uint32_t id, expect = s->nstrings;
+        TMS_FORWARD(get_bytes(r, c, &p, &len, 0, "string", err));
+        int rc = tms_snapshot_intern_string(s, (const char *)p, len, &id);
+        TMS_FORWARD(check_added(r, rc, id, expect, "string", err));
+    }
+    return TMS_OK;
+}
+
+static int parse_frms(tms_reader *r, tms_snapshot *s, cur *c, tms_error *err)
+{
+    uint64_t n, f, l;
+    VARINT(c, n, "count");
+    TMS_FORWARD(count_fits(r, c, n, 2, "frame", err));
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t id, expect = s->nframes;
+        VARINT(c, f, "filename");
+        VARINT(c, l, "lineno");
+        if (f > s->nstrings)
+            CORRUPT("frame %u: string id %llu not defined", expect,
+                    (unsigned long long)f - 1);
+        if (l > (uint64_t)INT32_MAX + 1)
+            CORRUPT("frame %u: line number out of range", expect);
+        int rc = tms_snapshot_intern_frame(s, f ? (uint32_t)(f - 1) : TMS_NONE,
+                                           l ? (int32_t)(l - 1)
+                                             : TMS_LINENO_NONE, &id);
+        TMS_FORWARD(check_added(r, rc, id, expect, "frame", err));
+    }
+    return TMS_OK;
+}
+
+static int parse_tbks(tms_reader *r, tms_snapshot *s, cur *c, tms_error *err)
+{
+    uint64_t n, len, f;
+    VARINT(c, n, "count");
+    TMS_FORWARD(count_fits(r, c, n, 1, "traceback", err));
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t id, expect = s->ntracebacks;
+        VARINT(c, len, "traceback length");
+        if (len > TMS_MAX_TRACEBACK_LEN)
+            return tms_rfail(r, err, TMS_E_LIMIT, "traceback %u: %llu frames "
+                             "exceeds 65535", expect, (unsigned long long)len);
+        TMS_FORWARD(count_fits(r, c, len, 1, "traceback frame", err));
+        if (r->tb_tmp == NULL &&
+            (r->tb_tmp = malloc(TMS_MAX_TRACEBACK_LEN * sizeof *r->tb_tmp)) == NULL)
+            return tms_rfail(r, err, TMS_E_NOMEM, "out of memory");
+        for (uint64_t j = 0; j < len; j++) {
+            VARINT(c, f, "frame id");
+            if (f >= s->nframes)
+                CORRUPT("traceback %u: frame id %llu not defined", expect,
+                        (unsigned long long)f);
+            r->tb_tmp[j] = (uint32_t)f;
+        }
+        int rc = tms_snapshot_intern_traceback(s, r->tb_tmp, (uint32_t)len, &id);
+        TMS_FORWARD(check_added(r, rc, id, expect, "traceback", err));
+    }
+    return TMS_OK;
+}
+
+static int parse_trcs(tms_reader *r, tms_snapshot *s, cur *c,
+                      tms_trace_fn fn, void *ctx, tms_error *err)
+{
+    uint64_t n, shift, v;
+    tms_trace *t;
+    VARINT(c, n, "count");
+    if (n > TMS_TRACE_CHUNK)
+        return tms_rfail(r, err, TMS_E_LIMIT, "%llu traces in one chunk "
+                         "exceeds 65536", (unsigned long long)n);
+    VARINT(c, shift, "shift");
+    if (shift > 63)
+        CORRUPT("shift %llu > 63", (unsigned long long)shift);
+    TMS_FORWARD(count_fits(r, c, n, 3, "trace", err));
+    if (fn != NULL) {
+        if (r->chunk == NULL &&
+            (r->chunk = malloc(TMS_TRACE_CHUNK * sizeof *r->chunk)) == NULL)
+            return tms_rfail(r, err, TMS_E_NOMEM, "out of memory");
+        t = r->chunk;
+    } else {
+        if (tms_grow((void **)&s->traces, &s->cap_traces, s->ntraces + n,
+                     sizeof *s->traces) < 0)
+            return tms_rfail(r, err, TMS_E_NOMEM, "out of memory");
+        t = s->traces + s->ntraces;
+    }
+    uint64_t max = UINT64_MAX >> shift, a = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        VARINT(c, v, "address");
+        if (v > max)
+            CORRUPT("trace %llu: address overflows", (unsigned long long)i);
+        v <<= shift;
+        if (i && (v == 0 || a > UINT64_MAX - v))
+            CORRUPT("trace %llu: addresses not strictly ascending or "
+                    "overflowing", (unsigned long long)i);
+        a += v;
+        t[i].address = a;
+    }
+    for (uint64_t i = 0; i < n; i++)
+        VARINT(c, t[i].size, "size");
+    for (uint64_t i = 0; i < n; i++) {
+        VARINT(c, v, "traceback id");
+        if (v >= s->ntracebacks)
+            CORRUPT("trace %llu: traceback id %llu not defined",
+                    (unsigned long long)i, (unsigned long long)v);
+        t[i].traceback = (uint32_t)v;
+    }
+    if (c->p != c->end)
+        CORRUPT("bytes after the last column");
+    s->has_traces = 1;
+    if (fn != NULL)
+        return fn(ctx, t, (size_t)n);
+    s->ntraces += n;
+    return TMS_OK;
+}
+
+static int parse_stat(tms_reader *r, tms_snapshot *s, cur *c, tms_error *err)
+{
+    uint64_t n, v;
+    VARINT(c, n, "count");
+    TMS_FORWARD(count_fits(r, c, n, 3, "stat", err));
+    if (tms_grow((void **)&s->stats, &s->cap_stats, s->nstats + n,
+                 sizeof *s->stats) < 0 ||
+        tms_grow((void **)&r->stat_seen, &r->cap_stat_seen, s->nframes, 1) < 0)
+        return tms_rfail(r, err, TMS_E_NOMEM, "out of memory");
+    /* stat_seen grows with nframes; fresh bytes must read as "unseen". */
+    if (s->nframes > r->nstat_seen) {
+        memset(r->stat_seen + r->nstat_seen, 0, s->nframes - r->nstat_seen);
+        r->nstat_seen = s->nframes;
+    }
+    tms_stat *st = s->stats + s->nstats;
+    for (uint64_t i = 0; i < n; i++) {
+        VARINT(c, v, "frame id");
+        if (v >= s->nframes)
+            CORRUPT("stat %llu: frame id %llu not defined",
+                    (unsigned long long)i, (unsigned long long)v);
+        if (r->stat_seen[v])
+            CORRUPT("stat %llu: frame %llu already has a stat entry",
+                    (unsigned long long)i, (unsigned long long)v);
+        r->stat_seen[v] = 1;
+        st[i].frame = (uint32_t)v;
+    }
+    for (uint64_t i = 0; i < n; i++)
+        VARINT(c, st[i].size, "size");
+    for (uint64_t i = 0; i < n; i++)
+        VARINT(c, st[i].count, "count");
+    if (c->p != c->end)
+        CORRUPT("bytes after the last column");
+    s->nstats += n;
+    return TMS_OK;
+}
+
+/* --- metric names and meta keys ------------------------------------------ */
+static uint64_t hash_name(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;   /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+/* 1 if (p, n) is in the set; the set's names are NUL-terminated. */
+static int nameset_has(const tms_nameset *ns, const uint8_t *p, size_t n,
+                       uint64_t h)
+{
+    if (ns->mask == 0)
+        return 0;
+    for (uint64_t i = h & ns->mask;; i = (i + 1) & ns->mask) {
+        if (ns->name[i] == NULL)
+            return 0;
+        if (ns->hash[i] == h && strlen(ns->name[i]) == n &&
+            memcmp(ns->name[i], p, n) == 0)
+            return 1;
+    }
+}
+
+static int nameset_add(tms_nameset *ns, const char *name, uint64_t h)
+{
+    if ((ns->used + 1) * 2 > ns->mask) {
+        uint64_t ncap = ns->mask ? (ns->mask + 1) * 2 : 64;
+        uint64_t *hash = calloc(ncap, sizeof *hash);
+        const char **names = calloc(ncap, sizeof *names);
+        if (hash == NULL || names == NULL) {
+            free(hash);
+            free(names);
+            return TMS_E_NOMEM;
+        }
+        for (uint64_t i = 0; ns->mask && i <= ns->mask; i++) {
+            if (ns->name[i] == NULL)
+                continue;
+            uint64_t j = ns->hash[i] & (ncap - 1);
+            while (names[j] != NULL)
+                j = (j + 1) & (ncap - 1);
+            hash[j] = ns->hash[i];
+            names[j] = ns->name[i];
+        }
+        free(ns->hash);
+        free(ns->name);
+        ns->hash = hash;
+        ns->name = names;
+        ns->mask = ncap - 1;
+    }
+    uint64_t j = h & ns->mask;
+    while (ns->name[j] != NULL)
+        j = (j + 1) & ns->mask;
+    ns->hash[j] = h;
+    ns->name[j] = name;
+    ns->used++;
+    return TMS_OK;
+}
+
+static char *dup_text(const uint8_t *p, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d != NULL) {
+        memcpy(d, p, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+/* Grow a snapshot table with a uint32_t capacity (ids stay < TMS_NONE). */
+static int grow_u32cap(void **ptr, uint32_t *cap, uint64_t need, size_t elem)
+{
+    uint64_t c = *cap;
+    if (need > UINT32_MAX - 1)
+        return TMS_E_LIMIT;
+    int rc = tms_grow(ptr, &c, need, elem);
+    if (rc == TMS_OK)
+        *cap = (uint32_t)(c > UINT32_MAX - 1 ? UINT32_MAX - 1 : c);
+    return rc;
+}
+
+static int parse_mtrc(tms_reader *r, tms_snapshot *s, cur *c, tms_error *err)
+{
+    uint64_t n, v;
+    VARINT(c, n, "count");
+    TMS_FORWARD(count_fits(r, c, n, 4, "metric", err));
+    for (uint64_t i = 0; i < n; i++) {
+        const uint8_t *p;
+        size_t len;
+        tms_metric m = { 0 };
+        TMS_FORWARD(get_bytes(r, c, &p, &len, 1, "metric name", err));
+        uint64_t h = hash_name(p, len);
+        if (nameset_has(&r->metric_names, p, len, h))
+            CORRUPT("duplicate metric name");
+        if (left(c) < 2)
+            CORRUPT("metric runs past the payload");
+        if (c->p[0] > TMS_FORMAT_SIZE || c->p[1] > TMS_VALUE_FLOAT)
+            CORRUPT("unknown metric format %u or kind %u", c->p[0], c->p[1]);
+        m.format = (tms_metric_format)c->p[0];
+        m.kind = (tms_value_kind)c->p[1];
+        c->p += 2;
+        if (m.kind == TMS_VALUE_FLOAT) {
+            if (left(c) < 8)
+                CORRUPT("metric value runs past the payload");
+            uint64_t bits = tms_get_u64(c->p);
+            memcpy(&m.f, &bits, 8);
+            c->p += 8;
+        } else {
+            VARINT(c, v, "metric value");
+            m.i = tms_unzigzag(v);
+        }
+        int rc = grow_u32cap((void **)&s->metrics, &s->cap_metrics,
+                             (uint64_t)s->nmetrics + 1, sizeof *s->metrics);
+        if (rc < 0 || (m.name = dup_text(p, len)) == NULL)
+            return map_builder(r, rc < 0 ? rc : TMS_E_NOMEM, err);
+        s->metrics[s->nmetrics++] = m;
+        if (nameset_add(&r->metric_names, m.name, h) < 0)
+            return tms_rfail(r, err, TMS_E_NOMEM, "out of memory");
+    }
+    return TMS_OK;
+}
+
+static int parse_meta(tms_reader *r, tms_snapshot *s, cur *c, tms_error *err)
+{
+    uint64_t n;
+    VARINT(c, n, "count");
+    TMS_FORWARD(count_fits(r, c, n, 2, "metadata", err));
+    for (uint64_t i = 0; i < n; i++) {
+        const uint8_t *k, *v;
+        size_t klen, vlen;
+        TMS_FORWARD(get_bytes(r, c, &k, &klen, 1, "metadata key", err));
+        TMS_FORWARD(get_bytes(r, c, &v, &vlen, 1, "metadata value", err));
+        uint64_t h = hash_name(k, klen);
+        if (nameset_has(&r->meta_keys, k, klen, h))
+            CORRUPT("duplicate metadata key");
+        int rc = grow_u32cap((void **)&s->meta, &s->cap_meta,
+                             (uint64_t)s->nmeta + 1, sizeof *s->meta);
+        if (rc < 0)
+            return map_builder(r, rc, err);
+        tms_meta m = { dup_text(k, klen), dup_text(v, vlen) };
+        if (m.key == NULL || m.value == NULL) {
+            free(m.key);
+            free(m.value);
+            return tms_rfail(r, err, TMS_E_NOMEM, "out of memory");
+        }
+        s->meta[s->nmeta++] = m;
+        if (nameset_add(&r->meta_keys, m.key, h) < 0)
+            return tms_rfail(r, err, TMS_E_NOMEM, "out of memory");
+    }
+    return TMS_OK;
+}
+
+int tms_parse_section(tms_reader *r, tms_snapshot *s, const uint8_t *p,
+                      size_t len, tms_trace_fn fn, void *ctx, tms_error *err)
+{
+    cur c = { p, p + len };
+    int rc;
+    if (memcmp(r->tag, "STRS", 4) == 0)
+        rc = parse_strs(r, s, &c, err);
+    else if (memcmp(r->tag, "FRMS", 4) == 0)
+        rc = parse_frms(r, s, &c, err);
+    else if (memcmp(r->tag, "TBKS", 4) == 0)
+        rc = parse_tbks(r, s, &c, err);
+    else if (memcmp(r->tag, "TRCS", 4) == 0)
+        return parse_trcs(r, s, &c, fn, ctx, err);   /* checks its own end */
+    else if (memcmp(r->tag, "STAT", 4) == 0)
+        return parse_stat(r, s, &c, err);
+    else if (memcmp(r->tag, "MTRC", 4) == 0)
+        rc = parse_mtrc(r, s, &c, err);
+    else
+        rc = parse_meta(r, s, &c, err);
+    if (rc == TMS_OK && c.p != c.end)
+        CORRUPT("bytes after the last entry");
+    return rc;
+}
+
+void tms_parse_state_free(tms_reader *r)
+{
+    free(r->tb_tmp);
+    free(r->chunk);
+    free(r->stat_seen);
+    free(r->metric_names.hash);
+    free(r->metric_names.name);
+    free(r->meta_keys.hash);
+    free(r->meta_keys.name);
+}

@@ -1,0 +1,129 @@
+/* snapshot_io.c -- whole snapshots through the streaming writer/reader. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+
+/* Traces in address order, so each TRCS chunk covers a dense range and
+ * its deltas stay small (SPEC §4.5).  Already-sorted input (the common
+ * case for a loaded snapshot) costs one pass and no copy. */
+static int write_traces(tms_writer *w, const tms_snapshot *s, tms_error *err)
+{
+    size_t n = (size_t)s->ntraces;
+    size_t i;
+    for (i = 1; i < n && s->traces[i - 1].address < s->traces[i].address; i++)
+        ;
+    TMS_FORWARD(tms_writer_begin_traces(w, err));
+    if (i >= n)
+        return tms_writer_add_traces(w, s->traces, n, err);
+    tms_trace *copy = malloc(n * sizeof *copy);
+    tms_trace *tmp = malloc(n * sizeof *tmp);
+    int rc;
+    if (copy == NULL || tmp == NULL) {
+        rc = tms_fail(err, TMS_E_NOMEM, "cannot sort %zu traces: out of "
+                      "memory", n);
+    } else {
+        memcpy(copy, s->traces, n * sizeof *copy);
+        tms_sort_traces(copy, tmp, n);
+        free(tmp);
+        tmp = NULL;
+        rc = tms_writer_add_traces(w, copy, n, err);
+    }
+    free(copy);
+    free(tmp);
+    return rc;
+}
+
+static int write_all(tms_writer *w, const tms_snapshot *s, tms_error *err)
+{
+    TMS_FORWARD(tms_writer_add_strings(w, s->strings, s->nstrings, err));
+    TMS_FORWARD(tms_writer_add_frames(w, s->frames, s->nframes, err));
+    TMS_FORWARD(tms_writer_add_tracebacks(w, s->tb_frames, s->tb_start,
+                                          s->ntracebacks, err));
+    TMS_FORWARD(tms_writer_add_stats(w, s->stats, (size_t)s->nstats, err));
+    TMS_FORWARD(tms_writer_add_metrics(w, s->metrics, s->nmetrics, err));
+    TMS_FORWARD(tms_writer_add_meta(w, s->meta, s->nmeta, err));
+    if (s->has_traces)
+        TMS_FORWARD(write_traces(w, s, err));
+    return TMS_OK;
+}
+
+int tms_snapshot_save(const tms_snapshot *s, const char *path, tms_error *err)
+{
+    tms_writer *w;
+    if (s == NULL)
+        return tms_fail(err, TMS_E_ARG, "tms_snapshot_save: NULL snapshot");
+    TMS_FORWARD(tms_writer_open_path(&w, path, &s->header, err));
+    int rc = write_all(w, s, err);
+    if (rc < 0) {
+        tms_writer_abort(w);
+        return rc;
+    }
+    return tms_writer_close(w, err);
+}
+
+int tms_snapshot_save_buffer(const tms_snapshot *s, void **buf, size_t *len,
+                             tms_error *err)
+{
+    tms_writer *w;
+    if (s == NULL || buf == NULL || len == NULL)
+        return tms_fail(err, TMS_E_ARG, "tms_snapshot_save_buffer: bad "
+                        "argument");
+    TMS_FORWARD(tms_writer_open_buffer(&w, &s->header, err));
+    int rc = write_all(w, s, err);
+    if (rc < 0) {
+        tms_writer_abort(w);
+        return rc;
+    }
+    return tms_writer_finish_buffer(w, buf, len, err);
+}
+
+/* Read everything from an open reader into a new snapshot; closes r. */
+static int load_from(tms_reader *r, unsigned flags, tms_snapshot **out,
+                     tms_error *err)
+{
+    tms_snapshot *s = tms_snapshot_new();
+    int rc = s ? tms_reader_read(r, s, flags, NULL, NULL, err)
+               : tms_fail(err, TMS_E_NOMEM, "out of memory");
+    tms_reader_close(r);
+    if (rc < 0) {
+        tms_snapshot_free(s);
+        return rc;
+    }
+    *out = s;
+    return TMS_OK;
+}
+
+int tms_snapshot_load(const char *path, unsigned flags, tms_snapshot **out,
+                      tms_error *err)
+{
+    tms_reader *r;
+    if (out == NULL)
+        return tms_fail(err, TMS_E_ARG, "tms_snapshot_load: NULL out");
+    *out = NULL;
+    TMS_FORWARD(tms_reader_open_path(&r, path, err));
+    return load_from(r, flags, out, err);
+}
+
+int tms_snapshot_load_fd(int fd, const char *name, unsigned flags,
+                         tms_snapshot **out, tms_error *err)
+{
+    tms_reader *r;
+    if (out == NULL)
+        return tms_fail(err, TMS_E_ARG, "tms_snapshot_load_fd: NULL out");
+    *out = NULL;
+    TMS_FORWARD(tms_reader_open_fd(&r, fd, name, err));
+    return load_from(r, flags, out, err);
+}
+
+int tms_snapshot_load_buffer(const void *buf, size_t len, const char *name,
+                             unsigned flags, tms_snapshot **out,
+                             tms_error *err)
+{
+    tms_reader *r;
+    if (out == NULL)
+        return tms_fail(err, TMS_E_ARG, "tms_snapshot_load_buffer: NULL out");
+    *out = NULL;
+    TMS_FORWARD(tms_reader_open_buffer(&r, buf, len, name, err));
+    return load_from(r, flags, out, err);
+}
