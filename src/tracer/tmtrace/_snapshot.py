@@ -403,7 +403,10 @@ class Snapshot:
 
     def add_unicode_metrics(self):
         from . import _tracing
-        size, length = _tracing.get_unicode_interned()
+        interned = _tracing.get_unicode_interned()
+        if interned is None:
+            return   # not readable on this interpreter: absent
+        size, length = interned
         self.add_metric("unicode_interned.size", size, "size")
         self.add_metric("unicode_interned.len", length, "int")
 
