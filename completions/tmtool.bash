@@ -1,1 +1,54 @@
-# bash completion for tmtool (placeholder)
+# bash completion for tmtool(1): subcommands, options, option values and
+# .tms files.  Installed as share/bash-completion/completions/tmtool.
+
+_tmtool()
+{
+    local cur prev cmd i
+    cur=${COMP_WORDS[COMP_CWORD]}
+    prev=
+    ((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD-1]}
+    cmd=
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        case ${COMP_WORDS[i]} in
+            -*) ;;
+            *) cmd=${COMP_WORDS[i]}; break ;;
+        esac
+    done
+
+    local common="--format --color --quiet -q --help -h"
+    local filters="--include -i --exclude -x --include-traceback -I --exclude-traceback -X"
+    local display="--group-by --cumulative --count -n --filename-parts --no-size --no-count --no-average --no-metrics"
+
+    case $prev in
+        --group-by) COMPREPLY=($(compgen -W "filename line traceback address" -- "$cur")); return ;;
+        --format) COMPREPLY=($(compgen -W "text json csv" -- "$cur")); return ;;
+        --color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
+        -o|--output) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        -n|--count|--filename-parts|--address|--fail-if-growth|--fail-if-site-growth|\
+        -i|--include|-x|--exclude|-I|--include-traceback|-X|--exclude-traceback)
+            return ;;
+    esac
+
+    if [[ -z $cmd ]]; then
+        COMPREPLY=($(compgen -W "top diff filter metrics help --version --help" -- "$cur"))
+        return
+    fi
+
+    local opts
+    case $cmd in
+        top) opts="$display $filters $common --merge --address" ;;
+        diff) opts="$display $filters $common --first --fail-if-growth --fail-if-site-growth" ;;
+        filter) opts="$filters $common --output -o --drop-traces" ;;
+        metrics) opts="$common" ;;
+        help) COMPREPLY=($(compgen -W "top diff filter metrics" -- "$cur")); return ;;
+        *) return ;;
+    esac
+    if [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+        return
+    fi
+    # .tms files and directories to descend into
+    local IFS=$'\n'
+    COMPREPLY=($(compgen -f -X '!*.tms' -- "$cur") $(compgen -d -- "$cur"))
+}
+complete -o filenames -F _tmtool tmtool

@@ -1,1 +1,46 @@
-# fish completion for tmtool (placeholder)
+# fish completion for tmtool(1): subcommands, options, values, .tms files.
+set -l cmds top diff filter metrics help
+
+complete -c tmtool -f
+complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -a top -d 'Biggest allocation sites'
+complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -a diff -d 'What grew or shrank'
+complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -a filter -d 'Write a filtered copy'
+complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -a metrics -d 'Metrics of snapshots'
+complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -a help -d 'Help of a command'
+complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -l version -d 'Show the version'
+complete -c tmtool -n "__fish_seen_subcommand_from help" -a "top diff filter metrics"
+
+# .tms files as operands
+complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics" -k -a "(__fish_complete_suffix .tms)"
+
+# every command
+complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics" -l format -x -a "text json csv" -d 'Output format'
+complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics" -l color -x -a "auto always never" -d 'Colour'
+complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics" -s q -l quiet -d 'No progress line'
+complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics" -s h -l help -d 'Show help'
+
+# filters: top, diff, filter
+set -l f "__fish_seen_subcommand_from top diff filter"
+complete -c tmtool -n $f -s i -l include -x -d 'Keep: most recent frame matches PATTERN[:LINENO]'
+complete -c tmtool -n $f -s x -l exclude -x -d 'Drop: most recent frame matches'
+complete -c tmtool -n $f -s I -l include-traceback -x -d 'Keep: any frame matches'
+complete -c tmtool -n $f -s X -l exclude-traceback -x -d 'Drop: any frame matches'
+
+# display: top, diff
+set -l d "__fish_seen_subcommand_from top diff"
+complete -c tmtool -n $d -l group-by -x -a "filename line traceback address" -d 'Grouping key'
+complete -c tmtool -n $d -l cumulative -d 'Count under every frame'
+complete -c tmtool -n $d -s n -l count -x -d 'Entries shown'
+complete -c tmtool -n $d -l filename-parts -x -d 'File name parts shown'
+complete -c tmtool -n $d -l no-size -d 'Hide size'
+complete -c tmtool -n $d -l no-count -d 'Hide count'
+complete -c tmtool -n $d -l no-average -d 'Hide average'
+complete -c tmtool -n $d -l no-metrics -d 'Hide metrics'
+
+complete -c tmtool -n "__fish_seen_subcommand_from top" -l merge -d 'Add up files of one moment'
+complete -c tmtool -n "__fish_seen_subcommand_from top" -l address -x -d 'Show one memory block'
+complete -c tmtool -n "__fish_seen_subcommand_from diff" -l first -d 'Compare with the first file'
+complete -c tmtool -n "__fish_seen_subcommand_from diff" -l fail-if-growth -x -d 'Fail if total grew more (10MiB, 5%)'
+complete -c tmtool -n "__fish_seen_subcommand_from diff" -l fail-if-site-growth -x -d 'Fail if a site grew more'
+complete -c tmtool -n "__fish_seen_subcommand_from filter" -s o -l output -r -F -d 'Output file'
+complete -c tmtool -n "__fish_seen_subcommand_from filter" -l drop-traces -d 'Keep only statistics'
