@@ -200,6 +200,14 @@ int tma_acc_init(tma_acc *a, tma_group_by by, size_t expect)
     size_t nslots = 16;
     while (nslots < expect * 2 + 2)
         nslots <<= 1;
+    /* room for every key up front: growing by doubling would copy the
+     * entries log(n) times on a million-address diff */
+    if (expect > 0) {
+        a->entries = malloc(expect * sizeof *a->entries);
+        if (a->entries == NULL)
+            return TMS_E_NOMEM;
+        a->cap = expect;
+    }
     return acc_rehash(a, nslots);
 }
 
