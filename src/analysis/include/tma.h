@@ -11,6 +11,18 @@
  * Conventions are libtms's (tms.h): 0 or a negative tms_status, a tms_error
  * message, no printing, NULL-safe frees.  On failure outputs are left empty
  * and inputs untouched.
+ *
+ * Decisions the comments below leave open (details in each .c file):
+ *   - sizes: blanks around and between number and unit are accepted; a
+ *     fraction needs a unit above B and is rounded down ("0.1k" = 102);
+ *   - filters: case-sensitive, '/' only, '*' the only joker;
+ *   - top_by: "cumulative ignored" is decided before "needs traces"; a
+ *     TRACEBACK key is the stored traceback (an empty one stays empty);
+ *     totals are summed over the source grouped (traces or stats);
+ *   - keys equal by value ((None, None) and ("", 0) included) are one row
+ *     in a diff or merge; diff and merge refuse a different `by` but accept
+ *     mixed cumulative (a merge is cumulative only if every part is);
+ *   - apply_filters with no filters changes nothing.
  */
 #ifndef TMA_H
 #define TMA_H
