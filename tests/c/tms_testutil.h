@@ -20,7 +20,7 @@ static inline uint64_t tu_rand(uint64_t *state)
     return x * 0x2545F4914F6CDD1DULL;
 }
 
-static int tu_cmp_trace(const void *a, const void *b)
+static inline int tu_cmp_trace(const void *a, const void *b)
 {
     const tms_trace *x = a, *y = b;
     return x->address < y->address ? -1 : x->address > y->address;
@@ -28,7 +28,7 @@ static int tu_cmp_trace(const void *a, const void *b)
 
 /* 1 if a and b hold the same tables.  Trace order is not part of the
  * format (each chunk is sorted), so traces compare as sorted copies. */
-static int tu_same(const tms_snapshot *a, const tms_snapshot *b)
+static inline int tu_same(const tms_snapshot *a, const tms_snapshot *b)
 {
     const tms_header *x = &a->header, *y = &b->header;
     if (x->pid != y->pid || x->timestamp_ns != y->timestamp_ns ||
@@ -93,7 +93,7 @@ static int tu_same(const tms_snapshot *a, const tms_snapshot *b)
 
 /* A small snapshot touching every table: a.py and b.py, an unknown frame,
  * a shared traceback, an empty traceback, every metric format, metadata. */
-static tms_snapshot *tu_sample(void)
+static inline tms_snapshot *tu_sample(void)
 {
     tms_snapshot *s = tms_snapshot_new();
     uint32_t a, b, f[4], tb[3];
