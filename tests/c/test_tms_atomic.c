@@ -1,0 +1,170 @@
+/* test_tms_atomic.c -- writing to a path never leaves a partial file under
+ * the final name nor a temporary file behind (SPEC W10). */
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "tms_testutil.h"
+
+static char dir[] = "/tmp/tms_atomic_XXXXXX";
+
+static int entries(void)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        n += e->d_name[0] != '.' || (strcmp(e->d_name, ".") &&
+                                     strcmp(e->d_name, ".."));
+    closedir(d);
+    return n;
+}
+
+static int file_is(const char *path, const char *text)
+{
+    char buf[64] = { 0 };
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    return n == strlen(text) && memcmp(buf, text, n) == 0;
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_directory_target(void)
+{
+    tms_snapshot *s = tms_snapshot_new();
+    tms_error err;
+    CHECK("saving onto a directory is OPEN",
+          tms_snapshot_save(s, dir, &err) == TMS_E_OPEN &&
+          strstr(err.msg, "directory") != NULL);
+    CHECK("and creates nothing", entries() == 0);
+    tms_snapshot_free(s);
+}
+
+static void test_abort(void)
+{
+    char path[256];
+    tms_writer *w = NULL;
+    tms_header h = { 0 };
+    snprintf(path, sizeof path, "%s/keep.tms", dir);
+    write_text(path, "old");
+    CHECK("open over an existing file",
+          tms_writer_open_path(&w, path, &h, NULL) == 0);
+    CHECK("the temporary file sits beside the target", entries() == 2);
+    tms_writer_abort(w);
+    CHECK("abort keeps the old target", file_is(path, "old"));
+    CHECK("abort removes the temporary file", entries() == 1);
+    tms_writer_abort(NULL);
+    unlink(path);
+}
+
+/* A write that fails midway: the child's file size limit makes write(2)
+ * fail with EFBIG after 64 KiB. */
+static void test_failed_write(void)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/big.tms", dir);
+    write_text(path, "old");
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit rl = { 65536, 65536 };
+        signal(SIGXFSZ, SIG_IGN);
+        setrlimit(RLIMIT_FSIZE, &rl);
+        tms_snapshot *s = tms_snapshot_new();
+        uint32_t tb;
+        uint64_t seed = 7;
+        tms_snapshot_intern_traceback(s, NULL, 0, &tb);
+        for (int i = 0; i < 200000; i++)   /* ~1 MB even compressed */
+            tms_snapshot_add_trace(s, (uint64_t)i * 4096 + (tu_rand(&seed) & 0xff0),
+                                   tu_rand(&seed), tb);
+        tms_error err;
+        int rc = tms_snapshot_save(s, path, &err);
+        tms_snapshot_free(s);
+        _exit(rc == TMS_E_IO ? 0 : 1);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    CHECK("a write failing midway reports IO",
+          WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK("the target is unchanged", file_is(path, "old"));
+    CHECK("no temporary file is left", entries() == 1);
+    unlink(path);
+}
+
+static void test_fd_write_error(void)
+{
+    int fd = open("/dev/full", O_WRONLY);
+    tms_writer *w = NULL;
+    tms_header h = { 0 };
+    tms_error err;
+    if (fd < 0)
+        return;
+    int rc = tms_writer_open_fd(&w, fd, "/dev/full", &h, &err);
+    if (rc == 0)
+        rc = tms_writer_close(w, &err);
+    CHECK("writing to /dev/full is IO", rc == TMS_E_IO &&
+          strstr(err.msg, "/dev/full") != NULL);
+    close(fd);
+}
+
+static void test_success(void)
+{
+    char path[256];
+    struct stat st;
+    tms_snapshot *s = tu_sample(), *t = NULL;
+    snprintf(path, sizeof path, "%s/new.tms", dir);
+    write_text(path, "old");
+    umask(077);
+    CHECK("save replaces the target", tms_snapshot_save(s, path, NULL) == 0);
+    CHECK("mode is 0644 & ~umask", stat(path, &st) == 0 &&
+          (st.st_mode & 0777) == 0600);
+    umask(022);
+    CHECK("only the target remains", entries() == 1);
+    CHECK("and it loads", tms_snapshot_load(path, 0, &t, NULL) == 0 &&
+          tu_same(s, t));
+    tms_snapshot_free(t);
+    tms_snapshot_free(s);
+    unlink(path);
+    tms_writer *w = NULL;
+    tms_header h = { 0 };
+    tms_string str = { "x", 1 };
+    tms_frame bad = { 5, 1 };
+    tms_error err;
+    tms_writer_open_path(&w, path, &h, NULL);
+    tms_writer_add_strings(w, &str, 1, NULL);
+    CHECK("a frame naming an undefined string is ARG",
+          tms_writer_add_frames(w, &bad, 1, &err) == TMS_E_ARG);
+    CHECK("the writer stays usable after a caller error",
+          tms_writer_close(w, &err) == 0 && access(path, F_OK) == 0);
+    unlink(path);
+}
+
+int main(void)
+{
+    umask(022);
+    if (mkdtemp(dir) == NULL)
+        return 2;
+    test_directory_target();
+    test_abort();
+    test_failed_write();
+    test_fd_write_error();
+    test_success();
+    rmdir(dir);
+    return check_report("tms_atomic");
+}

@@ -1,0 +1,89 @@
+/* test_tms_codec.c -- the format's building blocks against hand-computed
+ * values: varints (SPEC §1.2), zigzag, CRC-32 check value, trace sort. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "codec.h"
+
+static int enc(uint64_t v, const char *expect, size_t n)
+{
+    uint8_t b[10];
+    size_t k = (size_t)(tms_put_varint(b, v) - b);
+    return k == n && memcmp(b, expect, n) == 0;
+}
+
+static int dec(const char *in, size_t n, uint64_t *v)
+{
+    const uint8_t *p = (const uint8_t *)in;
+    return tms_get_varint(&p, p + n, v) == 0 && p == (const uint8_t *)in + n;
+}
+
+static void test_varint(void)
+{
+    uint64_t v;
+    CHECK("0 is 00", enc(0, "\x00", 1));
+    CHECK("127 is 7f", enc(127, "\x7f", 1));
+    CHECK("128 is 80 01", enc(128, "\x80\x01", 2));
+    CHECK("300 is ac 02", enc(300, "\xac\x02", 2));
+    CHECK("2^64-1 is ten bytes ending 01",
+          enc(UINT64_MAX, "\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 10));
+    CHECK("decode 300", dec("\xac\x02", 2, &v) && v == 300);
+    CHECK("decode 2^64-1",
+          dec("\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 10, &v) && v == UINT64_MAX);
+    CHECK("80 00 is overlong", !dec("\x80\x00", 2, &v));
+    CHECK("10th byte 02 overflows",
+          !dec("\xff\xff\xff\xff\xff\xff\xff\xff\xff\x02", 10, &v));
+    CHECK("11 bytes are too long",
+          !dec("\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01", 11, &v));
+    CHECK("a dangling continuation is rejected", !dec("\x80", 1, &v));
+    CHECK("zigzag 0,-1,1,-2", tms_zigzag(0) == 0 && tms_zigzag(-1) == 1 &&
+          tms_zigzag(1) == 2 && tms_zigzag(-2) == 3);
+    CHECK("zigzag extremes", tms_zigzag(INT64_MAX) == UINT64_MAX - 1 &&
+          tms_zigzag(INT64_MIN) == UINT64_MAX);
+    CHECK("unzigzag inverts", tms_unzigzag(UINT64_MAX) == INT64_MIN &&
+          tms_unzigzag(3) == -2);
+}
+
+static void test_crc(void)
+{
+    CHECK("CRC-32 check value", tms_crc32(0, "123456789", 9) == 0xCBF43926u);
+    CHECK("CRC-32 of nothing is 0", tms_crc32(0, "", 0) == 0);
+    CHECK("CRC-32 continues across calls",
+          tms_crc32(tms_crc32(0, "12345", 5), "6789", 4) == 0xCBF43926u);
+}
+
+static void test_sort(void)
+{
+    enum { N = 100000 };
+    tms_trace *t = malloc(N * sizeof *t), *tmp = malloc(N * sizeof *tmp);
+    uint64_t x = 88172645463325252ULL, sum = 0, sum2 = 0;
+    for (uint32_t i = 0; i < N; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        t[i].address = (i & 1) ? x : 0x7f0000000000ULL + (x & 0xffff0);
+        t[i].size = i;
+        t[i].traceback = i;
+        sum += t[i].address ^ i;
+    }
+    tms_sort_traces(t, tmp, N);
+    int ok = 1;
+    for (uint32_t i = 0; i < N; i++) {
+        ok &= i == 0 || t[i - 1].address <= t[i].address;
+        ok &= t[i].size == t[i].traceback;
+        sum2 += t[i].address ^ t[i].size;
+    }
+    CHECK("radix sort orders by address", ok);
+    CHECK("radix sort keeps each trace whole", sum == sum2);
+    free(t);
+    free(tmp);
+}
+
+int main(void)
+{
+    test_varint();
+    test_crc();
+    test_sort();
+    return check_report("tms_codec");
+}
