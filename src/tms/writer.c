@@ -537,7 +537,7 @@ int tms_writer_add_metrics(tms_writer *w, const tms_metric *m, uint32_t n,
             return bad(w, err, TMS_E_LIMIT, "metric name longer than 2^20", i);
     }
     for (uint32_t i = 0; i < n; i++) {
-        uint8_t code[2 + 8];
+        uint8_t code[2 + TMS_VARINT_MAX];   /* zigzag varint: up to 10 */
         size_t clen = 2;
         code[0] = (uint8_t)m[i].format;
         code[1] = (uint8_t)m[i].kind;
