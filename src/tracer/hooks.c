@@ -45,7 +45,8 @@ typedef struct tmt_tstate {
     int cap;        /* frames each buffer holds */
     int n;          /* frames in last; -1: no cache */
     uint32_t tb;
-    tmt_rawframe *buf, *last;
+    tmt_rawframe *mem;        /* both buffers, one block */
+    tmt_rawframe *buf, *last; /* swapped, so either half */
 } tmt_tstate;
 
 static __thread tmt_tstate *tls_ts;
@@ -72,7 +73,7 @@ static void ts_destroy(void *p)
     tmt_unlock();
     if (tls_ts == ts)
         tls_ts = NULL;
-    tmt_free(ts->buf);
+    tmt_free(ts->mem);
     tmt_free(ts);
 }
 
@@ -97,7 +98,8 @@ static tmt_tstate *ts_get(int limit)
         tmt_rawframe *b = tmt_calloc(2 * (size_t)limit, sizeof *b);
         if (b == NULL)
             return NULL;
-        tmt_free(ts->buf);
+        tmt_free(ts->mem);
+        ts->mem = b;
         ts->buf = b;
         ts->last = b + limit;
         ts->cap = limit;
@@ -117,7 +119,7 @@ void tmt_tstates_free_others(void)
     while (list) {
         tmt_tstate *next = list->next;
         if (list != mine) {
-            tmt_free(list->buf);
+            tmt_free(list->mem);
             tmt_free(list);
         }
         list = next;

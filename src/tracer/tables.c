@@ -150,7 +150,7 @@ static inline size_t trace_slot(uintptr_t addr, size_t mask)
 tmt_trace *tmt_trace_find(uintptr_t addr)
 {
     tmt_tables *t = &tmt_T;
-    if (t->tcap == 0)
+    if (t->tcap == 0 || addr == 0)
         return NULL;
     size_t mask = t->tcap - 1;
     for (size_t i = trace_slot(addr, mask);; i = (i + 1) & mask) {
