@@ -24,6 +24,11 @@ static int64_t tasks_deadline = INT64_MAX;  /* due when now_ns >= deadline */
 static size_t tasks_trigger_size;  /* size the hook saw when it fired */
 static unsigned long tasks_generation;  /* bumped by tmt_tasks_cancel_all */
 static unsigned long tasks_fired;  /* pending calls queued (for tests) */
+/* tmtrace._task._run_pending, registered when that module is imported.
+ * Held here rather than imported at run time: an import looks up
+ * __import__ in the builtins of whatever frame happens to be running,
+ * which may have none. */
+static PyObject *tasks_runner;
 
 #define LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 #define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
@@ -91,12 +96,9 @@ static int run_pending(void *arg)
     (void)arg;
     size_t trigger = LOAD(&tasks_trigger_size);
     STORE(&tasks_pending, 0);
-    PyObject *mod = PyImport_ImportModule("tmtrace._task");
-    PyObject *res = NULL;
-    if (mod != NULL) {
-        res = PyObject_CallMethod(mod, "_run_pending", "n", (Py_ssize_t)trigger);
-        Py_DECREF(mod);
-    }
+    if (tasks_runner == NULL)
+        return 0;
+    PyObject *res = PyObject_CallFunction(tasks_runner, "n", (Py_ssize_t)trigger);
     if (res != NULL) {
         Py_DECREF(res);
         return 0;
@@ -139,6 +141,18 @@ static PyObject *tasks_arm(PyObject *self, PyObject *args)
     STORE(&tasks_high, high);
     STORE(&tasks_deadline, deadline);
     __atomic_store_n(&tmt_tasks_armed, 1, __ATOMIC_RELEASE);
+    Py_RETURN_NONE;
+}
+
+static PyObject *tasks_set_runner(PyObject *self, PyObject *runner)
+{
+    (void)self;
+    if (!PyCallable_Check(runner)) {
+        PyErr_SetString(PyExc_TypeError, "the runner must be callable");
+        return NULL;
+    }
+    Py_INCREF(runner);
+    Py_XSETREF(tasks_runner, runner);
     Py_RETURN_NONE;
 }
 
@@ -285,6 +299,8 @@ static PyMethodDef tasks_methods[] = {
     {"_tasks_arm", tasks_arm, METH_VARARGS,
      "_tasks_arm(low, high, deadline_ns): due when size < low, size > high "
      "(None: no bound) or the coarse monotonic clock reaches deadline_ns."},
+    {"_tasks_set_runner", tasks_set_runner, METH_O,
+     "_tasks_set_runner(f): f(trigger_size) runs the due tasks."},
     {"_tasks_disarm", tasks_disarm, METH_NOARGS, "No task is scheduled."},
     {"_tasks_cancel_all", tasks_cancel_all, METH_NOARGS,
      "What disable() does: disarm and start a new generation."},

@@ -297,6 +297,9 @@ def _run_pending(trigger_size):
         _rearm()
 
 
+_tmtrace._tasks_set_runner(_run_pending)
+
+
 def cancel_tasks():
     """Cancel all scheduled tasks."""
     _sync_generation()
