@@ -150,7 +150,8 @@ class DisplayTop:
             key = key[0] if key else (None, None)
         filename, lineno = key
         name = _tmtrace._filename_format(filename, self._filename_parts)
-        return "%s:%s" % (name, "?" if lineno is None else lineno)
+        # StatsDiff keys carry an unknown line as 0 (PEP 454 compare_to).
+        return "%s:%s" % (name, lineno or "?")
 
     def _item_text(self, size_diff, size, count_diff, count, compared,
                    show_count):
@@ -206,7 +207,7 @@ class DisplayTop:
                 for filename, lineno in key or ((None, None),):
                     yield '    File "%s", line %s\n' % (
                         _tmtrace._filename_format(filename, self._filename_parts),
-                        "?" if lineno is None else lineno)
+                        lineno or "?")
         rest = items[shown:]
         if rest:
             sums = [sum(item[i] for item in rest) for i in range(4)]
