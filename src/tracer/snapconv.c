@@ -374,15 +374,16 @@ static int fill_traces(tms_snapshot *s, PyObject *traces)
     while (ret == 0 && PyDict_Next(traces, &pos, &key, &val)) {
         uint64_t addr, size;
         uint32_t tb;
-        if (!PyTuple_Check(val) || PyTuple_GET_SIZE(val) != 2) {
+        if ((!PyTuple_Check(val) && !PyList_Check(val)) ||
+            PySequence_Fast_GET_SIZE(val) != 2) {
             PyErr_SetString(PyExc_TypeError,
                             "a trace must be a (size, traceback) tuple");
             ret = -1;
             break;
         }
         if (u64_from_py(key, "address", &addr) < 0 ||
-            u64_from_py(PyTuple_GET_ITEM(val, 0), "size", &size) < 0 ||
-            intern_pytraceback(s, PyTuple_GET_ITEM(val, 1), &buf, &cap,
+            u64_from_py(PySequence_Fast_GET_ITEM(val, 0), "size", &size) < 0 ||
+            intern_pytraceback(s, PySequence_Fast_GET_ITEM(val, 1), &buf, &cap,
                                &tb) < 0) {
             ret = -1;
             break;

@@ -375,10 +375,13 @@ static PyObject *sd_apply_filters(tmt_SnapshotData *self, PyObject *filters)
             goto done;
     tms_error err = {0, ""};
     int rc = tma_snapshot_apply_filters(self->snap, cf, (size_t)n, &err);
-    if (rc < 0)
+    if (rc < 0) {
         tmt_raise_tms(rc, &err, 0, NULL);
-    else
-        ret = Py_None, Py_INCREF(ret);
+    }
+    else {
+        Py_INCREF(Py_None);
+        ret = Py_None;
+    }
 done:
     for (Py_ssize_t k = 0; keep != NULL && k < n; k++)
         Py_XDECREF(keep[k]);

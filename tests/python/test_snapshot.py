@@ -159,6 +159,31 @@ def test_assigning_traces_replaces_data():
     assert s.top_by("address").stats == {1: (5, 1)}
 
 
+@pytest.mark.parametrize("traces,stats,exc", [
+    ({1: (1, "abc")}, None, TypeError),          # traceback not a sequence
+    ({1: (1, (("a.py",),))}, None, ValueError),  # frame not a pair
+    ({1: (1, ((b"a.py", 1),))}, None, TypeError),
+    ({1: (1, (("a.py", "1"),))}, None, TypeError),
+    ({1: (1, (("a.py", -5),))}, None, ValueError),
+    ({1: (-1, ())}, None, ValueError),
+    ({-1: (1, ())}, None, ValueError),
+    ({"1": (1, ())}, None, TypeError),
+    ({1: 5}, None, TypeError),
+    (None, {"a.py": {1: (1,)}}, TypeError),
+    (None, {"a.py": [(1, 1)]}, TypeError),
+    (None, {"a.py": {1: (1, -1)}}, ValueError),
+    ([], None, TypeError),
+])
+def test_bad_shapes_rejected(traces, stats, exc):
+    with pytest.raises(exc):
+        Snapshot(TS, 1, traces, stats).top_by("filename")
+
+
+def test_lists_accepted_like_tuples():
+    s = Snapshot(TS, 1, {1: [3, [["a.py", 2]]]})
+    assert s.top_by("line").stats == {("a.py", 2): (3, 1)}
+
+
 # ---- metric helpers (with a stand-in for the core's functions) -------------
 
 def test_gc_metric():
