@@ -13,7 +13,10 @@
  *   mksnap --synthetic OUT NTRACES NFRAMES NSITES SEED [SCALE_PERCENT]
  *     a big synthetic snapshot for bench/: NSITES distinct lines, tracebacks
  *     of NFRAMES frames, stats computed from the traces.  SCALE_PERCENT
- *     (default 100) scales sizes, to make a "newer" snapshot that grew. */
+ *     (default 100) scales sizes, to make a "newer" snapshot that grew.
+ *   mksnap --load FILE [skip]
+ *     only load FILE (all of it, or without traces): the floor a tmtool
+ *     command cannot go below, for bench/. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,6 +207,16 @@ static int synthetic(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    if (argc >= 3 && strcmp(argv[1], "--load") == 0) {
+        tms_snapshot *s = NULL;
+        tms_error err = { 0 };
+        int rc = tms_snapshot_load(argv[2], argc > 3 ? TMS_LOAD_SKIP_TRACES : 0,
+                                   &s, &err);
+        if (rc == 0)
+            printf("%" PRIu64 " traces\n", s->ntraces);
+        tms_snapshot_free(s);
+        return rc == 0 ? 0 : die(argv[2], rc);
+    }
     if (argc >= 7 && strcmp(argv[1], "--synthetic") == 0)
         return synthetic(argc, argv);
     if (argc != 2) {
