@@ -303,6 +303,8 @@ def run(argv=None):
         raise
     except BaseException:
         etype, value, tb = sys.exc_info()
-        sys.excepthook(etype, value, _program_tb(tb))
+        tb = _program_tb(tb)
+        # The hook prints value.__traceback__ on recent versions.
+        sys.excepthook(etype, value.with_traceback(tb), tb)
         return 1
     return 0
