@@ -1,0 +1,185 @@
+"""Cross tests: libtms and the Python reference read each other's files.
+
+TMS_CROSS is the tms_cross program (libtms side), set by meson.
+Run: meson test --suite format
+"""
+
+import glob
+import json
+import os
+import random
+import struct
+import subprocess
+
+import pytest
+
+import test_ref
+import tms_ref as T
+
+CROSS = os.environ.get("TMS_CROSS")
+pytestmark = pytest.mark.skipif(not CROSS, reason="TMS_CROSS not set")
+SEED = int(os.environ.get("TMS_SEED", "424242"))
+
+
+def c_dump(paths, skip=False):
+    """libtms's decoding of each file, as canonical JSON."""
+    args = [CROSS, "dump"] + (["--skip"] if skip else []) + list(paths)
+    out = subprocess.run(args, check=True, capture_output=True).stdout
+    lines = out.decode("utf-8", "surrogateescape").splitlines()
+    assert len(lines) == len(paths)
+    return [json.loads(line) for line in lines]
+
+
+def ref_json(data, skip=False):
+    try:
+        return T.to_json(T.decode(data, skip_traces=skip))
+    except T.TmsError as e:
+        return {"error": e.code}
+
+
+def norm(j):
+    """Comparable form: STRS strings as hex, traces sorted (order across
+    chunks carries no meaning), no error message."""
+    if "error" in j:
+        return {"error": j["error"]}
+    j = dict(j)
+    j["strings"] = [s["hex"] if isinstance(s, dict) else
+                    s.encode("utf-8", "surrogateescape").hex()
+                    for s in j["strings"]]
+    return test_ref.sort_traces(j)
+
+
+def sections(data):
+    """(tag, flags, payload-or-None) of each section, by walking frames."""
+    out, p = [], 12
+    while True:
+        tag, flags, raw, stored = struct.unpack_from("<4sIII", data, p)
+        body = data[p + 20:p + 20 + stored]
+        if flags & 1:
+            body = T.decompress(body, raw)
+        out.append((tag, flags, body))
+        p += 20 + stored
+        if tag == b"END ":
+            return out
+
+
+@pytest.fixture(scope="module")
+def c_written(tmp_path_factory):
+    d = tmp_path_factory.mktemp("c_written")
+    subprocess.run([CROSS, "write", str(d)], check=True)
+    names = sorted(os.path.basename(p)[:-4] for p in glob.glob(str(d / "*.tms")))
+    assert names == ["big", "empty", "no_traces", "traces_empty", "unaligned"]
+    return d, names
+
+
+def test_c_writes_ref_reads(c_written):
+    d, names = c_written
+    for name in names:
+        data = (d / (name + ".tms")).read_bytes()
+        built = json.loads((d / (name + ".json")).read_text())
+        assert norm(ref_json(data)) == norm(built), name
+        assert norm(ref_json(data, True)) == norm(dict(built, traces=None))
+
+
+def test_c_writer_chunks_and_shift(c_written):
+    d, _ = c_written
+    data = (d / "big.tms").read_bytes()
+    trcs = [body for tag, _, body in sections(data) if tag == b"TRCS"]
+    assert len(trcs) == 3  # 2 * 65536 + 4321 traces
+    for body in trcs:
+        pl = T.Payload(body, b"TRCS")
+        count, shift = pl.varint(), pl.varint()
+        assert count <= T.TRACE_CHUNK
+        # §4.5 SHOULD: shift = ctz(OR of the chunk's addresses).
+        assert shift == 4, "big.tms: TRCS shift %d, 16-aligned" % shift
+    data = (d / "unaligned.tms").read_bytes()
+    for tag, _, body in sections(data):
+        if tag == b"TRCS":
+            assert T.Payload(body, tag).varint() >= 1
+
+
+def test_c_writes_traces_empty_as_one_trcs(c_written):
+    d, _ = c_written
+    data = (d / "traces_empty.tms").read_bytes()
+    tags = [tag for tag, _, _ in sections(data)]
+    assert tags.count(b"TRCS") == 1  # W8: exactly one TRCS, count 0
+    assert T.decode(data)["traces"] == []
+    assert b"TRCS" not in [t for t, _, _ in sections(
+        (d / "no_traces.tms").read_bytes())]
+
+
+def test_ref_writes_c_reads(tmp_path):
+    rng = random.Random(SEED)
+    paths, snaps = [], []
+    for i in range(200):
+        snap, opts = test_ref.random_snapshot(rng)
+        p = tmp_path / ("r%03d.tms" % i)
+        p.write_bytes(T.encode(snap, **opts))
+        paths.append(str(p))
+        snaps.append(snap)
+    for skip in (False, True):
+        got = c_dump(paths, skip)
+        for i, (g, want) in enumerate(zip(got, snaps)):
+            if skip:
+                want = dict(want, traces=None)
+            assert norm(g) == norm(want), \
+                "seed %d snapshot %d (TMS_SEED=%d to replay)" % (SEED, i, SEED)
+
+
+def test_vectors_same_class(tmp_path):
+    """Both implementations agree on every committed vector."""
+    paths = sorted(glob.glob(os.path.join(test_ref.VDIR, "*.tms")))
+    got = c_dump(paths)
+    bad = []
+    for p, g in zip(paths, got):
+        with open(p, "rb") as f:
+            r = norm(ref_json(f.read()))
+        if norm(g) != r:
+            bad.append((os.path.basename(p), r.get("error", "ok"),
+                        g.get("error", "ok"), g.get("message")))
+    assert not bad
+
+
+def test_mutations_same_class(tmp_path):
+    """Every prefix and random byte damage of the valid vectors: libtms
+    and the reference report the same error class (or the same content)."""
+    rng = random.Random(SEED)
+    cases = []
+    for name in ("traces", "unknown_frames", "metrics", "newer_minor",
+                 "unknown_section", "meta", "strings_binary", "empty"):
+        data, _ = test_ref.load(name)
+        for n in range(0, len(data), 3):
+            cases.append(("%s[:%d]" % (name, n), data[:n]))
+        for _ in range(60):
+            b = bytearray(data)
+            i = rng.randrange(len(b))
+            b[i] ^= 1 << rng.randrange(8)
+            cases.append(("%s^%d" % (name, i), bytes(b)))
+        for _ in range(20):  # damage then fix the CRC: reaches the parser
+            b = bytearray(data)
+            secs, p = [], 12
+            while p + 20 <= len(b):
+                stored = struct.unpack_from("<I", b, p + 12)[0]
+                secs.append((p, stored))
+                p += 20 + stored
+            p, stored = rng.choice(secs[:-1] or secs)
+            if stored:
+                i = p + 20 + rng.randrange(stored)
+                b[i] = rng.randrange(256)
+                crc = T.zlib.crc32(bytes(b[p:p + 16] + b[p + 20:p + 20 + stored]))
+                b[p + 16:p + 20] = struct.pack("<I", crc)
+                cases.append(("%s@%d=fixcrc" % (name, i), bytes(b)))
+    paths = []
+    for k, (_, data) in enumerate(cases):
+        p = tmp_path / ("m%05d.tms" % k)
+        p.write_bytes(data)
+        paths.append(str(p))
+    got = c_dump(paths)
+    bad = []
+    for (label, data), g in zip(cases, got):
+        r = norm(ref_json(data))
+        if norm(g) != r:
+            bad.append("%s: ref %s, libtms %s (%s)" % (
+                label, r.get("error", "ok"), g.get("error", "ok"),
+                g.get("message", "")))
+    assert not bad, "seed %d:\n" % SEED + "\n".join(bad)
