@@ -13,6 +13,7 @@
 typedef struct {
     PyObject_HEAD
     tms_snapshot *snap;
+    int writers;   /* write() calls running without the GIL */
 } tmt_SnapshotData;
 
 extern PyTypeObject tmt_SnapshotData_Type;

@@ -54,6 +54,16 @@ PyObject *tmt_raise_tms(int rc, const tms_error *err, int saved_errno,
 
 /* ---- the type ---------------------------------------------------------- */
 
+/* Mutators call this first: write() reads the tables without the GIL. */
+static int check_idle(tmt_SnapshotData *self)
+{
+    if (self->writers == 0)
+        return 0;
+    PyErr_SetString(PyExc_RuntimeError,
+                    "snapshot is being written by another thread");
+    return -1;
+}
+
 static void stamp_writer(tms_header *h)
 {
     /* "3.11.7 (main, ...)" -> "3.11.7" */
@@ -77,6 +87,7 @@ PyObject *tmt_snapshotdata_wrap(struct tms_snapshot *s)
         return NULL;
     }
     self->snap = s;
+    self->writers = 0;
     return (PyObject *)self;
 }
 
@@ -128,11 +139,15 @@ static PyObject *sd_write(tmt_SnapshotData *self, PyObject *arg)
         return NULL;
     tms_error err = {0, ""};
     int rc, saved;
-    /* The GIL is kept: the snapshot must not change while it is written,
-     * and its owner (a Snapshot) is usually touched by one thread. */
+    /* Compressing millions of traces takes a while: other threads run
+     * meanwhile, and `writers` makes the mutators refuse until done. */
+    self->writers++;
+    Py_BEGIN_ALLOW_THREADS
     errno = 0;
     rc = tms_snapshot_save(self->snap, PyBytes_AS_STRING(path), &err);
     saved = errno;
+    Py_END_ALLOW_THREADS
+    self->writers--;
     if (rc < 0) {
         tmt_raise_tms(rc, &err, saved, arg);
         Py_DECREF(path);
@@ -235,7 +250,8 @@ static int add_metric(tms_snapshot *s, PyObject *name, PyObject *value,
 static PyObject *sd_add_metric(tmt_SnapshotData *self, PyObject *args)
 {
     PyObject *name, *value, *format;
-    if (!PyArg_ParseTuple(args, "OOO:add_metric", &name, &value, &format))
+    if (!PyArg_ParseTuple(args, "OOO:add_metric", &name, &value, &format) ||
+        check_idle(self) < 0)
         return NULL;
     if (add_metric(self->snap, name, value, format) < 0)
         return NULL;
@@ -267,6 +283,8 @@ static PyObject *sd_metrics(tmt_SnapshotData *self, PyObject *unused)
 /* Replace every metric with those of the sequence; all or nothing. */
 static PyObject *sd_set_metrics(tmt_SnapshotData *self, PyObject *seq)
 {
+    if (check_idle(self) < 0)
+        return NULL;
     PyObject *fast = PySequence_Fast(seq, "metrics must be a sequence");
     if (fast == NULL)
         return NULL;
@@ -325,7 +343,8 @@ static PyObject *sd_meta(tmt_SnapshotData *self, PyObject *unused)
 static PyObject *sd_set_meta(tmt_SnapshotData *self, PyObject *args)
 {
     const char *key, *value;
-    if (!PyArg_ParseTuple(args, "ss:set_meta", &key, &value))
+    if (!PyArg_ParseTuple(args, "ss:set_meta", &key, &value) ||
+        check_idle(self) < 0)
         return NULL;
     int rc = tms_snapshot_set_meta(self->snap, key, value);
     if (rc < 0)
@@ -358,6 +377,8 @@ static PyObject *sd_top_by(tmt_SnapshotData *self, PyObject *args)
 
 static PyObject *sd_apply_filters(tmt_SnapshotData *self, PyObject *filters)
 {
+    if (check_idle(self) < 0)
+        return NULL;
     PyObject *fast = PySequence_Fast(filters, "filters must be a sequence");
     if (fast == NULL)
         return NULL;
@@ -401,6 +422,8 @@ static PyObject *get_i64(tmt_SnapshotData *self, void *field)
 
 static int set_i64(tmt_SnapshotData *self, PyObject *v, void *field)
 {
+    if (check_idle(self) < 0)
+        return -1;
     if (v == NULL || !PyLong_Check(v)) {
         PyErr_SetString(PyExc_TypeError, "an int is required");
         return -1;
@@ -421,6 +444,8 @@ static PyObject *get_limit(tmt_SnapshotData *self, void *unused)
 static int set_limit(tmt_SnapshotData *self, PyObject *v, void *unused)
 {
     (void)unused;
+    if (check_idle(self) < 0)
+        return -1;
     unsigned long x = v != NULL && PyLong_Check(v) ? PyLong_AsUnsignedLong(v)
                                                    : (unsigned long)-1;
     if (x > UINT32_MAX) {
@@ -509,18 +534,6 @@ PyTypeObject tmt_SnapshotData_Type = {
 };
 
 /* ---- taking a snapshot -------------------------------------------------------- */
-
-/* INTEGRATION (temporary, removable once core.c defines tmt_core_export):
- * a weak stand-in so the extension links and imports before the core
- * lands; the core's strong definition replaces it at link time. */
-__attribute__((weak)) int tmt_core_export(struct tms_snapshot *s,
-                                          int with_traces)
-{
-    (void)s;
-    (void)with_traces;
-    PyErr_SetString(PyExc_RuntimeError, "tracing core not built");
-    return -1;
-}
 
 static PyObject *take_snapshot_data(PyObject *mod, PyObject *args)
 {

@@ -400,6 +400,33 @@ def test_no_python_objects_until_touched(tmp_path):
         tracemalloc.stop()
 
 
+def test_threads_write_while_others_run(tmp_path):
+    import threading
+    traces = {64 * i: (16 + i % 9, (("/w/f%d.py" % (i % 40), i % 300),))
+              for i in range(100_000)}
+    write_or_skip(Snapshot(TS, 1, traces), tmp_path / "src.tms")
+    s = Snapshot.load(tmp_path / "src.tms")
+    data = s._data
+    paths = [tmp_path / ("t%d.tms" % k) for k in range(3)]
+    threads = [threading.Thread(target=data.write, args=(str(p),))
+               for p in paths]
+    for t in threads:
+        t.start()
+    # writes run without the GIL; mutators meanwhile either wait for an
+    # idle moment or are refused, never tear a file being written
+    while any(t.is_alive() for t in threads):
+        try:
+            data.add_metric("late", 1, "int")
+            data.set_metrics([])
+        except RuntimeError as exc:
+            assert "being written" in str(exc)
+    for t in threads:
+        t.join()
+    for p in paths:
+        assert Snapshot.load(p).traces == traces
+    assert data.ntraces == len(traces)
+
+
 def test_apply_filters_on_loaded_snapshot(tmp_path):
     from tmtrace._filter import Filter
     write_or_skip(hand_snapshot(), tmp_path / "a.tms")
