@@ -1,6 +1,7 @@
 """Shared by the tracer-core tests: a clean tracer per test, and direct
 allocator calls through ctypes (with and without the GIL)."""
 import ctypes
+import gc
 import inspect
 
 import pytest
@@ -34,6 +35,19 @@ def here():
 
 def traced_sum():
     return sum(size for size, _ in tmtrace.get_traces().values())
+
+
+def consistent():
+    """Traced size equals the sum of the traces, read at one instant: the
+    collector is kept from freeing garbage between the two reads."""
+    gc.collect()
+    gc.disable()
+    try:
+        traces = tmtrace.get_traces()
+        size = tmtrace.get_traced_memory()[0]
+    finally:
+        gc.enable()
+    return sum(s for s, _ in traces.values()) == size
 
 
 def only_file(path):

@@ -5,7 +5,8 @@ import pytest
 
 import tmtrace
 import core_alloc
-from core_support import here, only_file, traced_sum, tracer  # noqa: F401
+from core_support import (consistent, here, only_file,  # noqa: F401
+                          traced_sum, tracer)
 
 
 def test_disabled_state_returns_empty():
@@ -160,7 +161,7 @@ def test_malloc_calloc_free(tracer, domain):
     core_alloc.free(domain, p)
     core_alloc.free(domain, q)
     assert tracer.get_trace(p) is None and tracer.get_trace(q) is None
-    assert traced_sum() == tracer.get_traced_memory()[0]
+    assert consistent()
 
 
 @pytest.mark.parametrize("domain", DOMAINS)
@@ -182,7 +183,7 @@ def test_realloc_cases(tracer, domain):
         else:
             in_place += 1
         p = q
-        assert traced_sum() == tracer.get_traced_memory()[0]
+        assert consistent()
     assert moved >= 1 and in_place >= 1
     # Realloc to 0 keeps a (zero-sized) block, as the C API promises.
     q = core_alloc.realloc(domain, p, 0)
@@ -201,7 +202,7 @@ def test_realloc_cases(tracer, domain):
     w = core_alloc.realloc(domain, v, 128)
     assert tracer.get_trace(w)[0] == 128
     core_alloc.free(domain, w)
-    assert traced_sum() == tracer.get_traced_memory()[0]
+    assert consistent()
 
 
 def test_failed_allocation_not_traced(tracer):
@@ -217,31 +218,82 @@ def test_failed_allocation_not_traced(tracer):
     assert tracer.get_trace(p)[0] == 10
     core_alloc.free("PyMem_", p)
     assert tracer.get_trace(p) is None
-    assert traced_sum() == tracer.get_traced_memory()[0]
+    assert consistent()
 
 
 def test_python_realloc_paths(tracer):
     only_file(core_alloc.FILE)
     keep = core_alloc.churn(3000, 5)
-    assert traced_sum() == tracer.get_traced_memory()[0]
+    assert consistent()
     ba = keep[-1]
     assert tracer.get_object_trace(ba)[0] == 56  # the bytearray object
     del keep, ba
-    assert traced_sum() == tracer.get_traced_memory()[0]
+    assert consistent()
+
+
+class _Plain:
+    pass
+
+
+class _Slotted:
+    __slots__ = ("a",)
 
 
 def test_object_address_of_gc_and_plain_objects(tracer):
-    class Plain:
-        pass
-
-    class Slotted:
-        __slots__ = ("a",)
-
-    objs = [Plain(), Slotted(), [1, 2], {"k": 1}, (1, object()), bytes(50),
-            "s" * 300, 10 ** 50]
-    for obj in objs:
+    # One-block objects: the main block is all of getsizeof (which counts
+    # the GC header and, where there is one, the preheader).  Containers:
+    # the main block is the empty container's size.
+    n = 300
+    where = here(); objs = [_Plain(), _Slotted(), (n, object()), bytes(n), "s" * n, 10 ** n, [1, n], {"k": n}]  # noqa: E501,E702
+    expected = [sys.getsizeof(o) for o in objs[:6]] + \
+        [sys.getsizeof([]), sys.getsizeof({})]
+    if sys.version_info >= (3, 13):
+        # Inline attribute values are part of the block but not of
+        # getsizeof; the oracle test checks these against tracemalloc.
+        expected[0] = tracer.get_object_trace(objs[0])[0]
+    for obj, size in zip(objs, expected):
         trace = tracer.get_object_trace(obj)
-        if trace is None:  # came from a free list: allocated before tracing
-            continue
-        assert trace[0] >= sys.getsizeof(obj) - 48
-        assert trace[1][0][0] == __file__
+        if type(obj) in (list, dict, tuple):
+            # Free lists recycle these without a free/malloc: the block
+            # may be untraced, or keep the trace of its first allocation.
+            assert trace is None or trace[0] == size
+        else:
+            assert trace == (size, (where,)), type(obj)
+
+
+def test_tables_against_a_model(tracer):
+    # Thousands of random malloc/realloc/free in all domains, checked
+    # against a plain dict of what must be traced: exercises table growth
+    # and deletion (backward shift) under heavy churn.
+    import random
+    rng = random.Random(454)
+    only_file(core_alloc.FILE)
+    live = {}
+    for step in range(20000):
+        op = rng.random()
+        domain = rng.choice(DOMAINS)
+        if op < 0.45 or not live:
+            size = rng.choice((1, 8, 24, 100, 511, 513, 4096, 70000))
+            p = core_alloc.malloc(domain, size)
+            live[p] = (domain, size)
+        elif op < 0.7:
+            p = rng.choice(list(live))
+            domain, _ = live.pop(p)
+            size = rng.choice((0, 5, 64, 600, 9000, 300000))
+            q = core_alloc.realloc(domain, p, size)
+            live[q] = (domain, size)
+        else:
+            p = rng.choice(list(live))
+            domain, _ = live.pop(p)
+            core_alloc.free(domain, p)
+        if step % 4000 == 0:
+            for p, (_, size) in live.items():
+                assert tracer.get_trace(p)[0] == size
+    for p, (_, size) in live.items():
+        assert tracer.get_trace(p)[0] == size
+    assert consistent()
+    for p, (domain, _) in live.items():
+        core_alloc.free(domain, p)
+    assert all(tracer.get_trace(p) is None or tracer.get_trace(p)[0] == 32
+               for p in live)  # an address int may reuse a freed block
+    assert consistent()
