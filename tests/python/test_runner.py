@@ -10,7 +10,7 @@ import textwrap
 import pytest
 
 import tmtrace
-from tasks_util import run_python, tmtool
+from tasks_util import needs_hook, run_python, tmtool
 
 # Five kept blocks of 5 MiB with a 4 MiB threshold: each block makes one
 # snapshot due, then the final one at exit: six files.
@@ -36,6 +36,7 @@ def snapshot_files(directory):
     return sorted(glob.glob(os.path.join(str(directory), "tmtrace-*.tms")))
 
 
+@needs_hook
 def test_threshold_schedule_and_final_snapshot(tmp_path):
     script = write(tmp_path / "leaky.py", LEAKY)
     out = tmp_path / "out"
@@ -58,6 +59,7 @@ def test_threshold_schedule_and_final_snapshot(tmp_path):
     assert first.stats[script][4][0] >= 5 * 1024 * 1024
 
 
+@needs_hook
 def test_delay_schedule(tmp_path):
     script = write(tmp_path / "slow.py", textwrap.dedent("""\
         import time
@@ -195,6 +197,7 @@ def test_fork_children_write_their_own_files(tmp_path):
 
 
 @pytest.mark.skipif(tmtool() is None, reason="tmtool not built")
+@needs_hook
 def test_tmtool_reads_the_runner_files(tmp_path):
     script = write(tmp_path / "leaky.py", LEAKY)
     run = run_python(["-m", "tmtrace", "run", "--threshold", "4MiB", "-o",

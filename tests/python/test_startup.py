@@ -17,7 +17,7 @@ import pytest
 
 import _tmtrace
 import tmtrace
-from tasks_util import run_python
+from tasks_util import needs_hook, run_python
 
 PTH = os.path.join(os.path.dirname(os.path.dirname(tmtrace.__file__)),
                    "tmtrace-startup.pth")
@@ -61,6 +61,7 @@ def test_pth_is_cheap_and_inert_without_the_variable(site_env, tmp_path):
     assert run.stderr == "" and files(tmp_path) == []
 
 
+@needs_hook
 def test_variable_traces_the_program(site_env, tmp_path):
     script = tmp_path / "p.py"
     script.write_text(PROGRAM)
