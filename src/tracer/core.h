@@ -133,6 +133,8 @@ int tmt_fork_init(void);
 /* Stop tracing this thread's new blocks while a query builds Python
  * objects; returns the previous setting, to restore. */
 int tmt_quiet(int on);
+/* fn(arg) with our OBJ hook (if on top) replaced by what it wraps. */
+int tmt_call_with_obj_unhooked(int (*fn)(void *), void *arg);
 const uint8_t *tmt_series_id(void);
 int tmt_series_new(void);
 

@@ -248,6 +248,23 @@ int tmt_quiet(int on)
     return was;
 }
 
+/* pymalloc reports statistics only while it is the OBJ allocator itself,
+ * so our hook steps aside for the call.  OBJ calls need the GIL, which
+ * the caller holds: no other thread can see the swap. */
+int tmt_call_with_obj_unhooked(int (*fn)(void *), void *arg)
+{
+    tmt_domain *d = &domains[2];
+    PyMemAllocatorEx cur;
+    PyMem_GetAllocator(PYMEM_DOMAIN_OBJ, &cur);
+    int ours = d->installed && cur.malloc == h_malloc && cur.ctx == d;
+    if (ours)
+        PyMem_SetAllocator(PYMEM_DOMAIN_OBJ, &d->prev);
+    int r = fn(arg);
+    if (ours)
+        PyMem_SetAllocator(PYMEM_DOMAIN_OBJ, &cur);
+    return r;
+}
+
 /* ---- arenas: live bytes of arenas allocated while tracing -------------- */
 static PyObjectArenaAllocator prev_arena;
 static int arena_installed;

@@ -19,6 +19,11 @@ static PyObject *f_get_unicode_interned(PyObject *self, PyObject *unused)
     return Py_BuildValue("(nn)", size, length);
 }
 
+static int debug_stats(void *f)
+{
+    return _PyObject_DebugMallocStats((FILE *)f);
+}
+
 /* pymalloc's statistics as printed by sys._debugmallocstats(), or None if
  * pymalloc is not in use. */
 static PyObject *f_pymalloc_stats_text(PyObject *self, PyObject *unused)
@@ -28,7 +33,7 @@ static PyObject *f_pymalloc_stats_text(PyObject *self, PyObject *unused)
     FILE *f = tmpfile();
     if (f == NULL)
         return PyErr_SetFromErrno(PyExc_OSError);
-    int used = _PyObject_DebugMallocStats(f);
+    int used = tmt_call_with_obj_unhooked(debug_stats, f);
     PyObject *r = NULL;
     long len = ftell(f);
     if (!used || len < 0) {
