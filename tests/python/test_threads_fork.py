@@ -1,0 +1,134 @@
+"""Threads allocating at once give exact totals; fork disables the child
+without deadlock and gives it its own series."""
+import os
+import sys
+import threading
+
+import pytest
+
+import _tmtrace
+import core_alloc
+import tmtrace
+from core_support import consistent, only_file, tracer  # noqa: F401
+
+
+def _run_threads(n, target, *args):
+    threads = [threading.Thread(target=target, args=(i,) + args)
+               for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def test_threads_exact_totals(tracer):
+    tracer.set_traceback_limit(5)
+    only_file(core_alloc.FILE)
+    kept = {}
+
+    def work(i):
+        kept[i] = core_alloc.churn(4000, i)
+
+    _run_threads(8, work)
+    assert consistent()
+    # The survivors are traced with their exact sizes.
+    for keep in kept.values():
+        for d, lst, s in keep[:-1]:
+            assert tracer.get_object_trace(s) == (
+                sys.getsizeof(s), tracer.get_object_trace(s)[1])
+    kept.clear()
+    assert consistent()
+
+
+def test_gil_free_raw_threads_exact(tracer):
+    tracer.clear_filters()  # an include filter would drop empty tracebacks
+    results = {}
+
+    def work(i):
+        blocks = []
+        for k in range(3000):
+            blocks.append(core_alloc.nogil_raw_malloc(16 + (k * 7 + i) % 500))
+            if k % 3 == 0:
+                core_alloc.nogil_raw_free(blocks.pop(0))
+        results[i] = blocks
+
+    _run_threads(8, work)
+    traces = tracer.get_traces()
+    for i, blocks in results.items():
+        for k, p in enumerate(blocks):
+            # Sizes are known from the loop: block k of thread i.
+            assert traces[p][1] == []            # no GIL, no frames
+        sizes = sorted(traces[p][0] for p in blocks)
+        expected = sorted(16 + (k * 7 + i) % 500 for k in range(3000))
+        assert set(sizes) <= set(expected)
+    assert consistent()
+    for blocks in results.values():
+        for p in blocks:
+            core_alloc.nogil_raw_free(p)
+    assert consistent()
+
+
+def _child(check):
+    """Run check() in a forked child; its exit code tells the parent."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            code = 0 if check() else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_fork_child_is_disabled(tracer):
+    keep = bytes(5000)
+    parent_series = _tmtrace.get_series_id()
+
+    def check():
+        if tracer.is_enabled() or tracer.get_traces() != {}:
+            return False
+        if tracer.get_object_trace(keep) is not None:
+            return False
+        if _tmtrace.get_series_id() == parent_series:
+            return False
+        size, free = tracer.get_tracemalloc_memory()
+        # Released: the child may start again from scratch.
+        tracer.enable()
+        x = bytes(7000)
+        ok = tracer.get_object_trace(x)[0] == sys.getsizeof(x)
+        tracer.disable()
+        return ok and size < 1 << 20
+
+    assert _child(check) == 0
+    assert tracer.is_enabled()
+    assert tracer.get_object_trace(keep)[0] == sys.getsizeof(keep)
+    assert _tmtrace.get_series_id() == parent_series
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+@pytest.mark.filterwarnings("ignore:This process.*is multi-threaded")
+def test_fork_while_threads_allocate_no_deadlock(tracer):
+    stop = threading.Event()
+
+    def busy(i):
+        while not stop.is_set():
+            core_alloc.churn(200, i)
+            p = core_alloc.nogil_raw_malloc(64)
+            core_alloc.nogil_raw_free(p)
+
+    threads = [threading.Thread(target=busy, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        for _ in range(20):
+            def check():
+                y = [str(i) for i in range(1000)]
+                return not tracer.is_enabled() and len(y) == 1000
+            assert _child(check) == 0
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert consistent()
