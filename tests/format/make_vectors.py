@@ -15,6 +15,8 @@ import os
 import struct
 import sys
 
+import zstandard
+
 import tms_ref as T
 
 VECTORS = []  # (name, doc, data, expected)
@@ -380,6 +382,83 @@ vec("nul_meta_key", "A META key with a NUL byte: corrupt.",
 vec("nul_head_text", "HEAD python_version with a NUL byte: corrupt.",
     T.assemble([head(dict(H, python_version="3.1\0"))]),
     err("TMS_E_CORRUPT"))
+
+
+# ------------------------------------------- zstd details, skip-traces edges
+
+PL2 = T.strs_payload(["hello", "world"])
+TWO = snap(H, strings=["hello", "world"])
+
+
+def zsec(tag, payload, stored):
+    return T.frame_header(tag, 1, len(payload), stored) + stored
+
+
+ZNC = zstandard.ZstdCompressor(write_content_size=False).compress(PL2)
+vec("zstd_no_content_size", "A zstd frame without its content size "
+    "(SHOULD carry it, not MUST): readers must accept it.",
+    T.assemble([head(), zsec(b"STRS", PL2, ZNC)]), TWO)
+WIN = bytearray(ZNC)
+WIN[5] = (27 - 10) << 3  # window descriptor: window log 27
+vec("zstd_window_27", "A zstd frame declaring window log 27 (the "
+    "maximum allowed): readers must accept it.",
+    T.assemble([head(), zsec(b"STRS", PL2, bytes(WIN))]), TWO)
+WIN[5] = (28 - 10) << 3
+vec("zstd_window_28", "A zstd frame declaring window log 28: decompress.",
+    T.assemble([head(), zsec(b"STRS", PL2, bytes(WIN))]),
+    err("TMS_E_DECOMPRESS"))
+SKIPPABLE = b"\x50\x2a\x4d\x18" + struct.pack("<I", 3) + b"abc"
+vec("zstd_skippable", "A skippable zstd frame before the real one: "
+    "decompress (exactly one frame, not skippable).",
+    T.assemble([head(), zsec(b"STRS", PL2, SKIPPABLE + ZNC)]),
+    err("TMS_E_DECOMPRESS"))
+vec("zstd_two_frames", "The payload split over two zstd frames: "
+    "decompress.", T.assemble([head(), zsec(b"STRS", PL2, b"".join(
+        zstandard.ZstdCompressor().compress(p) for p in (PL2[:3], PL2[3:])))]),
+    err("TMS_E_DECOMPRESS"))
+END_PL = T.varint(1) + b"HEAD" + T.varint(12)
+END_Z = zstandard.ZstdCompressor().compress(END_PL)
+vec("compressed_end", "The END index stored compressed (any section may "
+    "be).", T.MAGIC + b"\x01\x00\x00\x00" + head()
+    + zsec(b"END ", END_PL, END_Z) + struct.pack("<Q", 12 + len(head()))
+    + T.END_MAGIC, snap(H))
+vec("head_trailing", "A 1.0 file whose HEAD has bytes after "
+    "writer_version: ignored whatever the minor (§4.1).",
+    T.assemble([head(extra=b"xyz")]), snap(H))
+vec("trcs_count0_shift5", "A TRCS of count 0 with shift 5 (writers SHOULD "
+    "write 0; readers accept): traces [].",
+    T.assemble([head(), framed(b"TRCS", b"\x00\x05")]), snap(H, traces=[]))
+vec("magic_only", "Exactly the 8 magic bytes: truncated.", T.MAGIC,
+    err("TMS_E_TRUNCATED"))
+vec("preamble_major2_only", "12 bytes: magic and version 2.0, nothing "
+    "else: version (checked before truncation, §6).",
+    T.MAGIC + b"\x02\x00\x00\x00", err("TMS_E_VERSION"))
+vec("unknown_truncated", "An unknown section whose stored_len runs past "
+    "the end: truncated (§3.3 step 3).", T.MAGIC + b"\x01\x00\x00\x00"
+    + head() + b"XXXX" + struct.pack("<IIII", 0, 0, 0xFFFFFFFF, 0) + b"abc",
+    err("TMS_E_TRUNCATED"))
+TRCS_PL = b"\x01\x00\x10\x01\x00"
+vec("trcs_reserved_flags", "A TRCS with reserved flag bit 2: corrupt, "
+    "also with skip-traces (steps 1-7 still apply).",
+    T.assemble([head(), framed(b"TBKS", b"\x01\x00"),
+                T.frame_header(b"TRCS", 4, 5, TRCS_PL) + TRCS_PL]),
+    err("TMS_E_CORRUPT"))
+vec("trcs_raw_len_mismatch", "A raw TRCS with raw_len 6 != stored_len 5: "
+    "corrupt, also with skip-traces.",
+    T.assemble([head(), framed(b"TBKS", b"\x01\x00"),
+                T.frame_header(b"TRCS", 0, 6, TRCS_PL) + TRCS_PL]),
+    err("TMS_E_CORRUPT"))
+vec("limit_metric_name", "A metric name length of 2^21: limit.",
+    T.assemble([head(), framed(b"MTRC", b"\x01" + T.varint(1 << 21)
+                               + b"a")]), err("TMS_E_LIMIT"))
+vec("limit_meta_value", "A META value length of 2^20+1: limit.",
+    T.assemble([head(), framed(b"META", b"\x01\x01k"
+                               + T.varint((1 << 20) + 1) + b"a")]),
+    err("TMS_E_LIMIT"))
+vec("string_max_short", "A string length of exactly 2^20 (allowed) in a "
+    "short payload: corrupt, not limit.",
+    T.assemble([head(), framed(b"STRS", b"\x01" + T.varint(1 << 20)
+                               + b"a")]), err("TMS_E_CORRUPT"))
 
 
 def write(outdir):

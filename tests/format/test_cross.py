@@ -98,6 +98,46 @@ def test_c_writer_chunks_and_shift(c_written):
             assert T.Payload(body, tag).varint() >= 1
 
 
+def test_c_writer_conformance(c_written):
+    """§9 writer rules the decoder does not already enforce."""
+    d, names = c_written
+    for name in names:
+        data = (d / (name + ".tms")).read_bytes()
+        assert data[8:12] == b"\x01\x00\x00\x00", name  # W1: 1.0
+        p = 12
+        prev_last = -1
+        while True:
+            tag, flags, raw, stored = struct.unpack_from("<4sIII", data, p)
+            body = data[p + 20:p + 20 + stored]
+            assert flags in (0, 1), (name, tag)  # W4
+            if flags & 1:
+                assert stored < raw, (name, tag, "SHOULD store raw")
+                params = T.zstandard.get_frame_parameters(body)
+                assert params.content_size == raw, (name, tag)  # SHOULD
+                body = T.decompress(body, raw)
+            if tag == b"HEAD":
+                assert body[36:40] == bytes(4), name  # W4: HEAD flags 0
+            if tag == b"TRCS":
+                pl = T.Payload(body, tag)
+                count, shift = pl.varint(), pl.varint()
+                addrs, a = [], 0
+                for _ in range(count):
+                    a += pl.varint() << shift
+                    addrs.append(a)
+                acc = 0
+                for a in addrs:
+                    acc |= a
+                # SHOULD: shift = ctz(OR), 0 for an empty chunk.
+                assert shift == (T.ctz(acc) if acc else 0), (name, shift)
+                if addrs:  # SHOULD: chunks in ascending address order
+                    assert addrs[0] > prev_last, (name, "chunk order")
+                    prev_last = addrs[-1]
+            p += 20 + stored
+            if tag == b"END ":
+                break
+        assert p + 16 == len(data), name
+
+
 def test_c_writes_traces_empty_as_one_trcs(c_written):
     d, _ = c_written
     data = (d / "traces_empty.tms").read_bytes()
