@@ -238,6 +238,17 @@ def test_pymalloc_metrics_with_stats(fake_tracing):
         "pymalloc.fragmentation": (500 / 3000, "percent")}
 
 
+def test_pymalloc_metrics_partial_stats(fake_tracing):
+    fake_tracing.get_pymalloc_stats = lambda: {
+        "arenas": 3, "arena_size": 1000, "allocated_bytes": 2000}
+    s = Snapshot(TS, 1)
+    s.add_pymalloc_metrics()
+    # only what the stated keys give; no free, so no fragmentation
+    assert {n: m.value for n, m in s.metrics.items()} == {
+        "pymalloc.blocks": 42, "pymalloc.size": 3000,
+        "pymalloc.allocated": 2000}
+
+
 def test_tracemalloc_metrics(fake_tracing):
     s = hand_snapshot()
     s.add_tracemalloc_metrics()

@@ -369,20 +369,32 @@ class Snapshot:
         self.add_metric("pymalloc.blocks", _tracing.get_allocated_blocks(),
                         "int")
         get_stats = getattr(_tracing, "get_pymalloc_stats", None)
-        stats = get_stats() if get_stats is not None else None
-        needed = ("arenas", "max_arenas", "arena_size", "allocated_bytes",
-                  "available_bytes", "free_pools", "pool_size")
-        if not stats or any(stats.get(key) is None for key in needed):
-            return   # not available: absent, never invented
-        size = stats["arenas"] * stats["arena_size"]
-        free = stats["available_bytes"] + stats["free_pools"] * \
-            stats["pool_size"]
-        self.add_metric("pymalloc.size", size, "size")
-        self.add_metric("pymalloc.max_size",
-                        stats["max_arenas"] * stats["arena_size"], "size")
-        self.add_metric("pymalloc.allocated", stats["allocated_bytes"], "size")
-        self.add_metric("pymalloc.free", free, "size")
-        if size:
+        stats = (get_stats() if get_stats is not None else None) or {}
+
+        def product(*keys):
+            # None unless every input was stated: absent, never invented
+            values = [stats.get(key) for key in keys]
+            if any(value is None for value in values):
+                return None
+            result = 1
+            for value in values:
+                result *= value
+            return result
+
+        size = product("arenas", "arena_size")
+        unused = product("free_pools", "pool_size")
+        available = stats.get("available_bytes")
+        free = None if unused is None or available is None \
+            else available + unused
+        for name, value in (("pymalloc.size", size),
+                            ("pymalloc.max_size",
+                             product("max_arenas", "arena_size")),
+                            ("pymalloc.allocated",
+                             stats.get("allocated_bytes")),
+                            ("pymalloc.free", free)):
+            if value is not None:
+                self.add_metric(name, value, "size")
+        if size and free is not None:
             self.add_metric("pymalloc.fragmentation", free / size, "percent")
 
     def add_tracemalloc_metrics(self):
