@@ -68,7 +68,8 @@ def c_written(tmp_path_factory):
     d = tmp_path_factory.mktemp("c_written")
     subprocess.run([CROSS, "write", str(d)], check=True)
     names = sorted(os.path.basename(p)[:-4] for p in glob.glob(str(d / "*.tms")))
-    assert names == ["big", "empty", "no_traces", "traces_empty", "unaligned"]
+    assert names == ["big", "empty", "no_traces", "odd_strings", "stream",
+                     "traces_empty", "unaligned"]
     return d, names
 
 
@@ -129,7 +130,9 @@ def test_c_writer_conformance(c_written):
                     acc |= a
                 # SHOULD: shift = ctz(OR), 0 for an empty chunk.
                 assert shift == (T.ctz(acc) if acc else 0), (name, shift)
-                if addrs:  # SHOULD: chunks in ascending address order
+                # SHOULD: chunks in ascending address order; a streaming
+                # writer fed descending batches cannot (bounded memory).
+                if addrs and name != "stream":
                     assert addrs[0] > prev_last, (name, "chunk order")
                     prev_last = addrs[-1]
             p += 20 + stored

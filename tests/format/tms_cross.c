@@ -300,9 +300,75 @@ static int save(const char *dir, const char *name, tms_snapshot *s, int rc)
     return !f || fclose(f) != 0;
 }
 
+/* Write s through the streaming API in pieces: each table in two calls
+ * (ids continue across sections), traces in batches of 1000 in DESCENDING
+ * address order, so the writer must sort within each chunk. */
+static int stream_save(const char *dir, const char *name, tms_snapshot *s)
+{
+    char path[4096];
+    tms_writer *w = NULL;
+    tms_error e = {0};
+    tms_trace *rev = NULL;
+    uint32_t hs = s->nstrings / 2, hf = s->nframes / 2;
+    int rc = tms_writer_open_buffer(&w, &s->header, &e);
+    void *buf = NULL;
+    size_t len = 0;
+    FILE *f;
+    if (rc == 0)
+        rc = tms_writer_add_strings(w, s->strings, hs, &e);
+    if (rc == 0)
+        rc = tms_writer_add_strings(w, s->strings + hs, s->nstrings - hs, &e);
+    if (rc == 0)
+        rc = tms_writer_add_frames(w, s->frames, hf, &e);
+    if (rc == 0)
+        rc = tms_writer_add_frames(w, s->frames + hf, s->nframes - hf, &e);
+    if (rc == 0)
+        rc = tms_writer_add_tracebacks(w, s->tb_frames, s->tb_start,
+                                       s->ntracebacks, &e);
+    if (rc == 0)
+        rc = tms_writer_begin_traces(w, &e);
+    rev = malloc(sizeof *rev * 1000);
+    for (uint64_t i = 0; rc == 0 && rev && i < s->ntraces; i += 1000) {
+        size_t n = s->ntraces - i < 1000 ? (size_t)(s->ntraces - i) : 1000;
+        for (size_t k = 0; k < n; k++)
+            rev[k] = s->traces[s->ntraces - 1 - i - k];
+        rc = tms_writer_add_traces(w, rev, n, &e);
+    }
+    free(rev);
+    if (rc == 0)
+        rc = tms_writer_add_stats(w, s->stats, s->nstats, &e);
+    if (rc == 0)
+        rc = tms_writer_add_metrics(w, s->metrics, s->nmetrics, &e);
+    if (rc == 0)
+        rc = tms_writer_add_meta(w, s->meta, s->nmeta, &e);
+    if (rc == 0)
+        rc = tms_writer_finish_buffer(w, &buf, &len, &e);
+    else
+        tms_writer_abort(w);
+    snprintf(path, sizeof path, "%s/%s.tms", dir, name);
+    f = rc == 0 ? fopen(path, "wb") : NULL;
+    if (f && fwrite(buf, 1, len, f) != len)
+        rc = -1;
+    if (f && fclose(f) != 0)
+        rc = -1;
+    free(buf);
+    if (rc != 0 || !f) {
+        fprintf(stderr, "tms_cross: stream %s: %d %s\n", name, rc, e.msg);
+        tms_snapshot_free(s);
+        return 1;
+    }
+    snprintf(path, sizeof path, "%s/%s.json", dir, name);
+    f = fopen(path, "w");
+    if (f)
+        put_snapshot(f, s);
+    tms_snapshot_free(s);
+    return !f || fclose(f) != 0;
+}
+
 static int write_all(const char *dir)
 {
     int fails = 0, rc;
+    uint32_t id;
     tms_snapshot *s;
 
     s = new_snapshot(1);
@@ -321,6 +387,23 @@ static int write_all(const char *dir)
     rc = s ? fill_dicts(s, 5, 40) : -1;
     rc = rc ? rc : add_traces(s, 1000, 1, 1);
     fails += save(dir, "unaligned", s, rc);
+
+    /* Odd strings: empty, embedded NUL, not UTF-8; edge line numbers. */
+    s = new_snapshot(6);
+    rc = s ? tms_snapshot_intern_string(s, "", 0, &id) : -1;
+    rc = rc ? rc : tms_snapshot_intern_string(s, "a\0b", 3, &id);
+    rc = rc ? rc : tms_snapshot_intern_string(s, "\xff\xfe", 2, &id);
+    rc = rc ? rc : tms_snapshot_intern_frame(s, id, INT32_MAX, &id);
+    rc = rc ? rc : tms_snapshot_intern_frame(s, 0, 0, &id);
+    rc = rc ? rc : tms_snapshot_intern_traceback(s, NULL, 0, &id);
+    rc = rc ? rc : add_traces(s, 10, 8, 0);
+    fails += save(dir, "odd_strings", s, rc);
+
+    s = new_snapshot(7);
+    rc = s ? fill_dicts(s, 8, 100) : -1;
+    rc = rc ? rc : add_traces(s, TMS_TRACE_CHUNK + 999, 16, 0);
+    rc = rc ? rc : add_extras(s);
+    fails += rc ? save(dir, "stream", s, rc) : stream_save(dir, "stream", s);
 
     /* More than two chunks of TMS_TRACE_CHUNK, a partial last one. */
     s = new_snapshot(5);
