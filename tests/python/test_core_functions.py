@@ -1,4 +1,5 @@
 """PEP 454 trace functions: states, sizes, tracebacks, peak, realloc."""
+import os
 import sys
 
 import pytest
@@ -184,7 +185,9 @@ def test_realloc_cases(tracer, domain):
             in_place += 1
         p = q
         assert consistent()
-    assert moved >= 1 and in_place >= 1
+    assert moved >= 1
+    if domain != "PyMem_Raw":   # pymalloc keeps a block within its class
+        assert in_place >= 1
     # Realloc to 0 keeps a (zero-sized) block, as the C API promises.
     q = core_alloc.realloc(domain, p, 0)
     assert q and tracer.get_trace(q)[0] == 0
@@ -205,6 +208,12 @@ def test_realloc_cases(tracer, domain):
     assert consistent()
 
 
+ASAN_ABORTS_ON_HUGE = "libasan" in os.environ.get("LD_PRELOAD", "") and \
+    "allocator_may_return_null=1" not in os.environ.get("ASAN_OPTIONS", "")
+
+
+@pytest.mark.skipif(ASAN_ABORTS_ON_HUGE,
+                    reason="ASan aborts on impossible sizes by default")
 def test_failed_allocation_not_traced(tracer):
     only_file(core_alloc.FILE)
     huge = sys.maxsize // 2
