@@ -275,11 +275,30 @@ static int add_traces(tms_snapshot *s, uint64_t n, uint64_t align, int extreme)
     return rc;
 }
 
+/* After the .tms was written (rc 0): DIR/NAME.json = what was built.
+ * Frees s either way. */
+static int save_json(const char *dir, const char *name, tms_snapshot *s,
+                     int rc, const char *msg)
+{
+    char path[4096];
+    FILE *f = NULL;
+    if (rc != 0) {
+        fprintf(stderr, "tms_cross: %s: %s: %s\n", name, fmt_code_name(rc),
+                msg);
+    } else {
+        snprintf(path, sizeof path, "%s/%s.json", dir, name);
+        f = fopen(path, "w");
+        if (f)
+            put_snapshot(f, s);
+    }
+    tms_snapshot_free(s);
+    return !f || fclose(f) != 0;
+}
+
 static int save(const char *dir, const char *name, tms_snapshot *s, int rc)
 {
     char path[4096];
     tms_error e = {0};
-    FILE *f;
     if (!s || rc != 0) {
         fprintf(stderr, "tms_cross: building %s failed: %d\n", name, rc);
         tms_snapshot_free(s);
@@ -287,17 +306,7 @@ static int save(const char *dir, const char *name, tms_snapshot *s, int rc)
     }
     snprintf(path, sizeof path, "%s/%s.tms", dir, name);
     rc = tms_snapshot_save(s, path, &e);
-    if (rc != 0) {
-        fprintf(stderr, "tms_cross: %s: %s\n", fmt_code_name(rc), e.msg);
-        tms_snapshot_free(s);
-        return 1;
-    }
-    snprintf(path, sizeof path, "%s/%s.json", dir, name);
-    f = fopen(path, "w");
-    if (f)
-        put_snapshot(f, s);
-    tms_snapshot_free(s);
-    return !f || fclose(f) != 0;
+    return save_json(dir, name, s, rc, e.msg);
 }
 
 /* Write s through the streaming API in pieces: each table in two calls
@@ -352,17 +361,7 @@ static int stream_save(const char *dir, const char *name, tms_snapshot *s)
     if (f && fclose(f) != 0)
         rc = -1;
     free(buf);
-    if (rc != 0 || !f) {
-        fprintf(stderr, "tms_cross: stream %s: %d %s\n", name, rc, e.msg);
-        tms_snapshot_free(s);
-        return 1;
-    }
-    snprintf(path, sizeof path, "%s/%s.json", dir, name);
-    f = fopen(path, "w");
-    if (f)
-        put_snapshot(f, s);
-    tms_snapshot_free(s);
-    return !f || fclose(f) != 0;
+    return save_json(dir, name, s, rc == 0 && !f ? TMS_E_IO : rc, e.msg);
 }
 
 static int write_all(const char *dir)
