@@ -6,6 +6,8 @@
  *   tms_cross write DIR              build snapshots with the tms builders,
  *                                    save DIR/NAME.tms with libtms and
  *                                    DIR/NAME.json = what was built
+ *   tms_cross writer-dups            feed the streaming writer each kind of
+ *                                    duplicate; print "KIND refused|written"
  *
  * The JSON is the vectors' shape (format/vectors/README.md), printed by
  * hand so 64-bit integers stay exact; integers beyond +-2^53 are decimal
@@ -413,13 +415,76 @@ static int write_all(const char *dir)
     return fails;
 }
 
+/* ------------------------------------------------------------ writer-dups */
+
+/* Finish w and report whether the writer refused (at add or at finish) or
+ * produced a file (W7/W8 say it MUST NOT: the file is invalid). */
+static void dup_case(const char *what, tms_writer *w, int rc)
+{
+    tms_error e = {0};
+    void *buf = NULL;
+    size_t len = 0;
+    if (rc != 0)
+        tms_writer_abort(w);
+    else
+        rc = tms_writer_finish_buffer(w, &buf, &len, &e);
+    printf("%s %s\n", what, rc ? "refused" : "written");
+    free(buf);
+}
+
+/* Feed the streaming writer each kind of duplicate the spec forbids. */
+static int writer_dups(void)
+{
+    tms_header h;
+    tms_error e = {0};
+    tms_writer *w = NULL;
+    tms_string strs[2] = {{"a", 1}, {"a", 1}};
+    tms_frame fr[2] = {{TMS_NONE, 1}, {TMS_NONE, 1}};
+    uint32_t tbf[2] = {0, 0};
+    uint64_t tbs[3] = {0, 1, 2}, empty_tb[2] = {0, 0};
+    tms_metric m[2] = {{"m", TMS_FORMAT_INT, TMS_VALUE_INT, 1, 0},
+                       {"m", TMS_FORMAT_INT, TMS_VALUE_INT, 2, 0}};
+    tms_meta kv[2] = {{"k", "1"}, {"k", "2"}};
+    tms_stat st[2] = {{0, 1, 1}, {0, 2, 2}};
+    tms_trace tr = {16, 1, 0};
+    tms_trace *many = malloc(sizeof *many * TMS_TRACE_CHUNK);
+    memset(&h, 0, sizeof h);
+    if (!many)
+        return 1;
+    for (uint32_t i = 0; i < TMS_TRACE_CHUNK; i++)
+        many[i] = (tms_trace){32 + 16ull * i, 1, 0};
+#define OPEN() tms_writer_open_buffer(&w, &h, &e)
+    dup_case("string", w, OPEN() ? -1 : tms_writer_add_strings(w, strs, 2, &e));
+    dup_case("frame", w, OPEN() ? -1 : tms_writer_add_frames(w, fr, 2, &e));
+    dup_case("traceback", w, OPEN() || tms_writer_add_frames(w, fr, 1, &e)
+             ? -1 : tms_writer_add_tracebacks(w, tbf, tbs, 2, &e));
+    dup_case("metric", w, OPEN() ? -1 : tms_writer_add_metrics(w, m, 2, &e));
+    dup_case("meta", w, OPEN() ? -1 : tms_writer_add_meta(w, kv, 2, &e));
+    dup_case("stat", w, OPEN() || tms_writer_add_frames(w, fr, 1, &e)
+             ? -1 : tms_writer_add_stats(w, st, 2, &e));
+    dup_case("address_in_chunk", w, OPEN() ||
+             tms_writer_add_tracebacks(w, NULL, empty_tb, 1, &e) ||
+             tms_writer_add_traces(w, &tr, 1, &e)
+             ? -1 : tms_writer_add_traces(w, &tr, 1, &e));
+    dup_case("address_across_chunks", w, OPEN() ||
+             tms_writer_add_tracebacks(w, NULL, empty_tb, 1, &e) ||
+             tms_writer_add_traces(w, &tr, 1, &e) ||
+             tms_writer_add_traces(w, many, TMS_TRACE_CHUNK, &e)
+             ? -1 : tms_writer_add_traces(w, &tr, 1, &e));
+#undef OPEN
+    free(many);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 2 && strcmp(argv[1], "writer-dups") == 0)
+        return writer_dups();
     if (argc >= 2 && strcmp(argv[1], "dump") == 0)
         return dump(argc - 2, argv + 2);
     if (argc == 3 && strcmp(argv[1], "write") == 0)
         return write_all(argv[2]);
     fprintf(stderr, "usage: tms_cross dump [--skip] FILE... | "
-                    "tms_cross write DIR\n");
+                    "tms_cross write DIR | tms_cross writer-dups\n");
     return 2;
 }
