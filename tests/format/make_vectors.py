@@ -492,7 +492,11 @@ def write(outdir):
         "`value: null`",
         "plus `bits` (hex of the IEEE 754 binary64).  Loading with skip-"
         "traces must",
-        "give the same result with `traces: null` (errors unchanged).",
+        "give the same result with `traces: null`; errors are unchanged "
+        "except that",
+        "`\"skip_traces\": \"may_skip\"` marks an error inside a TRCS "
+        "payload, which a reader",
+        "MAY skip unchecked (SPEC §3.3, R10), so loading may then succeed.",
         "",
         "| vector | expected | what it checks |",
         "|---|---|---|",
