@@ -201,10 +201,8 @@ static void bench(const char *self, const char *dir, uint64_t n,
     tms_writer_add_tracebacks(w, s->tb_frames, s->tb_start, s->ntracebacks, &err);
     tms_writer_add_stats(w, s->stats, (size_t)s->nstats, &err);
     tms_writer_begin_traces(w, &err);
-    tms_trace *sorted = malloc(n * sizeof *sorted), *tmp = malloc(n * sizeof *tmp);
-    memcpy(sorted, s->traces, n * sizeof *sorted);
-    tms_sort_traces(sorted, tmp, (size_t)n);
-    free(tmp);
+    tms_trace *sorted = malloc(n * sizeof *sorted);
+    tms_sort_traces_copy(s->traces, sorted, (size_t)n);
     double t_sort = now() - t0;
     tms_writer_add_traces(w, sorted, (size_t)n, &err);
     if (tms_writer_finish_buffer(w, &buf, &len, &err) != 0) {

@@ -17,20 +17,12 @@ static int write_traces(tms_writer *w, const tms_snapshot *s, tms_error *err)
     if (i >= n)
         return tms_writer_add_traces(w, s->traces, n, err);
     tms_trace *copy = malloc(n * sizeof *copy);
-    tms_trace *tmp = malloc(n * sizeof *tmp);
-    int rc;
-    if (copy == NULL || tmp == NULL) {
-        rc = tms_fail(err, TMS_E_NOMEM, "cannot sort %zu traces: out of "
-                      "memory", n);
-    } else {
-        memcpy(copy, s->traces, n * sizeof *copy);
-        tms_sort_traces(copy, tmp, n);
-        free(tmp);
-        tmp = NULL;
+    int rc = copy ? tms_sort_traces_copy(s->traces, copy, n) : TMS_E_NOMEM;
+    if (rc < 0)
+        rc = tms_fail(err, rc, "cannot sort %zu traces: out of memory", n);
+    else
         rc = tms_writer_add_traces(w, copy, n, err);
-    }
     free(copy);
-    free(tmp);
     return rc;
 }
 

@@ -76,6 +76,31 @@ static void test_sort(void)
     }
     CHECK("radix sort orders by address", ok);
     CHECK("radix sort keeps each trace whole", sum == sum2);
+    /* the sample sort: enough traces for 8 buckets, a skewed heap (half
+     * of them packed into one small range) */
+    enum { M = 400000 };
+    tms_trace *u = malloc(M * sizeof *u), *v = malloc(M * sizeof *v);
+    sum = sum2 = 0;
+    for (uint32_t i = 0; i < M; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        u[i].address = (i & 1) ? (x & ~0xfULL) : 0x7f0000000000ULL + 16ULL * i;
+        u[i].size = u[i].address * 3;
+        u[i].traceback = i;
+        sum += u[i].address;
+    }
+    CHECK("sample sort succeeds", tms_sort_traces_copy(u, v, M) == 0);
+    ok = 1;
+    for (uint32_t i = 0; i < M; i++) {
+        ok &= i == 0 || v[i - 1].address <= v[i].address;
+        ok &= v[i].size == v[i].address * 3;
+        sum2 += v[i].address;
+    }
+    CHECK("sample sort orders a skewed heap", ok);
+    CHECK("sample sort keeps every trace", sum == sum2);
+    free(u);
+    free(v);
     free(t);
     free(tmp);
 }
