@@ -91,7 +91,23 @@ void tmt_lock(void);
 void tmt_unlock(void);
 
 /* All below: caller holds the lock. */
-int tmt_tables_init(tmt_tables *t);       /* empty + the empty traceback */
+int tmt_tables_init(tmt_tables *t);
+/* Home slot of an address.  One multiply: the hot path cannot afford
+ * more, and block addresses (multiples of 16) only need their low
+ * varying bits spread. */
+static inline size_t tmt_trace_slot(uintptr_t addr, size_t mask)
+{
+    return (size_t)(((uint64_t)(addr >> 4) * 0x9E3779B97F4A7C15ULL) >> 24) & mask;
+}
+/* Start loading addr's slot while other work goes on (no lock needed:
+ * a stale pointer only wastes the hint). */
+static inline void tmt_trace_prefetch(uintptr_t addr)
+{
+    tmt_trace *t = tmt_T.traces;
+    size_t cap = tmt_T.tcap;
+    if (cap)
+        __builtin_prefetch(&t[tmt_trace_slot(addr, cap - 1)], 1);
+}       /* empty + the empty traceback */
 /* Interns a captured traceback (needs the GIL when n > 0: code objects
  * are INCREF'd and filenames read).  TMT_TB_NONE on OOM. */
 uint32_t tmt_tb_intern(const tmt_rawframe *f, int n);

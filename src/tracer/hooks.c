@@ -49,12 +49,15 @@ typedef struct tmt_tstate {
     tmt_rawframe *buf, *last; /* swapped, so either half */
 } tmt_tstate;
 
-static __thread tmt_tstate *tls_ts;
-static __thread int tls_guard;
+/* initial-exec: the hooks read these on every call, and the general
+ * dynamic TLS model costs a __tls_get_addr call each time. */
+#define TMT_TLS static __thread __attribute__((tls_model("initial-exec")))
+TMT_TLS tmt_tstate *tls_ts;
+TMT_TLS int tls_guard;
 /* Set while the module builds Python objects for a query: this thread's
  * new blocks are not traced (so no interning happens under the query's
  * feet), but frees still remove traces. */
-static __thread int tls_quiet;
+TMT_TLS int tls_quiet;
 static pthread_key_t ts_key;
 static tmt_tstate *ts_list;
 
@@ -138,6 +141,7 @@ static void trace_new(void *ptr, size_t size, int raw)
 {
     int limit = __atomic_load_n(&tmt_limit, __ATOMIC_RELAXED);
     tmt_tstate *ts = NULL;
+    tmt_trace_prefetch((uintptr_t)ptr);
     int n = 0;
     if (!raw || PyGILState_Check()) {
         ts = ts_get(limit);
@@ -233,6 +237,7 @@ static void h_free(void *ctx, void *ptr)
     }
     tls_guard = 1;
     if (ptr != NULL && tracing()) {
+        tmt_trace_prefetch((uintptr_t)ptr);
         tmt_lock();
         tmt_trace_remove((uintptr_t)ptr, NULL);
         tmt_unlock();

@@ -142,10 +142,7 @@ size_t tmt_tables_free_bytes(void)
 
 /* ---- traces ------------------------------------------------------------ */
 
-static inline size_t trace_slot(uintptr_t addr, size_t mask)
-{
-    return (size_t)mix64(addr) & mask;
-}
+#define trace_slot tmt_trace_slot
 
 tmt_trace *tmt_trace_find(uintptr_t addr)
 {
@@ -187,21 +184,23 @@ static int traces_grow(tmt_tables *t)
 int tmt_trace_add(uintptr_t addr, size_t size, uint32_t tb)
 {
     tmt_tables *t = &tmt_T;
-    tmt_trace *old = tmt_trace_find(addr);
-    if (old != NULL) {
-        /* A block we never saw freed (its free bypassed the hooks, or it
-         * was resized in place): the new trace replaces the old one. */
-        t->traced -= old->size;
-        old->size = size;
-        old->tb = tb;
-    } else {
-        if (t->tcap == 0 ||
-            ((t->tcount + 1) * 4 > t->tcap * 3 && traces_grow(t) < 0))
-            return -1;
-        tmt_trace e = {addr, size, tb};
-        trace_put(t->traces, t->tcap - 1, &e);
-        t->tcount++;
+    if (t->tcap == 0 ||
+        ((t->tcount + 1) * 4 > t->tcap * 3 && traces_grow(t) < 0))
+        return -1;
+    /* One probe finds either the address or the empty slot to use. */
+    size_t mask = t->tcap - 1, i;
+    for (i = trace_slot(addr, mask); t->traces[i].addr != 0;
+         i = (i + 1) & mask) {
+        if (t->traces[i].addr == addr) {
+            /* A block we never saw freed (its free bypassed the hooks, or
+             * it was resized in place): the new trace replaces it. */
+            t->traced -= t->traces[i].size;
+            t->tcount--;
+            break;
+        }
     }
+    t->traces[i] = (tmt_trace){addr, size, tb};
+    t->tcount++;
     t->traced += size;
     if (t->traced > t->peak)
         t->peak = t->traced;

@@ -1,0 +1,147 @@
+"""Tracer overhead, side by side in one run (run by hand).
+
+Each variant runs in a fresh interpreter: untraced, CPython's tracemalloc
+at 1 and 25 frames, tmtrace at 1 and 25 frames.  Reported: wall time of
+the workload and peak RSS of the process, as ratios to untraced (best of
+--repeat runs for time, max RSS of the best run).  A last line times
+tmtrace's snapshot export of --blocks live blocks.
+
+    PYTHONPATH=build/src/tracer:src/tracer python bench/bench_tracer.py
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+VARIANTS = [("untraced", None, 0), ("tracemalloc", "tracemalloc", 1),
+            ("tracemalloc", "tracemalloc", 25), ("tmtrace", "tmtrace", 1),
+            ("tmtrace", "tmtrace", 25)]
+
+
+def work_alloc(scale):
+    """Allocation-heavy: json, dicts, strings, lists."""
+    keep = []
+    for i in range(scale):
+        doc = {"id": i, "name": "item-%d" % i, "tags": ["t%d" % (i % 7)] * 5,
+               "values": list(range(i % 50)), "nested": {"a": [1.5, 2.5],
+                                                          "b": str(i) * 3}}
+        text = json.dumps(doc)
+        back = json.loads(text)
+        words = text.replace('"', " ").split()
+        counts = {}
+        for w in words:
+            counts[w] = counts.get(w, 0) + 1
+        if i % 10 == 0:
+            keep.append((back, counts))
+        if len(keep) > 2000:
+            del keep[:1000]
+    return len(keep)
+
+
+def work_stdlib(scale):
+    """Realistic: parse, compile and diff stdlib sources, regexes, csv."""
+    import ast
+    import csv
+    import difflib
+    import io
+    import re
+    import textwrap
+    sources = []
+    for name in ("json/decoder.py", "textwrap.py", "csv.py", "difflib.py",
+                 "argparse.py", "dataclasses.py"):
+        path = os.path.join(os.path.dirname(os.__file__), name)
+        with open(path) as f:
+            sources.append(f.read())
+    total = 0
+    for i in range(scale):
+        src = sources[i % len(sources)]
+        tree = ast.parse(src)
+        total += sum(1 for _ in ast.walk(tree))
+        compile(tree, "<bench>", "exec")
+        lines = src.splitlines()[:300]
+        total += len(list(difflib.unified_diff(lines, lines[::2])))
+        total += len(re.findall(r"\bdef (\w+)", src))
+        out = io.StringIO()
+        w = csv.writer(out)
+        for line in lines[:200]:
+            w.writerow(textwrap.wrap(line, 20))
+        total += len(out.getvalue())
+    return total
+
+
+def child(tracer, limit, workload, scale):
+    if tracer == "tracemalloc":
+        import tracemalloc
+        tracemalloc.start(limit)
+    elif tracer == "tmtrace":
+        import tmtrace
+        tmtrace.set_traceback_limit(limit)
+        tmtrace.enable()
+    import resource
+    fn = {"alloc": work_alloc, "stdlib": work_stdlib}[workload]
+    t0 = time.perf_counter()
+    fn(scale)
+    dt = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"time": dt, "rss": rss}))
+
+
+def export_child(blocks):
+    import tmtrace
+    import _tmtrace
+    tmtrace.enable()
+    keep = [bytes(i % 200) for i in range(blocks)]
+    ntraces = len(keep)
+    t0 = time.perf_counter()
+    data = _tmtrace.take_snapshot_data(True)
+    dt = time.perf_counter() - t0
+    print(json.dumps({"time": dt, "traces": ntraces, "ok": data is not None}))
+
+
+def run(args):
+    out = subprocess.run([sys.executable, __file__] + args,
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--alloc-scale", type=int, default=60000)
+    p.add_argument("--stdlib-scale", type=int, default=60)
+    p.add_argument("--blocks", type=int, default=3000000)
+    p.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    p.add_argument("--export-child", type=int, help=argparse.SUPPRESS)
+    a = p.parse_args()
+    if a.child:
+        tracer, limit, workload, scale = a.child
+        return child(tracer, int(limit), workload, int(scale))
+    if a.export_child:
+        return export_child(a.export_child)
+    print("python %s" % sys.version.split()[0])
+    for workload, scale in (("alloc", a.alloc_scale),
+                            ("stdlib", a.stdlib_scale)):
+        base = None
+        print("\nworkload %s (scale %d), best of %d" % (workload, scale,
+                                                        a.repeat))
+        print("%-12s %6s %9s %7s %10s %7s" % ("tracer", "frames", "time s",
+                                             "x", "peak RSS", "x"))
+        for name, tracer, limit in VARIANTS:
+            runs = [run(["--child", str(tracer), str(limit), workload,
+                         str(scale)]) for _ in range(a.repeat)]
+            best = min(runs, key=lambda r: r["time"])
+            rss = max(r["rss"] for r in runs)
+            if base is None:
+                base = (best["time"], rss)
+            print("%-12s %6s %9.3f %7.2f %8.1fMB %7.2f" % (
+                name, limit or "-", best["time"], best["time"] / base[0],
+                rss / 2 ** 20, rss / base[1]))
+    r = run(["--export-child", str(a.blocks)])
+    print("\nexport of %d live blocks to a snapshot (with traces): %.3f s"
+          % (r["traces"], r["time"]))
+
+
+if __name__ == "__main__":
+    main()
