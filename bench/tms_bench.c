@@ -2,7 +2,7 @@
  *
  * Build and run by hand from the repository root (not part of the build):
  *   cc -O2 -std=c11 -D_GNU_SOURCE -DTMS_BUILDING -Isrc/tms/include -Isrc/tms \
- *      bench/tms_bench.c src/tms/*.c -lzstd -lpthread -o /tmp/tms_bench
+ *      bench/tms_bench.c src/tms/[a-z]*.c -lzstd -lpthread -o /tmp/tms_bench
  *   /tmp/tms_bench [dir]            (default dir: /tmp)
  *
  * Traces are shaped like a real heap: runs of 16-byte-aligned blocks of
@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -34,11 +33,19 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* Peak RSS of this address space (VmHWM), in MB: unlike ru_maxrss it
+ * starts afresh at exec, so a re-exec'd reader reports only its own. */
 static long maxrss_mb(void)
 {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss / 1024;
+    char line[256];
+    long kb = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "VmHWM: %ld", &kb) == 1)
+            break;
+    if (f != NULL)
+        fclose(f);
+    return kb < 0 ? -1 : kb / 1024;
 }
 
 static uint64_t rng = 0x9E3779B97F4A7C15ULL;
