@@ -434,6 +434,8 @@ int32_t tmt_frame_line(tmt_frame *fr)
 int tmt_tb_keep(uint32_t id)
 {
     tmt_tables *t = &tmt_T;
+    if (id >= t->ntbs)
+        return 0; /* the tables could not be rebuilt after a reset (OOM) */
     tmt_tb *tb = &t->tbs[id];
     if (tb->filter_gen == tmt_filter_gen)
         return tb->keep;
