@@ -6,10 +6,10 @@
  * always defined before use).  Traces are staged in one chunk of
  * TMS_TRACE_CHUNK, sorted and emitted as a TRCS when it fills.
  *
- * The caller keeps dictionaries unique (the tms_snapshot builders do);
- * the writer checks that every id refers to an entry already added.
- * After any failure the writer is dead: later calls return TMS_E_STATE,
- * and close/abort remove the temporary file. */
+ * The writer checks that every id refers to an entry already added
+ * (TMS_E_ARG, writer still usable) and refuses duplicates (unique.c;
+ * TMS_E_ARG, fatal).  After any fatal failure the writer is dead: later
+ * calls return TMS_E_STATE, and close/abort remove the temporary file. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "codec.h"
+#include "unique.h"
 
 enum { SINK_PATH, SINK_FD, SINK_BUFFER };
 
@@ -56,6 +57,7 @@ struct tms_writer {
     int has_traces, wrote_trcs;
     tms_buf payload, zbuf;
     void *cctx;
+    tms_unique *uniq;
 };
 
 static int wfail(tms_writer *w, tms_error *err, int code, const char *what,
@@ -64,6 +66,19 @@ static int wfail(tms_writer *w, tms_error *err, int code, const char *what,
     w->failed = code;
     return tms_fail(err, code, "cannot write '%s': %s%s%s", w->name, what,
                     detail ? ": " : "", detail ? detail : "");
+}
+
+/* A duplicate (or no memory to check for one) kills the writer. */
+static int uniq_rc(tms_writer *w, tms_error *err, int rc, const char *what,
+                   uint64_t i)
+{
+    char at[32];
+    if (rc == TMS_OK)
+        return TMS_OK;
+    if (rc != TMS_E_ARG)
+        return wfail(w, err, rc, "out of memory", NULL);
+    snprintf(at, sizeof at, "entry %llu", (unsigned long long)i);
+    return wfail(w, err, TMS_E_ARG, what, at);
 }
 
 static int dead(tms_writer *w, tms_error *err)
@@ -186,6 +201,8 @@ static int flush_chunk(tms_writer *w, tms_error *err)
         }
         or_all |= t[i].address;
     }
+    TMS_FORWARD(uniq_rc(w, err, tms_unique_chunk(w->uniq, t, n),
+                        "trace address already in an earlier chunk", 0));
     unsigned shift = or_all ? (unsigned)__builtin_ctzll(or_all) : 0;
     w->payload.len = 0;
     if (tms_buf_reserve(&w->payload, 2 * TMS_VARINT_MAX +
@@ -276,6 +293,12 @@ static int writer_new(tms_writer **out, int sink, int fd, const char *name,
         return tms_fail(err, TMS_E_NOMEM, "cannot write '%s': out of memory",
                         name ? name : "<fd>");
     }
+    if ((w->uniq = tms_unique_new()) == NULL) {
+        free(w->name);
+        free(w);
+        return tms_fail(err, TMS_E_NOMEM, "cannot write '%s': out of memory",
+                        name ? name : "<fd>");
+    }
     w->sink = sink;
     w->fd = fd;
     w->level = TMS_ZSTD_LEVEL;
@@ -294,6 +317,7 @@ static void writer_free(tms_writer *w)
     for (int c = 0; c < 3; c++)
         tms_buf_free(&w->stat_col[c]);
     tms_zstd_free_cctx(w->cctx);
+    tms_unique_free(w->uniq);
     free(w->index);
     free(w->chunk);
     free(w->chunk_tmp);
@@ -390,6 +414,9 @@ int tms_writer_add_strings(tms_writer *w, const tms_string *strs, uint32_t n,
             return bad(w, err, TMS_E_ARG, "NULL string data", i);
     }
     for (uint32_t i = 0; i < n; i++) {
+        TMS_FORWARD(uniq_rc(w, err, tms_unique_string(w->uniq, strs[i].data,
+                                                      strs[i].len),
+                            "duplicate string", i));
         if (tms_buf_varint(&w->strs.body, strs[i].len) < 0 ||
             tms_buf_put(&w->strs.body, strs[i].data, strs[i].len) < 0)
             return nomem(w, err);
@@ -416,6 +443,9 @@ int tms_writer_add_frames(tms_writer *w, const tms_frame *frames, uint32_t n,
     }
     for (uint32_t i = 0; i < n; i++) {
         uint32_t f = frames[i].filename;
+        TMS_FORWARD(uniq_rc(w, err, tms_unique_frame(w->uniq, f,
+                                                     frames[i].lineno),
+                            "duplicate frame", i));
         if (tms_buf_varint(&w->frms.body, f == TMS_NONE ? 0 : (uint64_t)f + 1) < 0 ||
             tms_buf_varint(&w->frms.body, (uint64_t)((int64_t)frames[i].lineno + 1)) < 0)
             return nomem(w, err);
@@ -446,7 +476,11 @@ int tms_writer_add_tracebacks(tms_writer *w, const uint32_t *frames,
                 return bad(w, err, TMS_E_ARG, "frame id not defined", k);
     }
     for (uint32_t k = 0; k < n; k++) {
-        if (tms_buf_varint(&w->tbks.body, start[k + 1] - start[k]) < 0)
+        uint32_t len = (uint32_t)(start[k + 1] - start[k]);
+        TMS_FORWARD(uniq_rc(w, err, tms_unique_traceback(w->uniq, len ?
+                                frames + start[k] : NULL, len),
+                            "duplicate traceback", k));
+        if (tms_buf_varint(&w->tbks.body, len) < 0)
             return nomem(w, err);
         for (uint64_t j = start[k]; j < start[k + 1]; j++)
             if (tms_buf_varint(&w->tbks.body, frames[j]) < 0)
@@ -505,6 +539,8 @@ int tms_writer_add_stats(tms_writer *w, const tms_stat *stats, size_t n,
         if (stats[i].frame >= w->nframes)
             return bad(w, err, TMS_E_ARG, "frame id not defined", i);
     for (size_t i = 0; i < n; i++) {
+        TMS_FORWARD(uniq_rc(w, err, tms_unique_stat(w->uniq, stats[i].frame),
+                            "second stat entry for a frame", i));
         if (tms_buf_varint(&w->stat_col[0], stats[i].frame) < 0 ||
             tms_buf_varint(&w->stat_col[1], stats[i].size) < 0 ||
             tms_buf_varint(&w->stat_col[2], stats[i].count) < 0)
@@ -539,6 +575,8 @@ int tms_writer_add_metrics(tms_writer *w, const tms_metric *m, uint32_t n,
     for (uint32_t i = 0; i < n; i++) {
         uint8_t code[2 + TMS_VARINT_MAX];   /* zigzag varint: up to 10 */
         size_t clen = 2;
+        TMS_FORWARD(uniq_rc(w, err, tms_unique_metric(w->uniq, m[i].name),
+                            "duplicate metric name", i));
         code[0] = (uint8_t)m[i].format;
         code[1] = (uint8_t)m[i].kind;
         if (m[i].kind == TMS_VALUE_FLOAT) {
@@ -573,6 +611,8 @@ int tms_writer_add_meta(tms_writer *w, const tms_meta *m, uint32_t n,
             return bad(w, err, TMS_E_LIMIT, "key or value longer than 2^20", i);
     }
     for (uint32_t i = 0; i < n; i++) {
+        TMS_FORWARD(uniq_rc(w, err, tms_unique_meta(w->uniq, m[i].key),
+                            "duplicate metadata key", i));
         if (put_name(&w->meta.body, m[i].key) < 0 ||
             put_name(&w->meta.body, m[i].value) < 0)
             return nomem(w, err);

@@ -287,6 +287,50 @@ static void test_callback(void)
     tms_snapshot_free(s);
 }
 
+/* W7/W8: duplicates are refused, and the writer is dead afterwards. */
+static void test_writer_duplicates(void)
+{
+    tms_header h = { 0 };
+    tms_writer *w = NULL;
+    tms_error err;
+    tms_string two[2] = { { "a", 1 }, { "a", 1 } };
+    uint64_t empty[2] = { 0, 0 };
+    tms_writer_open_buffer(&w, &h, NULL);
+    CHECK("a repeated string is ARG",
+          tms_writer_add_strings(w, two, 2, &err) == TMS_E_ARG &&
+          strstr(err.msg, "duplicate string") != NULL);
+    CHECK("and the writer is dead",
+          tms_writer_add_strings(w, two, 1, &err) == TMS_E_STATE);
+    tms_writer_abort(w);
+    /* an address in chunk 1 repeated in chunk 2, ranges overlapping */
+    tms_trace *t = malloc((TMS_TRACE_CHUNK + 1) * sizeof *t);
+    for (uint32_t i = 0; i <= TMS_TRACE_CHUNK; i++)
+        t[i] = (tms_trace){ 16 * (uint64_t)(i + 1), 1, 0 };
+    t[TMS_TRACE_CHUNK].address = 16 * 777;
+    void *buf = NULL;
+    size_t len;
+    tms_writer_open_buffer(&w, &h, NULL);
+    int rc = tms_writer_add_tracebacks(w, NULL, empty, 1, &err);
+    if (rc == 0)
+        rc = tms_writer_add_traces(w, t, TMS_TRACE_CHUNK + 1, &err);
+    if (rc == 0)
+        rc = tms_writer_finish_buffer(w, &buf, &len, &err);
+    else
+        tms_writer_abort(w);
+    CHECK("an address repeated across chunks is refused", rc == TMS_E_ARG);
+    free(buf);
+    /* the same chunks without the repeat, in descending ranges: fine */
+    t[TMS_TRACE_CHUNK].address = 8;
+    tms_writer_open_buffer(&w, &h, NULL);
+    rc = tms_writer_add_tracebacks(w, NULL, empty, 1, &err);
+    if (rc == 0)
+        rc = tms_writer_add_traces(w, t, TMS_TRACE_CHUNK + 1, &err);
+    CHECK("distinct addresses across chunks are written",
+          rc == 0 && tms_writer_finish_buffer(w, &buf, &len, &err) == 0);
+    free(buf);
+    free(t);
+}
+
 static tms_snapshot *random_snapshot(uint64_t *rs)
 {
     tms_snapshot *s = tms_snapshot_new();
@@ -377,6 +421,7 @@ int main(void)
     test_path_and_fd();
     test_streaming_pipe();
     test_callback();
+    test_writer_duplicates();
     test_property();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
