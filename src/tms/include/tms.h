@@ -264,7 +264,13 @@ TMS_API int tms_snapshot_save_buffer(const tms_snapshot *s, void **buf,
 /* Writes one snapshot in a single pass with bounded memory: dictionary
  * entries (strings, frames, tracebacks) are appended in order, each one
  * before anything that refers to it; traces are buffered into chunks of
- * at most TMS_TRACE_CHUNK and flushed as they fill. */
+ * at most TMS_TRACE_CHUNK and flushed as they fill.
+ * An id that names nothing added yet is TMS_E_ARG and the writer stays
+ * usable.  A duplicate (string, frame, traceback, metric name, meta key,
+ * stat frame, trace address) is TMS_E_ARG and fatal: later calls return
+ * TMS_E_STATE; close/abort clean up.  To catch a repeated address across
+ * chunks the writer keeps 8 bytes per trace written (and a copy of the
+ * dictionaries); feeding traces in address order makes that check free. */
 #define TMS_TRACE_CHUNK 65536u
 
 typedef struct tms_writer tms_writer;
