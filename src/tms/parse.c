@@ -161,7 +161,7 @@ static int parse_trcs(tms_reader *r, tms_snapshot *s, cur *c,
         if (tms_grow((void **)&s->traces, &s->cap_traces, s->ntraces + n,
                      sizeof *s->traces) < 0)
             return tms_rfail(r, err, TMS_E_NOMEM, "out of memory");
-        t = s->traces + s->ntraces;
+        t = n ? s->traces + s->ntraces : NULL;   /* NULL + 0 is UB */
     }
     uint64_t max = UINT64_MAX >> shift, a = 0;
     for (uint64_t i = 0; i < n; i++) {
@@ -207,7 +207,7 @@ static int parse_stat(tms_reader *r, tms_snapshot *s, cur *c, tms_error *err)
         memset(r->stat_seen + r->nstat_seen, 0, s->nframes - r->nstat_seen);
         r->nstat_seen = s->nframes;
     }
-    tms_stat *st = s->stats + s->nstats;
+    tms_stat *st = n ? s->stats + s->nstats : NULL;
     for (uint64_t i = 0; i < n; i++) {
         VARINT(c, v, "frame id");
         if (v >= s->nframes)

@@ -208,7 +208,9 @@ static inline uint32_t tms_traceback_len(const tms_snapshot *s, uint32_t tb)
 static inline const uint32_t *tms_traceback_frames(const tms_snapshot *s,
                                                    uint32_t tb)
 {
-    return s->tb_frames + s->tb_start[tb];
+    /* tb_frames stays NULL while every traceback is empty (NULL + 0 is
+     * undefined behaviour in C) */
+    return s->tb_frames ? s->tb_frames + s->tb_start[tb] : s->tb_frames;
 }
 
 /* Create an empty snapshot; header fields zero, writer_name/version set to
