@@ -29,6 +29,9 @@ typedef struct tmt_rawframe {
 int tmt_frames_capture(tmt_rawframe *out, int limit);
 /* Line of (code, offset), or -1 if unknown.  No allocation. */
 int32_t tmt_frame_lineno(PyObject *code, int32_t offset);
+/* 1 if the calling thread's current thread state belongs to
+ * tmt_main_interp.  Only meaningful when the caller holds a GIL. */
+int tmt_holds_main(void);
 /* Borrowed co_filename of a code object (NULL if none). */
 PyObject *tmt_code_filename(PyObject *code);
 /* Address of the main memory block of obj: what the allocator returned. */
@@ -81,16 +84,37 @@ typedef struct tmt_tables {
     uint32_t *tb_frames; uint64_t ntbf, captbf;
 } tmt_tables;
 
-/* The live tables and their lock.  The lock is a spinlock: held only for
- * table operations (never across a call into another allocator or any
- * wait), taken by the RAW hook without the GIL and by the fork handler. */
+/* The live tables belong to the GIL of the traced interpreter: the hooks
+ * touch them only while holding it, so the hot path takes no lock.  RAW
+ * calls without the GIL go through the pending map (below), which has a
+ * spinlock, tmt_lock: held only for map operations (never across a call
+ * into an allocator or any wait); also taken by the fork handler and for
+ * the thread-state list and the arena list. */
 extern tmt_tables tmt_T;
 extern uint32_t tmt_generation;   /* bumped by every reset */
 extern int tmt_limit;             /* traceback limit */
+extern int tmt_tracing;
 void tmt_lock(void);
 void tmt_unlock(void);
 
-/* All below: caller holds the lock. */
+/* The pending map (tables.c).  GIL-less side: */
+void tmt_pend_malloc(uintptr_t addr, size_t size);
+/* Before freeing/resizing addr; *saved and the returned generation let a
+ * failed resize undo it with tmt_pend_restore. */
+uint32_t tmt_pend_free(uintptr_t addr, tmt_trace *saved);
+void tmt_pend_restore(uintptr_t addr, const tmt_trace *saved, uint32_t gen);
+/* GIL side: apply it before any table access. */
+extern size_t tmt_pend_count;
+void tmt_pend_drain(void);
+static inline void tmt_drain_if_needed(void)
+{
+    if (__atomic_load_n(&tmt_pend_count, __ATOMIC_ACQUIRE))
+        tmt_pend_drain();
+}
+void tmt_pend_clear(void);          /* tmt_lock held */
+size_t tmt_pend_bytes_free(void);
+
+/* All below: caller holds the GIL (and has drained). */
 int tmt_tables_init(tmt_tables *t);
 /* Home slot of an address.  One multiply: the hot path cannot afford
  * more, and block addresses (multiples of 16) only need their low
@@ -119,16 +143,16 @@ tmt_trace *tmt_trace_find(uintptr_t addr);
 /* Line of a frame, resolved once and cached. */
 int32_t tmt_frame_line(tmt_frame *fr);
 
-/* Detach the live tables (caller holds the lock) into *out and start
+/* Detach the live tables (GIL and tmt_lock held) into *out and start
  * empty ones; then, WITHOUT the lock and with the GIL, release *out (which
  * drops code references and may run arbitrary code). */
 void tmt_tables_detach(tmt_tables *out);
 void tmt_tables_release(tmt_tables *t);
-/* Bytes reserved but unused in the live tables (lock held). */
+/* Bytes reserved but unused in the live tables and the pending map. */
 size_t tmt_tables_free_bytes(void);
 
-/* Filters: replaced under the lock; decisions are cached per traceback
- * and recomputed when tmt_filter_gen changes. */
+/* Filters (GIL): decisions are cached per traceback and recomputed when
+ * tmt_filter_gen changes. */
 extern tma_filter *tmt_filters;
 extern size_t tmt_nfilters;
 extern uint32_t tmt_filter_gen;
@@ -140,7 +164,8 @@ void tmt_filters_clear(void);
 void tmt_tstates_free_others(void);   /* in a forked child */
 
 /* ---- hooks.c ----------------------------------------------------------- */
-extern int tmt_tracing;
+/* The interpreter that enabled tracing: only its GIL guards the tables. */
+extern PyInterpreterState *tmt_main_interp;
 extern size_t tmt_arena_size;
 int tmt_hooks_enable(void);     /* GIL held; idempotent */
 void tmt_hooks_disable(void);   /* GIL held; idempotent, clears traces */

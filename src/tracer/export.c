@@ -1,7 +1,7 @@
 /* export.c -- tmt_core_export: the live tables into a tms_snapshot.
  *
- * Runs with the GIL and the table lock held throughout (nothing here
- * allocates through Python), so the snapshot is one consistent instant.
+ * Runs with the GIL held throughout, after applying the pending map, and
+ * nothing here allocates through Python: the snapshot is one instant.
  * Cost is linear in traces with one hash probe per trace into the
  * snapshot's traceback map: each code object's filename is interned once
  * and each distinct frame's line resolved once. */
@@ -99,7 +99,7 @@ int tmt_core_export(struct tms_snapshot *s, int with_traces)
 static int export_tables(tms_snapshot *s, int with_traces)
 {
     fill_header(&s->header);
-    tmt_lock();
+    tmt_drain_if_needed();
     const tmt_tables *t = &tmt_T;
     exporter x = {s, NULL, NULL, NULL, NULL, 0};
     uint64_t *per_tb = NULL;
@@ -168,7 +168,6 @@ static int export_tables(tms_snapshot *s, int with_traces)
         tmt_free(per_frame);
     }
 done:
-    tmt_unlock();
     tmt_free(x.code_str);
     tmt_free(x.frame_id);
     tmt_free(x.tb_id);

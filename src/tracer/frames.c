@@ -94,6 +94,12 @@ int tmt_frames_capture(tmt_rawframe *out, int limit)
     return n;
 }
 
+int tmt_holds_main(void)
+{
+    PyThreadState *ts = TMT_TSTATE();
+    return ts != NULL && ts->interp == tmt_main_interp;
+}
+
 int32_t tmt_frame_lineno(PyObject *code, int32_t offset)
 {
     int line = PyCode_Addr2Line((PyCodeObject *)code, offset);

@@ -7,9 +7,11 @@
  * for a big block inside an OBJ call, or the interning code reading a
  * filename.  So each block is traced once, at the outermost domain.
  *
- * Ordering that keeps traces exact with GIL-free RAW callers: a trace is
- * removed BEFORE its block is freed (or resized), and added AFTER the
- * block exists, so an address is never traced by two owners at once. */
+ * The tables belong to the traced interpreter's GIL, so the hot path takes
+ * no lock.  RAW calls made without it go through the pending map
+ * (tables.c), recording a removal BEFORE the block is freed and an
+ * addition AFTER it exists, so an address is never traced by two owners
+ * at once; h_realloc says why the GIL holder may drop a trace after. */
 #include "core.h"
 
 #include <pthread.h>
@@ -34,6 +36,7 @@ static tmt_domain domains[3] = {
 
 int tmt_tracing;
 size_t tmt_arena_size;
+PyInterpreterState *tmt_main_interp;
 
 /* Per-thread capture buffers and the last-traceback cache: if this
  * allocation's frames are exactly the last ones (same code objects and
@@ -134,41 +137,62 @@ static inline int tracing(void)
     return __atomic_load_n(&tmt_tracing, __ATOMIC_RELAXED);
 }
 
-/* Record a new block.  Frames are captured before the lock is taken (the
- * GIL keeps this thread's frames still); a RAW call without the GIL gets
- * the empty traceback. */
-static void trace_new(void *ptr, size_t size, int raw)
+/* May this call touch the tables?  Only a holder of the traced
+ * interpreter's GIL.  MEM and OBJ calls hold a GIL by contract; RAW calls
+ * may not, and on 3.9-3.11 only PyGILState_Check can tell. */
+static inline int owns_tables(const tmt_domain *d)
+{
+    if (d->raw && !PyGILState_Check())
+        return 0;
+    return tmt_holds_main();
+}
+
+/* Usually 1 frame, or a few: a loop beats a call to memcmp. */
+static inline int same_frames(const tmt_rawframe *a, const tmt_rawframe *b,
+                              int n)
+{
+    for (int i = 0; i < n; i++)
+        if (a[i].code != b[i].code || a[i].offset != b[i].offset)
+            return 0;
+    return 1;
+}
+
+/* Record a new block (tables owned).  Frames are captured first; the
+ * per-thread cache skips hashing when they are the last ones again. */
+static void trace_new(void *ptr, size_t size)
 {
     int limit = __atomic_load_n(&tmt_limit, __ATOMIC_RELAXED);
-    tmt_tstate *ts = NULL;
     tmt_trace_prefetch((uintptr_t)ptr);
-    int n = 0;
-    if (!raw || PyGILState_Check()) {
-        ts = ts_get(limit);
-        if (ts != NULL)
-            n = tmt_frames_capture(ts->buf, limit);
+    tmt_tstate *ts = ts_get(limit);
+    int n = ts != NULL ? tmt_frames_capture(ts->buf, limit) : 0;
+    tmt_drain_if_needed();
+    if (!tmt_tracing)
+        return;
+    uint32_t tb;
+    if (n == 0) {
+        tb = TMT_TB_EMPTY;
+    } else if (ts->gen == tmt_generation && ts->n == n &&
+               same_frames(ts->buf, ts->last, n)) {
+        tb = ts->tb;
+    } else {
+        tb = tmt_tb_intern(ts->buf, n);
+        tmt_rawframe *t = ts->last;
+        ts->last = ts->buf;
+        ts->buf = t;
+        ts->n = tb == TMT_TB_NONE ? -1 : n;
+        ts->tb = tb;
+        ts->gen = tmt_generation;
     }
-    tmt_lock();
-    if (tmt_tracing) {
-        uint32_t tb;
-        if (n == 0) {
-            tb = TMT_TB_EMPTY;
-        } else if (ts->gen == tmt_generation && ts->n == n &&
-                   memcmp(ts->buf, ts->last, (size_t)n * sizeof *ts->buf) == 0) {
-            tb = ts->tb;
-        } else {
-            tb = tmt_tb_intern(ts->buf, n);
-            tmt_rawframe *t = ts->last;
-            ts->last = ts->buf;
-            ts->buf = t;
-            ts->n = tb == TMT_TB_NONE ? -1 : n;
-            ts->tb = tb;
-            ts->gen = tmt_generation;
-        }
-        if (tb != TMT_TB_NONE && tmt_tb_keep(tb))
-            tmt_trace_add((uintptr_t)ptr, size, tb);
-    }
-    tmt_unlock();
+    if (tb != TMT_TB_NONE && tmt_tb_keep(tb))
+        tmt_trace_add((uintptr_t)ptr, size, tb);
+}
+
+static void added(const tmt_domain *d, void *p, size_t size)
+{
+    if (owns_tables(d))
+        trace_new(p, size);
+    else
+        tmt_pend_malloc((uintptr_t)p, size);
 }
 
 static void *h_malloc(void *ctx, size_t size)
@@ -179,7 +203,7 @@ static void *h_malloc(void *ctx, size_t size)
     tls_guard = 1;
     void *p = d->prev.malloc(d->prev.ctx, size);
     if (p != NULL && tracing() && !tls_quiet)
-        trace_new(p, size, d->raw);
+        added(d, p, size);
     tls_guard = 0;
     return p;
 }
@@ -192,57 +216,77 @@ static void *h_calloc(void *ctx, size_t nelem, size_t elsize)
     tls_guard = 1;
     void *p = d->prev.calloc(d->prev.ctx, nelem, elsize);
     if (p != NULL && tracing() && !tls_quiet)
-        trace_new(p, nelem * elsize, d->raw); /* no overflow: it succeeded */
+        added(d, p, nelem * elsize); /* no overflow: it succeeded */
     tls_guard = 0;
     return p;
 }
 
+/* Resize.  Owning the tables, the old trace is dropped after the call:
+ * no other GIL holder can run meanwhile, and a GIL-less thread that gets
+ * the old address recorded it in the pending map after our drain, so
+ * it is applied after our removal.  Without the tables, the removal is
+ * recorded before the call (a GIL holder may reuse the address at once)
+ * and undone if the call fails. */
 static void *h_realloc(void *ctx, void *ptr, size_t size)
 {
     tmt_domain *d = ctx;
     if (tls_guard)
         return d->prev.realloc(d->prev.ctx, ptr, size);
     tls_guard = 1;
-    tmt_trace old;
-    int had = 0;
-    uint32_t gen = 0;
-    if (ptr != NULL && tracing()) {
-        tmt_lock();
-        had = tmt_trace_remove((uintptr_t)ptr, &old);
-        gen = tmt_generation;
-        tmt_unlock();
-    }
-    void *p = d->prev.realloc(d->prev.ctx, ptr, size);
-    if (p == NULL) {
-        /* Failed: the old block is intact (unless size 0 freed it). */
-        if (had && size != 0) {
-            tmt_lock();
-            if (gen == tmt_generation && tmt_tracing)
-                tmt_trace_add(old.addr, old.size, old.tb);
-            tmt_unlock();
+    void *p;
+    if (!tracing()) {
+        p = d->prev.realloc(d->prev.ctx, ptr, size);
+    } else if (owns_tables(d)) {
+        if (ptr != NULL)
+            tmt_trace_prefetch((uintptr_t)ptr);
+        tmt_drain_if_needed();
+        p = d->prev.realloc(d->prev.ctx, ptr, size);
+        if (p == NULL && size == 0 && ptr != NULL) {
+            tmt_trace_remove((uintptr_t)ptr, NULL); /* C realloc(p, 0) freed */
+        } else if (p != NULL) {
+            if (ptr != NULL && p != ptr)
+                tmt_trace_remove((uintptr_t)ptr, NULL);
+            if (!tls_quiet)
+                trace_new(p, size); /* in place: replaces the old trace */
+            else if (p == ptr)
+                tmt_trace_remove((uintptr_t)ptr, NULL);
         }
-    } else if (tracing() && !tls_quiet) {
-        trace_new(p, size, d->raw);
+    } else {
+        tmt_trace saved = {0, 0, 0};
+        uint32_t gen = 0;
+        if (ptr != NULL)
+            gen = tmt_pend_free((uintptr_t)ptr, &saved);
+        p = d->prev.realloc(d->prev.ctx, ptr, size);
+        if (p == NULL && ptr != NULL && size != 0)
+            tmt_pend_restore((uintptr_t)ptr, &saved, gen);
+        else if (p != NULL && !tls_quiet)
+            tmt_pend_malloc((uintptr_t)p, size);
     }
     tls_guard = 0;
     return p;
 }
 
+/* Free.  Owning the tables: drain, free, then drop the trace (the miss
+ * on its slot overlaps the allocator's work; see h_realloc for why the
+ * order is safe).  Without them: record the removal first. */
 static void h_free(void *ctx, void *ptr)
 {
     tmt_domain *d = ctx;
-    if (tls_guard) {
+    if (tls_guard || ptr == NULL || !tracing()) {
         d->prev.free(d->prev.ctx, ptr);
         return;
     }
     tls_guard = 1;
-    if (ptr != NULL && tracing()) {
+    if (owns_tables(d)) {
         tmt_trace_prefetch((uintptr_t)ptr);
-        tmt_lock();
+        tmt_drain_if_needed();
+        d->prev.free(d->prev.ctx, ptr);
         tmt_trace_remove((uintptr_t)ptr, NULL);
-        tmt_unlock();
+    } else {
+        tmt_trace saved;
+        tmt_pend_free((uintptr_t)ptr, &saved);
+        d->prev.free(d->prev.ctx, ptr);
     }
-    d->prev.free(d->prev.ctx, ptr);
     tls_guard = 0;
 }
 
@@ -323,10 +367,9 @@ int tmt_hooks_enable(void)
 {
     if (tmt_tracing)
         return 0;
+    tmt_main_interp = PyThreadState_Get()->interp;
     if (tmt_T.tcap == 0) {
-        tmt_lock();
         int r = tmt_tables_init(&tmt_T);
-        tmt_unlock();
         if (r < 0) {
             PyErr_NoMemory();
             return -1;
@@ -360,6 +403,7 @@ static void reset_tables(void)
 {
     tmt_tables old;
     tmt_lock();
+    tmt_pend_clear();
     tmt_tables_detach(&old);
     narenas = 0;
     tmt_arena_size = 0;
@@ -425,7 +469,7 @@ int tmt_series_new(void)
 
 static void fork_prepare(void)
 {
-    tmt_lock(); /* no table operation is half done in the child */
+    tmt_lock(); /* no pending-map operation is half done in the child */
 }
 
 static void fork_parent(void)

@@ -132,7 +132,7 @@ size_t tmt_tables_free_bytes(void)
     const tmt_tables *t = &tmt_T;
     size_t idx_used = t->ncodes + t->nframes + t->ntbs;
     size_t idx_cap = t->code_icap + t->frame_icap + t->tb_icap;
-    return (t->tcap - t->tcount) * sizeof(tmt_trace) +
+    return tmt_pend_bytes_free() + (t->tcap - t->tcount) * sizeof(tmt_trace) +
            (size_t)(t->capcodes - t->ncodes) * sizeof(tmt_code) +
            (size_t)(t->capframes - t->nframes) * sizeof(tmt_frame) +
            (size_t)(t->captbs - t->ntbs) * sizeof(tmt_tb) +
@@ -140,25 +140,24 @@ size_t tmt_tables_free_bytes(void)
            (idx_cap - idx_used) * sizeof(uint32_t);
 }
 
-/* ---- traces ------------------------------------------------------------ */
+/* ---- address maps (the trace table and the pending map) ----------------- */
 
 #define trace_slot tmt_trace_slot
 
-tmt_trace *tmt_trace_find(uintptr_t addr)
+static tmt_trace *map_find(tmt_trace *tab, size_t cap, uintptr_t addr)
 {
-    tmt_tables *t = &tmt_T;
-    if (t->tcap == 0 || addr == 0)
+    if (cap == 0 || addr == 0)
         return NULL;
-    size_t mask = t->tcap - 1;
+    size_t mask = cap - 1;
     for (size_t i = trace_slot(addr, mask);; i = (i + 1) & mask) {
-        if (t->traces[i].addr == addr)
-            return &t->traces[i];
-        if (t->traces[i].addr == 0)
+        if (tab[i].addr == addr)
+            return &tab[i];
+        if (tab[i].addr == 0)
             return NULL;
     }
 }
 
-static void trace_put(tmt_trace *tab, size_t mask, const tmt_trace *e)
+static void map_put_new(tmt_trace *tab, size_t mask, const tmt_trace *e)
 {
     size_t i = trace_slot(e->addr, mask);
     while (tab[i].addr != 0)
@@ -166,41 +165,80 @@ static void trace_put(tmt_trace *tab, size_t mask, const tmt_trace *e)
     tab[i] = *e;
 }
 
-static int traces_grow(tmt_tables *t)
+/* Insert or replace e; *old gets the replaced entry (addr 0 if none). */
+static int map_put(tmt_trace **tab, size_t *cap, size_t *count,
+                   const tmt_trace *e, tmt_trace *old)
 {
-    size_t ncap = t->tcap * 2;
-    tmt_trace *n = tmt_calloc(ncap, sizeof *n);
-    if (n == NULL)
+    if (*cap == 0)
         return -1;
-    for (size_t i = 0; i < t->tcap; i++)
-        if (t->traces[i].addr)
-            trace_put(n, ncap - 1, &t->traces[i]);
-    tmt_free(t->traces);
-    t->traces = n;
-    t->tcap = ncap;
+    if ((*count + 1) * 4 > *cap * 3) {
+        size_t ncap = *cap * 2;
+        tmt_trace *n = tmt_calloc(ncap, sizeof *n);
+        if (n == NULL)
+            return -1;
+        for (size_t i = 0; i < *cap; i++)
+            if ((*tab)[i].addr)
+                map_put_new(n, ncap - 1, &(*tab)[i]);
+        tmt_free(*tab);
+        *tab = n;
+        *cap = ncap;
+    }
+    /* One probe finds either the address or the empty slot to use. */
+    size_t mask = *cap - 1, i;
+    old->addr = 0;
+    for (i = trace_slot(e->addr, mask); (*tab)[i].addr != 0;
+         i = (i + 1) & mask) {
+        if ((*tab)[i].addr == e->addr) {
+            *old = (*tab)[i];
+            (*count)--;
+            break;
+        }
+    }
+    (*tab)[i] = *e;
+    (*count)++;
     return 0;
+}
+
+/* Backward-shift deletion: no tombstones, probes stay short forever. */
+static int map_remove(tmt_trace *tab, size_t cap, size_t *count,
+                      uintptr_t addr, tmt_trace *old)
+{
+    tmt_trace *e = map_find(tab, cap, addr);
+    if (e == NULL)
+        return 0;
+    if (old)
+        *old = *e;
+    (*count)--;
+    size_t mask = cap - 1;
+    size_t i = (size_t)(e - tab);
+    for (size_t j = (i + 1) & mask; tab[j].addr != 0; j = (j + 1) & mask) {
+        size_t k = trace_slot(tab[j].addr, mask);
+        /* Move j back to the hole i unless its home k lies in (i, j]. */
+        int stays = (i <= j) ? (i < k && k <= j) : (i < k || k <= j);
+        if (!stays) {
+            tab[i] = tab[j];
+            i = j;
+        }
+    }
+    tab[i].addr = 0;
+    return 1;
+}
+
+tmt_trace *tmt_trace_find(uintptr_t addr)
+{
+    return map_find(tmt_T.traces, tmt_T.tcap, addr);
 }
 
 int tmt_trace_add(uintptr_t addr, size_t size, uint32_t tb)
 {
     tmt_tables *t = &tmt_T;
-    if (t->tcap == 0 ||
-        ((t->tcount + 1) * 4 > t->tcap * 3 && traces_grow(t) < 0))
+    tmt_trace e = {addr, size, tb}, old;
+    if (map_put(&t->traces, &t->tcap, &t->tcount, &e, &old) < 0)
         return -1;
-    /* One probe finds either the address or the empty slot to use. */
-    size_t mask = t->tcap - 1, i;
-    for (i = trace_slot(addr, mask); t->traces[i].addr != 0;
-         i = (i + 1) & mask) {
-        if (t->traces[i].addr == addr) {
-            /* A block we never saw freed (its free bypassed the hooks, or
-             * it was resized in place): the new trace replaces it. */
-            t->traced -= t->traces[i].size;
-            t->tcount--;
-            break;
-        }
-    }
-    t->traces[i] = (tmt_trace){addr, size, tb};
-    t->tcount++;
+    /* A replaced trace is a block we never saw freed (its free bypassed
+     * the hooks, or it was resized in place). */
+    if (old.addr)
+        t->traced -= old.size;
     t->traced += size;
     if (t->traced > t->peak)
         t->peak = t->traced;
@@ -210,27 +248,136 @@ int tmt_trace_add(uintptr_t addr, size_t size, uint32_t tb)
 int tmt_trace_remove(uintptr_t addr, tmt_trace *old)
 {
     tmt_tables *t = &tmt_T;
-    tmt_trace *e = tmt_trace_find(addr);
-    if (e == NULL)
+    tmt_trace o;
+    if (!map_remove(t->traces, t->tcap, &t->tcount, addr, &o))
         return 0;
+    t->traced -= o.size;
     if (old)
-        *old = *e;
-    t->traced -= e->size;
-    t->tcount--;
-    size_t mask = t->tcap - 1;
-    size_t i = (size_t)(e - t->traces);
-    for (size_t j = (i + 1) & mask; t->traces[j].addr != 0;
-         j = (j + 1) & mask) {
-        size_t k = trace_slot(t->traces[j].addr, mask);
-        /* Move j back to the hole i unless its home k lies in (i, j]. */
-        int stays = (i <= j) ? (i < k && k <= j) : (i < k || k <= j);
-        if (!stays) {
-            t->traces[i] = t->traces[j];
-            i = j;
-        }
-    }
-    t->traces[i].addr = 0;
+        *old = o;
     return 1;
+}
+
+/* ---- the pending map: RAW calls made without the GIL ---------------------
+ * The trace table belongs to the GIL.  A RAW call without it (or from
+ * another interpreter) records what it did here, under tmt_lock; the next
+ * GIL holder applies it before touching the table.  Per address: an add
+ * (PEND_ADD, with its size) and/or the removal of the table's trace
+ * (PEND_REMOVE).  Order per address is kept by these two flags; different
+ * addresses commute.  A GIL holder can only meet an address that a
+ * GIL-less thread touched after that thread's hook returned (the
+ * allocator orders free before reuse), so draining first is enough. */
+#define PEND_ADD 1u
+#define PEND_REMOVE 2u
+
+static tmt_trace *pend_tab;
+static size_t pend_cap, pend_n;
+size_t tmt_pend_count;
+
+static int pend_ready(void)
+{
+    if (pend_cap == 0) {
+        pend_tab = tmt_calloc(256, sizeof *pend_tab);
+        if (pend_tab == NULL)
+            return -1;
+        pend_cap = 256;
+    }
+    return 0;
+}
+
+static void pend_publish(void)
+{
+    __atomic_store_n(&tmt_pend_count, pend_n, __ATOMIC_RELEASE);
+}
+
+void tmt_pend_malloc(uintptr_t addr, size_t size)
+{
+    tmt_lock();
+    if (tmt_tracing && pend_ready() == 0) {
+        tmt_trace *e = map_find(pend_tab, pend_cap, addr), old;
+        if (e != NULL) {
+            e->tb |= PEND_ADD;
+            e->size = size;
+        } else {
+            tmt_trace n = {addr, size, PEND_ADD};
+            map_put(&pend_tab, &pend_cap, &pend_n, &n, &old);
+        }
+        pend_publish();
+    }
+    tmt_unlock();
+}
+
+uint32_t tmt_pend_free(uintptr_t addr, tmt_trace *saved)
+{
+    tmt_lock();
+    uint32_t gen = tmt_generation;
+    saved->addr = 0;
+    if (tmt_tracing && pend_ready() == 0) {
+        tmt_trace *e = map_find(pend_tab, pend_cap, addr), old;
+        if (e != NULL) {
+            *saved = *e;
+            if (e->tb & PEND_ADD) {
+                e->tb &= ~PEND_ADD;   /* freed before any GIL holder saw it */
+                if (e->tb == 0)
+                    map_remove(pend_tab, pend_cap, &pend_n, addr, NULL);
+            } else {
+                e->tb |= PEND_REMOVE;
+            }
+        } else {
+            tmt_trace n = {addr, 0, PEND_REMOVE};
+            map_put(&pend_tab, &pend_cap, &pend_n, &n, &old);
+        }
+        pend_publish();
+    }
+    tmt_unlock();
+    return gen;
+}
+
+void tmt_pend_restore(uintptr_t addr, const tmt_trace *saved, uint32_t gen)
+{
+    tmt_lock();
+    if (gen == tmt_generation && pend_cap) {
+        tmt_trace old;
+        if (saved->addr)
+            map_put(&pend_tab, &pend_cap, &pend_n, saved, &old);
+        else
+            map_remove(pend_tab, pend_cap, &pend_n, addr, NULL);
+        pend_publish();
+    }
+    tmt_unlock();
+}
+
+/* GIL held.  Applies and empties the pending map. */
+void tmt_pend_drain(void)
+{
+    tmt_lock();
+    for (size_t i = 0; pend_n && i < pend_cap; i++) {
+        tmt_trace *e = &pend_tab[i];
+        if (e->addr == 0)
+            continue;
+        if (e->tb & PEND_REMOVE)
+            tmt_trace_remove(e->addr, NULL);
+        if ((e->tb & PEND_ADD) && tmt_tb_keep(TMT_TB_EMPTY))
+            tmt_trace_add(e->addr, e->size, TMT_TB_EMPTY);
+        e->addr = 0;
+        pend_n--;
+    }
+    pend_n = 0;
+    pend_publish();
+    tmt_unlock();
+}
+
+/* Caller holds tmt_lock (a reset). */
+void tmt_pend_clear(void)
+{
+    if (pend_cap)
+        memset(pend_tab, 0, pend_cap * sizeof *pend_tab);
+    pend_n = 0;
+    pend_publish();
+}
+
+size_t tmt_pend_bytes_free(void)
+{
+    return (pend_cap - pend_n) * sizeof(tmt_trace);
 }
 
 /* ---- indexes of ids ----------------------------------------------------- */
@@ -476,28 +623,25 @@ int tmt_filters_append(int include, const char *pattern, size_t plen,
     if (tmt_nfilters)
         memcpy(arr, tmt_filters, tmt_nfilters * sizeof *arr);
     arr[tmt_nfilters] = (tma_filter){include, p, plen, lineno, traceback};
-    tmt_lock();
+    /* Filters are read by GIL holders only (tmt_tb_keep), like us. */
     tma_filter *old = tmt_filters;
     tmt_filters = arr;
     tmt_nfilters++;
     if (lineno >= 1)
         filters_need_lines = 1;
     tmt_filter_gen++;
-    tmt_unlock();
     tmt_free(old);
     return 0;
 }
 
 void tmt_filters_clear(void)
 {
-    tmt_lock();
     tma_filter *old = tmt_filters;
     size_t n = tmt_nfilters;
     tmt_filters = NULL;
     tmt_nfilters = 0;
     filters_need_lines = 0;
     tmt_filter_gen++;
-    tmt_unlock();
     for (size_t i = 0; i < n; i++)
         tmt_free((void *)old[i].pattern);
     tmt_free(old);

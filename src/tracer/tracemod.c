@@ -1,7 +1,7 @@
 /* tracemod.c -- the trace and filter functions of PEP 454 on _tmtrace.
  *
- * Queries copy what they need from the tables under the lock, then build
- * Python objects without it ("quiet": the query's own blocks are not
+ * Queries (GIL held) apply the pending map, copy what they need from the
+ * tables, then build Python objects ("quiet": the query's own blocks are not
  * traced, so nothing is interned while ids are being read).  Table arrays
  * may still move if Python code runs (a finalizer): entries are always
  * reached by index, and a reset is detected by the generation. */
@@ -133,9 +133,8 @@ static PyObject *f_get_traced_memory(PyObject *self, PyObject *unused)
 {
     (void)self;
     (void)unused;
-    tmt_lock();
+    tmt_drain_if_needed();
     size_t size = tmt_T.traced, peak = tmt_T.peak;
-    tmt_unlock();
     return Py_BuildValue("(nn)", (Py_ssize_t)size, (Py_ssize_t)peak);
 }
 
@@ -158,10 +157,8 @@ static PyObject *f_set_traceback_limit(PyObject *self, PyObject *arg)
                      TMT_MAX_LIMIT);
         return NULL;
     }
-    tmt_lock();
     __atomic_store_n(&tmt_limit, (int)n, __ATOMIC_RELAXED);
     tmt_filter_gen++; /* the filters' traceback flag depends on the limit */
-    tmt_unlock();
     Py_RETURN_NONE;
 }
 
@@ -169,10 +166,9 @@ static PyObject *trace_of(uintptr_t addr)
 {
     if (!tmt_tracing)
         Py_RETURN_NONE;
-    tmt_lock();
+    tmt_drain_if_needed();
     tmt_trace *e = tmt_trace_find(addr);
     tmt_trace t = e ? *e : (tmt_trace){0, 0, 0};
-    tmt_unlock();
     if (e == NULL)
         Py_RETURN_NONE;
     int was = tmt_quiet(1);
@@ -209,10 +205,10 @@ static PyObject *f_get_object_trace(PyObject *self, PyObject *obj)
     return trace_of(tmt_object_address(obj));
 }
 
-/* Copy the live traces under the lock. */
+/* Copy the live traces (the query then builds objects from the copy). */
 static tmt_trace *copy_traces(size_t *n)
 {
-    tmt_lock();
+    tmt_drain_if_needed();
     size_t cap = tmt_T.tcount ? tmt_T.tcount : 1;
     tmt_trace *arr = tmt_malloc(cap * sizeof *arr);
     size_t k = 0;
@@ -220,7 +216,6 @@ static tmt_trace *copy_traces(size_t *n)
         for (size_t i = 0; i < tmt_T.tcap; i++)
             if (tmt_T.traces[i].addr)
                 arr[k++] = tmt_T.traces[i];
-    tmt_unlock();
     *n = k;
     return arr;
 }
@@ -432,6 +427,7 @@ static PyObject *f_get_tracemalloc_memory(PyObject *self, PyObject *unused)
 {
     (void)self;
     (void)unused;
+    tmt_drain_if_needed();
     tmt_lock();
     size_t size = __atomic_load_n(&tmt_alloc_bytes, __ATOMIC_RELAXED);
     size_t free_bytes = tmt_tables_free_bytes();

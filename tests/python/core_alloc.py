@@ -12,6 +12,7 @@ _FN = {(domain, op): getattr(API, domain + op)
        for op in ("Malloc", "Calloc", "Realloc", "Free")}
 _NOGIL_MALLOC = NOGIL.PyMem_RawMalloc
 _NOGIL_FREE = NOGIL.PyMem_RawFree
+_NOGIL_REALLOC = NOGIL.PyMem_RawRealloc
 
 
 def malloc(domain, n):
@@ -36,6 +37,10 @@ def nogil_raw_malloc(n):
 
 def nogil_raw_free(p):
     _NOGIL_FREE(p)
+
+
+def nogil_raw_realloc(p, n):
+    return _NOGIL_REALLOC(p, n)
 
 
 def make_bytes(n):

@@ -68,6 +68,39 @@ def test_gil_free_raw_threads_exact(tracer):
     assert consistent()
 
 
+def test_blocks_cross_between_gil_and_no_gil(tracer):
+    # Blocks made with the GIL and freed or resized without it, and the
+    # reverse: what GIL-less calls record is applied before the next
+    # query, in order.  This file's own objects are not traced.
+    tracer.clear_filters()
+    tracer.add_exclude_filter(__file__)
+    tracer.clear_traces()
+    a = core_alloc.malloc("PyMem_Raw", 1111)          # with the GIL
+    b = core_alloc.nogil_raw_malloc(2222)             # without
+    assert tracer.get_trace(a)[0] == 1111
+    assert tracer.get_trace(b) == (2222, ())
+    core_alloc.nogil_raw_free(a)
+    assert tracer.get_trace(a) is None
+    core_alloc.free("PyMem_Raw", b)
+    assert tracer.get_trace(b) is None
+    c = core_alloc.malloc("PyMem_Raw", 3333)
+    d = core_alloc.nogil_raw_realloc(c, 400000)       # moves
+    assert tracer.get_trace(d) == (400000, ())
+    if d != c:
+        assert tracer.get_trace(c) is None
+    e = core_alloc.realloc("PyMem_Raw", d, 500000)
+    assert tracer.get_trace(e)[0] == 500000
+    f = core_alloc.nogil_raw_realloc(e, 16)
+    assert tracer.get_trace(f) == (16, ())
+    # Many GIL-less malloc/free pairs never seen by a GIL holder cancel.
+    before = tracer.get_traced_memory()[0]
+    for _ in range(1000):
+        core_alloc.nogil_raw_free(core_alloc.nogil_raw_malloc(64))
+    core_alloc.nogil_raw_free(f)
+    assert tracer.get_traced_memory()[0] == before - 16
+    assert consistent()
+
+
 def _child(check):
     """Run check() in a forked child; its exit code tells the parent."""
     pid = os.fork()
