@@ -233,15 +233,11 @@ DUP_KINDS = ["string", "frame", "traceback", "metric", "meta", "stat",
 
 
 @pytest.mark.parametrize("kind", DUP_KINDS)
-def test_writer_refuses_duplicates(kind, request):
+def test_writer_refuses_duplicates(kind):
     """W7/W8: a writer MUST NOT write a duplicate string, frame, traceback,
     metric name, meta key, STAT frame, or trace address (even across
     chunks).  The streaming writer must refuse rather than emit a file
     the spec (and libtms's own reader) rejects as corrupt."""
-    if kind not in ("address_in_chunk",):
-        request.applymarker(pytest.mark.xfail(
-            strict=True, reason="libtms streaming writer does not check "
-            "uniqueness yet (reported to the lead)"))
     out = subprocess.run([CROSS, "writer-dups"], check=True,
                          capture_output=True, text=True).stdout
     got = dict(line.split() for line in out.splitlines())

@@ -80,7 +80,7 @@ typedef enum {
     TMS_E_CHECKSUM = -32,  /* a section's CRC-32 does not match */
     TMS_E_DECOMPRESS = -33,/* zstd refused a section payload */
     /* version */
-    TMS_E_VERSION = -40,   /* written by a newer major format version */
+    TMS_E_VERSION = -40,   /* a major format version this reader lacks */
     /* resources */
     TMS_E_NOMEM = -50,     /* allocation failed */
     TMS_E_LIMIT = -51,     /* a count or length exceeds the limits below */
