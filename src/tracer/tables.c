@@ -203,14 +203,15 @@ static int map_put(tmt_trace **tab, size_t *cap, size_t *count,
 static int map_remove(tmt_trace *tab, size_t cap, size_t *count,
                       uintptr_t addr, tmt_trace *old)
 {
-    tmt_trace *e = map_find(tab, cap, addr);
-    if (e == NULL)
+    if (cap == 0 || addr == 0)
         return 0;
+    size_t mask = cap - 1, i;
+    for (i = trace_slot(addr, mask); tab[i].addr != addr; i = (i + 1) & mask)
+        if (tab[i].addr == 0)
+            return 0;
     if (old)
-        *old = *e;
+        *old = tab[i];
     (*count)--;
-    size_t mask = cap - 1;
-    size_t i = (size_t)(e - tab);
     for (size_t j = (i + 1) & mask; tab[j].addr != 0; j = (j + 1) & mask) {
         size_t k = trace_slot(tab[j].addr, mask);
         /* Move j back to the hole i unless its home k lies in (i, j]. */
