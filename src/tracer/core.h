@@ -25,7 +25,8 @@ typedef struct tmt_rawframe {
 
 /* ---- frames.c: the one file that reads interpreter internals ---------- */
 /* Walk the calling thread's Python frames, most recent first.  Needs the
- * GIL.  Returns the number stored (0 if there is no Python frame). */
+ * GIL.  Returns the number stored (0 if there is no Python frame), or -1
+ * if the thread's interpreter is not tmt_main_interp. */
 int tmt_frames_capture(tmt_rawframe *out, int limit);
 /* Line of (code, offset), or -1 if unknown.  No allocation. */
 int32_t tmt_frame_lineno(PyObject *code, int32_t offset);
@@ -164,6 +165,10 @@ void tmt_filters_clear(void);
 void tmt_tstates_free_others(void);   /* in a forked child */
 
 /* ---- hooks.c ----------------------------------------------------------- */
+/* Before 3.12 every interpreter shares one GIL, so any MEM/OBJ call (GIL
+ * held by contract) may touch the tables; since 3.12 an interpreter may
+ * have its own GIL. */
+#define TMT_ONE_GIL (PY_VERSION_HEX < 0x030C0000)
 /* The interpreter that enabled tracing: only its GIL guards the tables. */
 extern PyInterpreterState *tmt_main_interp;
 extern size_t tmt_arena_size;

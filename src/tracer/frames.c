@@ -63,8 +63,8 @@ int tmt_frames_capture(tmt_rawframe *out, int limit)
 {
     PyThreadState *ts = TMT_TSTATE();
     int n = 0;
-    if (ts == NULL)
-        return 0;
+    if (ts == NULL || ts->interp != tmt_main_interp)
+        return -1;
 #if PY_VERSION_HEX < 0x030B0000
     for (PyFrameObject *f = ts->frame; f != NULL && n < limit; f = f->f_back) {
         out[n].code = (PyObject *)f->f_code;

@@ -142,9 +142,9 @@ static inline int tracing(void)
  * may not, and on 3.9-3.11 only PyGILState_Check can tell. */
 static inline int owns_tables(const tmt_domain *d)
 {
-    if (d->raw && !PyGILState_Check())
-        return 0;
-    return tmt_holds_main();
+    if (d->raw)
+        return PyGILState_Check() && tmt_holds_main();
+    return TMT_ONE_GIL || tmt_holds_main();
 }
 
 /* Usually 1 frame, or a few: a loop beats a call to memcmp. */
@@ -164,7 +164,17 @@ static void trace_new(void *ptr, size_t size)
     int limit = __atomic_load_n(&tmt_limit, __ATOMIC_RELAXED);
     tmt_trace_prefetch((uintptr_t)ptr);
     tmt_tstate *ts = ts_get(limit);
-    int n = ts != NULL ? tmt_frames_capture(ts->buf, limit) : 0;
+    int n = ts != NULL ? tmt_frames_capture(ts->buf, limit)
+                       : (tmt_holds_main() ? 0 : -1);
+    if (n < 0) {
+        /* Another interpreter's thread: its frames are not ours to keep.
+         * With one GIL per process we own the tables anyway. */
+        if (!TMT_ONE_GIL) {
+            tmt_pend_malloc((uintptr_t)ptr, size);
+            return;
+        }
+        n = 0;
+    }
     tmt_drain_if_needed();
     if (!tmt_tracing)
         return;
@@ -187,12 +197,14 @@ static void trace_new(void *ptr, size_t size)
         tmt_trace_add((uintptr_t)ptr, size, tb);
 }
 
+/* A new block: trace_new itself finds out (while capturing frames)
+ * whether this thread's interpreter owns the tables. */
 static void added(const tmt_domain *d, void *p, size_t size)
 {
-    if (owns_tables(d))
-        trace_new(p, size);
-    else
+    if (d->raw && !PyGILState_Check())
         tmt_pend_malloc((uintptr_t)p, size);
+    else
+        trace_new(p, size);
 }
 
 static void *h_malloc(void *ctx, size_t size)

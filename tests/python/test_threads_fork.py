@@ -165,3 +165,29 @@ def test_fork_while_threads_allocate_no_deadlock(tracer):
         for t in threads:
             t.join()
     assert consistent()
+
+
+def _subinterpreters():
+    for name in ("_interpreters", "_xxsubinterpreters"):
+        try:
+            return __import__(name)
+        except ImportError:
+            pass
+    return None
+
+
+@pytest.mark.skipif(_subinterpreters() is None, reason="no subinterpreters")
+def test_subinterpreters_allocate_while_tracing(tracer):
+    # Their blocks go to the tables (one GIL) or through the pending map
+    # (3.12+: possibly their own GIL); either way totals stay exact.
+    si = _subinterpreters()
+    tracer.set_traceback_limit(5)
+    keep = bytes(1234)
+    code = "x = [str(i) * 10 for i in range(20000)]\nimport json\n" \
+           "y = json.dumps(x)\n"
+    for _ in range(3):
+        iid = si.create()
+        getattr(si, "run_string", getattr(si, "exec", None))(iid, code)
+        si.destroy(iid)
+    assert consistent()
+    assert tracer.get_object_trace(keep)[0] == sys.getsizeof(keep)
