@@ -3,9 +3,11 @@
  *
  * Strings, frames and tracebacks are unique by value within a snapshot,
  * so a key is an id and a group is an array slot: no hashing on the hot
- * path.  Traces are first summed per traceback id (one pass over the
- * traces), then each traceback with memory is expanded into its keys, so
- * the per-trace work is one add whatever the grouping.
+ * path.  Traces are first summed per traceback id (totals.c: one pass over
+ * the traces, or over a file as it streams), then each traceback with
+ * memory is expanded into its keys (tma_group_totals), so the per-trace
+ * work is one add whatever the grouping and tma_group and tmtool's
+ * streamed files share every rule.
  *
  * Decisions beyond tma.h:
  *   - the "cumulative is ignored" rules are applied before the "needs
@@ -22,10 +24,8 @@
 
 #include "tma_internal.h"
 
-typedef struct slot {
-    uint64_t size;
-    uint64_t count;
-} slot;
+/* A group's memory: the same pair as a traceback's. */
+typedef tma_tb_total slot;
 
 static void groups_clear(tma_groups *g)
 {
@@ -38,32 +38,6 @@ void tma_groups_free(tma_groups *g)
         return;
     free(g->items);
     groups_clear(g);
-}
-
-/* Sum the traces per traceback id.  *out has s->ntracebacks slots. */
-static int sum_per_traceback(const tms_snapshot *s, slot **out,
-                             uint64_t *total_size, tms_error *err)
-{
-    slot *tb = calloc(s->ntracebacks ? s->ntracebacks : 1, sizeof *tb);
-    if (tb == NULL)
-        return tma_fail(err, TMS_E_NOMEM, "cannot group: out of memory");
-    uint64_t total = 0;
-    for (uint64_t i = 0; i < s->ntraces; i++) {
-        const tms_trace *t = &s->traces[i];
-        if (t->traceback >= s->ntracebacks) {
-            free(tb);
-            return tma_fail(err, TMS_E_CORRUPT,
-                            "cannot group: trace %llu refers to traceback "
-                            "%u of %u", (unsigned long long)i, t->traceback,
-                            s->ntracebacks);
-        }
-        tb[t->traceback].size += t->size;
-        tb[t->traceback].count++;
-        total += t->size;
-    }
-    *out = tb;
-    *total_size = total;
-    return TMS_OK;
 }
 
 /* Key space for LINE / FILENAME: frame or string ids, plus one slot for
@@ -179,7 +153,8 @@ done:
 /* Cumulative LINE / FILENAME: every distinct key of a traceback gets the
  * traceback's memory once.  stamp[key] = last traceback that counted it. */
 static int group_cumulative(const tms_snapshot *s, tma_group_by by,
-                            const slot *tb, tma_groups *out, tms_error *err)
+                            const tma_tb_totals *tt, tma_groups *out,
+                            tms_error *err)
 {
     keyspace k = keyspace_of(s, by);
     slot *acc = calloc(k.n, sizeof *acc);
@@ -191,7 +166,8 @@ static int group_cumulative(const tms_snapshot *s, tma_group_by by,
         goto done;
     }
     memset(stamp, 0xff, (size_t)k.n * sizeof *stamp);
-    for (uint32_t t = 0; t < s->ntracebacks; t++) {
+    const slot *tb = tt->tb;
+    for (uint32_t t = 0; t < tt->n; t++) {
         if (tb[t].count == 0)
             continue;
         uint32_t n = tms_traceback_len(s, t);
@@ -220,16 +196,17 @@ done:
     return rc;
 }
 
-static int group_tracebacks(const tms_snapshot *s, const slot *tb,
+static int group_tracebacks(const tms_snapshot *s, const tma_tb_totals *tt,
                             tma_groups *out, tms_error *err)
 {
+    const slot *tb = tt->tb;
     size_t n = 0;
-    for (uint32_t t = 0; t < s->ntracebacks; t++)
+    for (uint32_t t = 0; t < tt->n; t++)
         n += tb[t].count != 0;
     out->items = malloc((n ? n : 1) * sizeof *out->items);
     if (out->items == NULL)
         return tma_fail(err, TMS_E_NOMEM, "cannot group: out of memory");
-    for (uint32_t t = 0, j = 0; t < s->ntracebacks; t++) {
+    for (uint32_t t = 0, j = 0; t < tt->n; t++) {
         if (tb[t].count == 0)
             continue;
         tma_stat *it = &out->items[j++];
@@ -268,8 +245,10 @@ static int group_addresses(const tms_snapshot *s, tma_groups *out,
     return TMS_OK;
 }
 
-int tma_group(const tms_snapshot *s, tma_group_by by, int cumulative,
-              tma_groups *out, tms_error *err)
+/* Validate the request and apply the "cumulative is ignored" rules, which
+ * come before "needs traces". */
+static int prepare(const tms_snapshot *s, tma_group_by by, int *cumulative,
+                   tma_groups *out, tms_error *err)
 {
     if (out == NULL)
         return tma_fail(err, TMS_E_ARG, "cannot group: no output");
@@ -281,29 +260,25 @@ int tma_group(const tms_snapshot *s, tma_group_by by, int cumulative,
                         (int)by);
     if (by == TMA_BY_ADDRESS || by == TMA_BY_TRACEBACK ||
         s->header.traceback_limit < 2)
-        cumulative = 0;
-    cumulative = cumulative != 0;
+        *cumulative = 0;
+    *cumulative = *cumulative != 0;
+    return TMS_OK;
+}
 
-    int rc;
-    if (!cumulative && (by == TMA_BY_FILENAME || by == TMA_BY_LINE)) {
-        rc = group_stats(s, by, out, err);
-    } else if (!s->has_traces) {
-        rc = tma_fail(err, TMS_E_ARG,
-                      "cannot group by %s%s: snapshot has no traces",
-                      tma_group_by_name(by), cumulative ? " cumulatively" : "");
-    } else if (by == TMA_BY_ADDRESS) {
-        rc = group_addresses(s, out, err);
-    } else {
-        slot *tb = NULL;
-        rc = sum_per_traceback(s, &tb, &out->total_size, err);
-        if (rc == TMS_OK) {
-            out->total_count = s->ntraces;
-            rc = by == TMA_BY_TRACEBACK
-                     ? group_tracebacks(s, tb, out, err)
-                     : group_cumulative(s, by, tb, out, err);
-        }
-        free(tb);
-    }
+static int uses_stats(tma_group_by by, int cumulative)
+{
+    return !cumulative && (by == TMA_BY_FILENAME || by == TMA_BY_LINE);
+}
+
+static int no_traces(tma_group_by by, int cumulative, tms_error *err)
+{
+    return tma_fail(err, TMS_E_ARG,
+                    "cannot group by %s%s: snapshot has no traces",
+                    tma_group_by_name(by), cumulative ? " cumulatively" : "");
+}
+
+static int finish(tma_groups *out, tma_group_by by, int cumulative, int rc)
+{
     if (rc < 0) {
         tma_groups_free(out);
         return rc;
@@ -311,4 +286,56 @@ int tma_group(const tms_snapshot *s, tma_group_by by, int cumulative,
     out->by = by;
     out->cumulative = cumulative;
     return TMS_OK;
+}
+
+int tma_group_totals(const tms_snapshot *s, const tma_tb_totals *t,
+                     tma_group_by by, int cumulative, tma_groups *out,
+                     tms_error *err)
+{
+    int rc = prepare(s, by, &cumulative, out, err);
+    if (rc < 0)
+        return rc;
+    if (uses_stats(by, cumulative)) {
+        rc = group_stats(s, by, out, err);
+    } else if (by == TMA_BY_ADDRESS) {
+        rc = tma_fail(err, TMS_E_ARG, "cannot group by address from "
+                      "per-traceback totals: addresses need the traces");
+    } else if (!s->has_traces) {
+        rc = no_traces(by, cumulative, err);
+    } else if (t == NULL || t->snap != s || t->n > s->ntracebacks) {
+        rc = tma_fail(err, TMS_E_ARG, "cannot group by %s: no per-traceback "
+                      "totals for this snapshot", tma_group_by_name(by));
+    } else {
+        out->total_size = t->total_size;
+        out->total_count = t->total_count;
+        rc = by == TMA_BY_TRACEBACK ? group_tracebacks(s, t, out, err)
+                                    : group_cumulative(s, by, t, out, err);
+    }
+    return finish(out, by, cumulative, rc);
+}
+
+int tma_group(const tms_snapshot *s, tma_group_by by, int cumulative,
+              tma_groups *out, tms_error *err)
+{
+    int rc = prepare(s, by, &cumulative, out, err);
+    if (rc < 0)
+        return rc;
+    if (by == TMA_BY_ADDRESS) {
+        rc = s->has_traces ? group_addresses(s, out, err)
+                           : no_traces(by, cumulative, err);
+        return finish(out, by, cumulative, rc);
+    }
+    if (uses_stats(by, cumulative) || !s->has_traces)
+        return tma_group_totals(s, NULL, by, cumulative, out, err);
+    /* the same path as a streamed file: sum per traceback, then expand */
+    tma_tb_totals t;
+    rc = tma_tb_totals_init(&t, s);
+    if (rc == TMS_OK)
+        rc = tma_tb_totals_add(&t, s->traces, (size_t)s->ntraces, err);
+    if (rc == TMS_OK)
+        rc = tma_group_totals(s, &t, by, cumulative, out, err);
+    else
+        groups_clear(out);
+    tma_tb_totals_free(&t);
+    return rc;
 }

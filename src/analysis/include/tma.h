@@ -173,6 +173,56 @@ typedef struct tma_groups {
  *   - an empty traceback counts under the unknown frame (None, None). */
 int tma_group(const tms_snapshot *s, tma_group_by by, int cumulative,
               tma_groups *out, tms_error *err);
+
+/* Per-traceback totals: the memory of every traceback id, summed while
+ * traces stream past, so that every grouping but ADDRESS can be made
+ * without holding the traces (16 bytes per traceback instead of 24 per
+ * trace).  tma_group itself sums s->traces this way and expands the
+ * totals with tma_group_totals: one implementation of the rules.
+ *
+ * The accumulator borrows snap: ids are checked against snap's traceback
+ * table as it is at each add, and the table may grow between adds (as it
+ * does under tms_reader_read, which appends tracebacks to the snapshot
+ * between trace chunks). */
+typedef struct tma_tb_total {
+    uint64_t size;
+    uint64_t count;
+} tma_tb_total;
+
+typedef struct tma_tb_totals {
+    const tms_snapshot *snap;  /* borrowed */
+    tma_tb_total *tb;          /* owned; by traceback id, [0, n) */
+    uint32_t n, cap;
+    uint64_t total_size;       /* sum over every trace added */
+    uint64_t total_count;      /* traces added */
+    tms_error err;             /* failure of tma_tb_totals_trace_fn */
+} tma_tb_totals;
+
+/* Start empty totals for traces of snap (TMS_E_ARG if t or snap is
+ * NULL). */
+int tma_tb_totals_init(tma_tb_totals *t, const tms_snapshot *snap);
+/* Add n traces.  A traceback id snap does not define is TMS_E_CORRUPT
+ * and the whole batch is refused (t unchanged). */
+int tma_tb_totals_add(tma_tb_totals *t, const tms_trace *traces, size_t n,
+                      tms_error *err);
+/* tma_tb_totals_add as a tms_trace_fn for tms_reader_read: ctx is the
+ * tma_tb_totals; on failure the status is returned (so the read stops
+ * with it) and the message is left in t->err. */
+int tma_tb_totals_trace_fn(void *ctx, const tms_trace *traces, size_t n);
+void tma_tb_totals_free(tma_tb_totals *t);
+
+/* tma_group from per-traceback totals instead of s->traces: the same
+ * rules and the same result (items, total_size, total_count, cumulative)
+ * as tma_group on the snapshot holding those traces.  t must have been
+ * accumulated for s (else TMS_E_ARG); it may be NULL when no traces are
+ * needed (non-cumulative FILENAME/LINE read s->stats).  "Needs traces"
+ * still looks at s->has_traces, which tms_reader_read sets even when the
+ * traces go to a callback.  ADDRESS cannot be made from totals:
+ * TMS_E_ARG. */
+int tma_group_totals(const tms_snapshot *s, const tma_tb_totals *t,
+                     tma_group_by by, int cumulative, tma_groups *out,
+                     tms_error *err);
+
 /* Sum several groupings of the same kind by key value (tmtool --merge).
  * Keys of the result point into the snapshot where the key was first
  * seen, so all inputs' snapshots must outlive it. */
