@@ -134,20 +134,55 @@ void tm_report_error(const char *verb, const char *path, const tms_error *err)
         tm_error("cannot %s '%s': %s", verb, path, msg);
 }
 
-int tm_load(const char *path, unsigned flags, tms_snapshot **out)
+/* Read path into a new snapshot, traces to fn when given; *fn_err is
+ * where fn leaves its message.  Reports and returns an exit code. */
+static int load_into(const char *path, unsigned flags, tms_snapshot *s,
+                     tms_trace_fn fn, void *ctx, const tms_error *fn_err)
 {
     tms_error err = { 0 };
-    *out = NULL;
+    tms_reader *r = NULL;
     tm_progress *p = tm_progress_start("reading", path);
-    int rc = tms_snapshot_load(path, flags, out, &err);
+    int rc = tms_reader_open_path(&r, path, &err);
+    if (rc == TMS_OK && s == NULL) {
+        rc = err.code = TMS_E_NOMEM;
+        snprintf(err.msg, sizeof err.msg, "out of memory");
+        fn_err = NULL;
+    }
+    if (rc == TMS_OK)
+        rc = tms_reader_read(r, s, flags, fn, ctx, &err);
+    tms_reader_close(r);
     tm_progress_done(p);
     if (rc < 0) {
-        tms_snapshot_free(*out);
-        *out = NULL;
+        if (fn_err != NULL && fn_err->code < 0)
+            err = *fn_err;
         tm_report_error("read", path, &err);
         return tm_exit_for_status(rc);
     }
     return TM_EXIT_OK;
+}
+
+int tm_load(const char *path, unsigned flags, tms_snapshot **out)
+{
+    *out = tms_snapshot_new();
+    int rc = load_into(path, flags, *out, NULL, NULL, NULL);
+    if (rc != TM_EXIT_OK) {
+        tms_snapshot_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+int tm_load_totals(const char *path, tms_snapshot **out, tma_tb_totals *t)
+{
+    *out = tms_snapshot_new();
+    tma_tb_totals_init(t, *out);
+    int rc = load_into(path, 0, *out, tma_tb_totals_trace_fn, t, &t->err);
+    if (rc != TM_EXIT_OK) {
+        tma_tb_totals_free(t);
+        tms_snapshot_free(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 int tm_load_header(const char *path, tms_header *out)

@@ -54,6 +54,10 @@ void tm_report_error(const char *verb, const char *path, const tms_error *err);
 /* Load path (with a progress line when slow); on failure report it and
  * return the exit code, else 0. */
 int tm_load(const char *path, unsigned flags, tms_snapshot **out);
+/* Load path with every trace fed to t (initialised here for *out) and
+ * none stored: enough for any grouping but by address.  On failure
+ * (reported, exit code returned) *out is NULL and t empty. */
+int tm_load_totals(const char *path, tms_snapshot **out, tma_tb_totals *t);
 /* Read only the header. */
 int tm_load_header(const char *path, tms_header *out);
 

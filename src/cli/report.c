@@ -66,11 +66,23 @@ unsigned tm_display_load_flags(const tm_display *d, const tm_filters *f)
     return need ? 0 : TMS_LOAD_SKIP_TRACES;
 }
 
+/* Whether a grouping can be made from per-traceback totals while the
+ * file streams, instead of from stored traces: it needs traces but not
+ * their addresses, and no filter has to drop traces first (filters work
+ * on s->traces). */
+static int streams(const tm_display *d, const tm_filters *f)
+{
+    return f->n == 0 && d->by != TMA_BY_ADDRESS &&
+           !(tm_display_load_flags(d, f) & TMS_LOAD_SKIP_TRACES);
+}
+
 int tm_group_snapshot(const tm_display *d, const tms_snapshot *s,
-                      const char *path, tma_groups *out)
+                      const tma_tb_totals *t, const char *path,
+                      tma_groups *out)
 {
     tms_error err = { 0 };
-    int rc = tma_group(s, d->by, d->cumulative, out, &err);
+    int rc = t != NULL ? tma_group_totals(s, t, d->by, d->cumulative, out, &err)
+                       : tma_group(s, d->by, d->cumulative, out, &err);
     if (rc < 0) {
         tm_report_error("group", path, &err);
         return tm_exit_for_status(rc);
@@ -92,11 +104,15 @@ int tm_analysis_option(tm_common *c, tm_display *d, tm_filters *f, int id,
 int tm_load_grouped(const tm_display *d, const tm_filters *f,
                     const char *path, tms_snapshot **snap, tma_groups *groups)
 {
-    int rc = tm_load(path, tm_display_load_flags(d, f), snap);
+    tma_tb_totals t = { 0 };
+    int stream = streams(d, f);
+    int rc = stream ? tm_load_totals(path, snap, &t)
+                    : tm_load(path, tm_display_load_flags(d, f), snap);
     if (rc == TM_EXIT_OK)
         rc = tm_filters_apply(f, *snap, path);
     if (rc == TM_EXIT_OK)
-        rc = tm_group_snapshot(d, *snap, path, groups);
+        rc = tm_group_snapshot(d, *snap, stream ? &t : NULL, path, groups);
+    tma_tb_totals_free(&t);
     if (rc != TM_EXIT_OK) {
         tms_snapshot_free(*snap);
         *snap = NULL;

@@ -53,14 +53,18 @@ typedef struct tm_report {
 int tm_report_build(tm_report *r);
 void tm_report_free(tm_report *r);
 
-/* Group a snapshot with the display's options; exit code after reporting. */
+/* Group a snapshot with the display's options, from t when the traces
+ * were streamed into totals (NULL: from s); exit code after reporting. */
 int tm_group_snapshot(const tm_display *d, const tms_snapshot *s,
-                      const char *path, tma_groups *out);
+                      const tma_tb_totals *t, const char *path,
+                      tma_groups *out);
 
 /* Common, display and filter options in one go: 1 taken, 0 not, -1 bad. */
 int tm_analysis_option(tm_common *c, tm_display *d, tm_filters *f, int id,
                        const char *arg);
-/* Load path with the flags d and f need, apply f, group per d.  On
+/* Load path with the flags d and f need, apply f, group per d; traces are
+ * summed per traceback as they are read, never stored, when no filter
+ * needs them and the grouping is not by address.  On
  * failure (reported; exit code returned) *snap is NULL and groups empty. */
 int tm_load_grouped(const tm_display *d, const tm_filters *f,
                     const char *path, tms_snapshot **snap, tma_groups *groups);
