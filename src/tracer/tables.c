@@ -246,6 +246,23 @@ int tmt_trace_add(uintptr_t addr, size_t size, uint32_t tb)
     return 0;
 }
 
+/* After a peak, give the memory back and keep probes in cache: halve
+ * the table when it is 1/8 full (1/4 after), so grow and shrink never
+ * chase each other. */
+static void traces_shrink(tmt_tables *t)
+{
+    size_t ncap = t->tcap / 2;
+    tmt_trace *n = tmt_calloc(ncap, sizeof *n);
+    if (n == NULL)
+        return; /* keep the big table; nothing is lost */
+    for (size_t i = 0; i < t->tcap; i++)
+        if (t->traces[i].addr)
+            map_put_new(n, ncap - 1, &t->traces[i]);
+    tmt_free(t->traces);
+    t->traces = n;
+    t->tcap = ncap;
+}
+
 int tmt_trace_remove(uintptr_t addr, tmt_trace *old)
 {
     tmt_tables *t = &tmt_T;
@@ -255,6 +272,8 @@ int tmt_trace_remove(uintptr_t addr, tmt_trace *old)
     t->traced -= o.size;
     if (old)
         *old = o;
+    if (t->tcap > 4096 && t->tcount * 8 < t->tcap)
+        traces_shrink(t);
     return 1;
 }
 

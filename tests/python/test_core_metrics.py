@@ -89,9 +89,12 @@ def test_tracemalloc_memory_grows_with_traces_and_is_released(tracer):
     assert size1 - size0 >= 100000 * 24
     assert free1 < size1
     del keep
-    tracer.disable()
+    # The trace table shrinks back once the blocks are gone.
     size2, _ = tracer.get_tracemalloc_memory()
-    assert size2 < size1 - 100000 * 24
+    assert size2 < size1 - 100000 * 16
+    tracer.disable()
+    size3, _ = tracer.get_tracemalloc_memory()
+    assert size3 <= size2
 
 
 def test_unicode_interned():
