@@ -98,7 +98,7 @@ extern int tmt_tracing;
 void tmt_lock(void);
 void tmt_unlock(void);
 
-/* The pending map (tables.c).  GIL-less side: */
+/* The pending map (pending.c).  GIL-less side: */
 void tmt_pend_malloc(uintptr_t addr, size_t size);
 /* Before freeing/resizing addr; *saved and the returned generation let a
  * failed resize undo it with tmt_pend_restore. */
@@ -141,6 +141,13 @@ int tmt_trace_add(uintptr_t addr, size_t size, uint32_t tb);
 /* Removes the trace at addr; 1 and *old if there was one, else 0. */
 int tmt_trace_remove(uintptr_t addr, tmt_trace *old);
 tmt_trace *tmt_trace_find(uintptr_t addr);
+/* Open-addressing address maps (tables.c), shared by the trace table and
+ * the pending map: linear probing, backward-shift deletion. */
+tmt_trace *tmt_map_find(tmt_trace *tab, size_t cap, uintptr_t addr);
+int tmt_map_put(tmt_trace **tab, size_t *cap, size_t *count,
+                const tmt_trace *e, tmt_trace *old);
+int tmt_map_remove(tmt_trace *tab, size_t cap, size_t *count,
+                   uintptr_t addr, tmt_trace *old);
 /* Line of a frame, resolved once and cached. */
 int32_t tmt_frame_line(tmt_frame *fr);
 
@@ -152,8 +159,8 @@ void tmt_tables_release(tmt_tables *t);
 /* Bytes reserved but unused in the live tables and the pending map. */
 size_t tmt_tables_free_bytes(void);
 
-/* Filters (GIL): decisions are cached per traceback and recomputed when
- * tmt_filter_gen changes. */
+/* Filters (filters.c, GIL): decisions are cached per traceback and
+ * recomputed when tmt_filter_gen changes. */
 extern tma_filter *tmt_filters;
 extern size_t tmt_nfilters;
 extern uint32_t tmt_filter_gen;

@@ -8,40 +8,12 @@
  * uint32 ids; they are only dropped all at once (clear_traces, disable). */
 #include "core.h"
 
-#include <sched.h>
-
 #include "tmt_alloc.h"
 
 size_t tmt_alloc_bytes;
 tmt_tables tmt_T;
 uint32_t tmt_generation = 1;
 int tmt_limit = 1;
-tma_filter *tmt_filters;
-size_t tmt_nfilters;
-uint32_t tmt_filter_gen = 1;
-static int filters_need_lines;
-static tma_frame_view views[TMT_MAX_LIMIT];
-
-static volatile int table_lock;
-
-void tmt_lock(void)
-{
-    for (unsigned spins = 0;; spins++) {
-        if (!__atomic_exchange_n(&table_lock, 1, __ATOMIC_ACQUIRE))
-            return;
-        while (__atomic_load_n(&table_lock, __ATOMIC_RELAXED)) {
-            /* The holder may be descheduled (more threads than CPUs);
-             * yield rather than burn its time slice. */
-            if (++spins > 64)
-                sched_yield();
-        }
-    }
-}
-
-void tmt_unlock(void)
-{
-    __atomic_store_n(&table_lock, 0, __ATOMIC_RELEASE);
-}
 
 static inline uint64_t mix64(uint64_t x)
 {
@@ -144,7 +116,7 @@ size_t tmt_tables_free_bytes(void)
 
 #define trace_slot tmt_trace_slot
 
-static tmt_trace *map_find(tmt_trace *tab, size_t cap, uintptr_t addr)
+tmt_trace *tmt_map_find(tmt_trace *tab, size_t cap, uintptr_t addr)
 {
     if (cap == 0 || addr == 0)
         return NULL;
@@ -166,7 +138,7 @@ static void map_put_new(tmt_trace *tab, size_t mask, const tmt_trace *e)
 }
 
 /* Insert or replace e; *old gets the replaced entry (addr 0 if none). */
-static int map_put(tmt_trace **tab, size_t *cap, size_t *count,
+int tmt_map_put(tmt_trace **tab, size_t *cap, size_t *count,
                    const tmt_trace *e, tmt_trace *old)
 {
     if (*cap == 0)
@@ -200,7 +172,7 @@ static int map_put(tmt_trace **tab, size_t *cap, size_t *count,
 }
 
 /* Backward-shift deletion: no tombstones, probes stay short forever. */
-static int map_remove(tmt_trace *tab, size_t cap, size_t *count,
+int tmt_map_remove(tmt_trace *tab, size_t cap, size_t *count,
                       uintptr_t addr, tmt_trace *old)
 {
     if (cap == 0 || addr == 0)
@@ -227,14 +199,14 @@ static int map_remove(tmt_trace *tab, size_t cap, size_t *count,
 
 tmt_trace *tmt_trace_find(uintptr_t addr)
 {
-    return map_find(tmt_T.traces, tmt_T.tcap, addr);
+    return tmt_map_find(tmt_T.traces, tmt_T.tcap, addr);
 }
 
 int tmt_trace_add(uintptr_t addr, size_t size, uint32_t tb)
 {
     tmt_tables *t = &tmt_T;
     tmt_trace e = {addr, size, tb}, old;
-    if (map_put(&t->traces, &t->tcap, &t->tcount, &e, &old) < 0)
+    if (tmt_map_put(&t->traces, &t->tcap, &t->tcount, &e, &old) < 0)
         return -1;
     /* A replaced trace is a block we never saw freed (its free bypassed
      * the hooks, or it was resized in place). */
@@ -267,7 +239,7 @@ int tmt_trace_remove(uintptr_t addr, tmt_trace *old)
 {
     tmt_tables *t = &tmt_T;
     tmt_trace o;
-    if (!map_remove(t->traces, t->tcap, &t->tcount, addr, &o))
+    if (!tmt_map_remove(t->traces, t->tcap, &t->tcount, addr, &o))
         return 0;
     t->traced -= o.size;
     if (old)
@@ -275,129 +247,6 @@ int tmt_trace_remove(uintptr_t addr, tmt_trace *old)
     if (t->tcap > 4096 && t->tcount * 8 < t->tcap)
         traces_shrink(t);
     return 1;
-}
-
-/* ---- the pending map: RAW calls made without the GIL ---------------------
- * The trace table belongs to the GIL.  A RAW call without it (or from
- * another interpreter) records what it did here, under tmt_lock; the next
- * GIL holder applies it before touching the table.  Per address: an add
- * (PEND_ADD, with its size) and/or the removal of the table's trace
- * (PEND_REMOVE).  Order per address is kept by these two flags; different
- * addresses commute.  A GIL holder can only meet an address that a
- * GIL-less thread touched after that thread's hook returned (the
- * allocator orders free before reuse), so draining first is enough. */
-#define PEND_ADD 1u
-#define PEND_REMOVE 2u
-
-static tmt_trace *pend_tab;
-static size_t pend_cap, pend_n;
-size_t tmt_pend_count;
-
-static int pend_ready(void)
-{
-    if (pend_cap == 0) {
-        pend_tab = tmt_calloc(256, sizeof *pend_tab);
-        if (pend_tab == NULL)
-            return -1;
-        pend_cap = 256;
-    }
-    return 0;
-}
-
-static void pend_publish(void)
-{
-    __atomic_store_n(&tmt_pend_count, pend_n, __ATOMIC_RELEASE);
-}
-
-void tmt_pend_malloc(uintptr_t addr, size_t size)
-{
-    tmt_lock();
-    if (tmt_tracing && pend_ready() == 0) {
-        tmt_trace *e = map_find(pend_tab, pend_cap, addr), old;
-        if (e != NULL) {
-            e->tb |= PEND_ADD;
-            e->size = size;
-        } else {
-            tmt_trace n = {addr, size, PEND_ADD};
-            map_put(&pend_tab, &pend_cap, &pend_n, &n, &old);
-        }
-        pend_publish();
-    }
-    tmt_unlock();
-}
-
-uint32_t tmt_pend_free(uintptr_t addr, tmt_trace *saved)
-{
-    tmt_lock();
-    uint32_t gen = tmt_generation;
-    saved->addr = 0;
-    if (tmt_tracing && pend_ready() == 0) {
-        tmt_trace *e = map_find(pend_tab, pend_cap, addr), old;
-        if (e != NULL) {
-            *saved = *e;
-            if (e->tb & PEND_ADD) {
-                e->tb &= ~PEND_ADD;   /* freed before any GIL holder saw it */
-                if (e->tb == 0)
-                    map_remove(pend_tab, pend_cap, &pend_n, addr, NULL);
-            } else {
-                e->tb |= PEND_REMOVE;
-            }
-        } else {
-            tmt_trace n = {addr, 0, PEND_REMOVE};
-            map_put(&pend_tab, &pend_cap, &pend_n, &n, &old);
-        }
-        pend_publish();
-    }
-    tmt_unlock();
-    return gen;
-}
-
-void tmt_pend_restore(uintptr_t addr, const tmt_trace *saved, uint32_t gen)
-{
-    tmt_lock();
-    if (gen == tmt_generation && pend_cap) {
-        tmt_trace old;
-        if (saved->addr)
-            map_put(&pend_tab, &pend_cap, &pend_n, saved, &old);
-        else
-            map_remove(pend_tab, pend_cap, &pend_n, addr, NULL);
-        pend_publish();
-    }
-    tmt_unlock();
-}
-
-/* GIL held.  Applies and empties the pending map. */
-void tmt_pend_drain(void)
-{
-    tmt_lock();
-    for (size_t i = 0; pend_n && i < pend_cap; i++) {
-        tmt_trace *e = &pend_tab[i];
-        if (e->addr == 0)
-            continue;
-        if (e->tb & PEND_REMOVE)
-            tmt_trace_remove(e->addr, NULL);
-        if ((e->tb & PEND_ADD) && tmt_tb_keep(TMT_TB_EMPTY))
-            tmt_trace_add(e->addr, e->size, TMT_TB_EMPTY);
-        e->addr = 0;
-        pend_n--;
-    }
-    pend_n = 0;
-    pend_publish();
-    tmt_unlock();
-}
-
-/* Caller holds tmt_lock (a reset). */
-void tmt_pend_clear(void)
-{
-    if (pend_cap)
-        memset(pend_tab, 0, pend_cap * sizeof *pend_tab);
-    pend_n = 0;
-    pend_publish();
-}
-
-size_t tmt_pend_bytes_free(void)
-{
-    return (pend_cap - pend_n) * sizeof(tmt_trace);
 }
 
 /* ---- indexes of ids ----------------------------------------------------- */
@@ -596,73 +445,4 @@ int32_t tmt_frame_line(tmt_frame *fr)
     if (fr->lineno == TMT_LINE_UNRESOLVED)
         fr->lineno = tmt_frame_lineno(tmt_T.codes[fr->code].code, fr->offset);
     return fr->lineno;
-}
-
-int tmt_tb_keep(uint32_t id)
-{
-    tmt_tables *t = &tmt_T;
-    if (id >= t->ntbs)
-        return 0; /* the tables could not be rebuilt after a reset (OOM) */
-    tmt_tb *tb = &t->tbs[id];
-    if (tb->filter_gen == tmt_filter_gen)
-        return tb->keep;
-    int keep = 1;
-    if (tmt_nfilters > 0) {
-        uint32_t n = tb->nframes;
-        for (uint32_t k = 0; k < n; k++) {
-            tmt_frame *fr = &t->frames[t->tb_frames[tb->start + k]];
-            const tmt_code *c = &t->codes[fr->code];
-            views[k].filename = c->filename;
-            views[k].len = c->flen;
-            views[k].lineno = filters_need_lines ? tmt_frame_line(fr)
-                                                 : TMS_LINENO_NONE;
-            if (views[k].lineno < 0)
-                views[k].lineno = TMS_LINENO_NONE;
-        }
-        int r = tma_filters_keep(tmt_filters, tmt_nfilters, views, n,
-                                 (uint32_t)tmt_limit);
-        keep = r != 0; /* an error (< 0) keeps: never lose data silently */
-    }
-    tb->keep = (uint8_t)keep;
-    tb->filter_gen = tmt_filter_gen;
-    return keep;
-}
-
-/* ---- filters ------------------------------------------------------------ */
-
-int tmt_filters_append(int include, const char *pattern, size_t plen,
-                       int32_t lineno, int traceback)
-{
-    char *p = tmt_strndup(pattern, plen);
-    tma_filter *arr = tmt_malloc((tmt_nfilters + 1) * sizeof *arr);
-    if (p == NULL || arr == NULL) {
-        tmt_free(p);
-        tmt_free(arr);
-        return -1;
-    }
-    if (tmt_nfilters)
-        memcpy(arr, tmt_filters, tmt_nfilters * sizeof *arr);
-    arr[tmt_nfilters] = (tma_filter){include, p, plen, lineno, traceback};
-    /* Filters are read by GIL holders only (tmt_tb_keep), like us. */
-    tma_filter *old = tmt_filters;
-    tmt_filters = arr;
-    tmt_nfilters++;
-    if (lineno >= 1)
-        filters_need_lines = 1;
-    tmt_filter_gen++;
-    tmt_free(old);
-    return 0;
-}
-
-void tmt_filters_clear(void)
-{
-    tma_filter *old = tmt_filters;
-    size_t n = tmt_nfilters;
-    tmt_filters = NULL;
-    tmt_nfilters = 0;
-    filters_need_lines = 0;
-    tmt_filter_gen++;
-    for (size_t i = 0; i < n; i++)
-        tmt_free((void *)old[i].pattern);
-    tmt_free(old);
 }
