@@ -191,3 +191,46 @@ def test_subinterpreters_allocate_while_tracing(tracer):
         si.destroy(iid)
     assert consistent()
     assert tracer.get_object_trace(keep)[0] == sys.getsizeof(keep)
+
+
+def test_clear_and_queries_while_gil_less_threads_churn(tracer):
+    # Resets and queries race with GIL-less malloc/realloc/free: no crash,
+    # no trace left behind for freed blocks, exact totals at the end.
+    tracer.clear_filters()
+    stop = threading.Event()
+    live = {}
+
+    def churn(i):
+        blocks = []
+        k = 0
+        while not stop.is_set():
+            k += 1
+            p = core_alloc.nogil_raw_malloc(32 + k % 300)
+            p = core_alloc.nogil_raw_realloc(p, 64 + k % 700)
+            blocks.append(p)
+            if len(blocks) > 50:
+                core_alloc.nogil_raw_free(blocks.pop(0))
+        live[i] = blocks
+
+    threads = [threading.Thread(target=churn, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        for n in range(200):
+            if n % 10 == 0:
+                tracer.clear_traces()
+            tracer.get_traced_memory()
+            if n % 25 == 0:
+                tracer.get_traces()
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert consistent()
+    for blocks in live.values():
+        for p in blocks:
+            core_alloc.nogil_raw_free(p)
+    freed = [p for blocks in live.values() for p in blocks]
+    traces = tracer.get_traces()
+    assert all(p not in traces or traces[p][1] != [] for p in freed)
+    assert consistent()
