@@ -52,8 +52,11 @@ for f in s1 s25; do
     row "top by line, $fr fr" "$T" top -q "$f.tms" -- "$PY" "$here/tracemalloc_equiv.py" top "$f.pickle" lineno
     row "top by traceback, $fr fr" "$T" top -q --group-by traceback "$f.tms" -- "$PY" "$here/tracemalloc_equiv.py" top "$f.pickle" traceback
     row "diff by line, $fr fr" "$T" diff -q "$f.tms" "${f}b.tms" -- "$PY" "$here/tracemalloc_equiv.py" diff "$f.pickle" "${f}b.pickle"
+    row "diff by traceback, $fr fr" "$T" diff -q --group-by traceback "$f.tms" "${f}b.tms" -- "$PY" "$here/tracemalloc_equiv.py" diff "$f.pickle" "${f}b.pickle" traceback
     floor "floor: load all, $fr fr" "$M" --load "$f.tms"
     floor "floor: load no traces, $fr fr" "$M" --load "$f.tms" skip
 done
 echo "floor = libtms tms_snapshot_load alone (decompress + decode), no analysis:"
-echo "the least a top by traceback (load all) or by line (no traces) can cost"
+echo "the least a top by address or with filters (load all) or by line (no"
+echo "traces) can cost; by traceback and cumulative stream the traces into"
+echo "per-traceback totals and store none"

@@ -4,7 +4,7 @@ formulas), for bench_cli.sh; or time tracemalloc on such pickles.
 
   tracemalloc_equiv.py make OUT.pickle NTRACES NFRAMES NSITES SEED [SCALE]
   tracemalloc_equiv.py top FILE.pickle lineno|traceback
-  tracemalloc_equiv.py diff OLD.pickle NEW.pickle
+  tracemalloc_equiv.py diff OLD.pickle NEW.pickle [lineno|traceback]
 """
 import pickle
 import sys
@@ -50,7 +50,7 @@ def main():
     elif cmd == "diff":
         old = tracemalloc.Snapshot.load(sys.argv[2])
         new = tracemalloc.Snapshot.load(sys.argv[3])
-        d = new.compare_to(old, "lineno")
+        d = new.compare_to(old, sys.argv[4] if len(sys.argv) > 4 else "lineno")
         print(len(d), d[0].size_diff)
 
 
