@@ -13,6 +13,7 @@
  * addition AFTER it exists, so an address is never traced by two owners
  * at once; h_realloc says why the GIL holder may drop a trace after. */
 #include "core.h"
+#include "tasks.h"
 
 #include <pthread.h>
 #include <sys/random.h>
@@ -433,6 +434,7 @@ void tmt_hooks_disable(void)
     tmt_lock();
     __atomic_store_n(&tmt_tracing, 0, __ATOMIC_RELAXED);
     tmt_unlock();
+    tmt_tasks_cancel_all(); /* the PEP: disable() cancels scheduled tasks */
     /* Unhook only where we are still on top; below another hook we stay
      * in the chain as a pass-through, so its saved pointers stay valid. */
     for (int i = 0; i < 3; i++) {
@@ -495,6 +497,7 @@ static void fork_parent(void)
 static void fork_child(void)
 {
     __atomic_store_n(&tmt_tracing, 0, __ATOMIC_RELAXED);
+    tmt_tasks_cancel_all(); /* only atomic stores: safe before Python runs */
     tmt_series_new();
     tmt_unlock();
 }

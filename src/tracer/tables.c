@@ -7,6 +7,7 @@
  * and tracebacks are append-only arrays with open-addressing indexes of
  * uint32 ids; they are only dropped all at once (clear_traces, disable). */
 #include "core.h"
+#include "tasks.h"
 
 #include "tmt_alloc.h"
 
@@ -215,6 +216,10 @@ int tmt_trace_add(uintptr_t addr, size_t size, uint32_t tb)
     t->traced += size;
     if (t->traced > t->peak)
         t->peak = t->traced;
+    /* Every change of the traced size passes here or in remove below
+     * (hooks, realloc, the pending-map drain): the one place a scheduled
+     * task can notice it is due.  One load while none is scheduled. */
+    tmt_tasks_check(t->traced);
     return 0;
 }
 
@@ -242,6 +247,7 @@ int tmt_trace_remove(uintptr_t addr, tmt_trace *old)
     if (!tmt_map_remove(t->traces, t->tcap, &t->tcount, addr, &o))
         return 0;
     t->traced -= o.size;
+    tmt_tasks_check(t->traced);
     if (old)
         *old = o;
     if (t->tcap > 4096 && t->tcount * 8 < t->tcap)
