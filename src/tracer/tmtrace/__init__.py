@@ -20,14 +20,7 @@ _PARTS = ("_tracing", "_filter", "_snapshot", "_task", "_display")
 
 
 def _reexport(part):
-    # INTEGRATION (temporary, removed before release): a part whose module
-    # has not landed yet is skipped; any other import error propagates.
-    try:
-        module = _importlib.import_module("." + part, __name__)
-    except ModuleNotFoundError as exc:
-        if exc.name != __name__ + "." + part:
-            raise
-        return []
+    module = _importlib.import_module("." + part, __name__)
     names = getattr(module, "__all__", ())
     for name in names:
         globals()[name] = getattr(module, name)
