@@ -219,10 +219,18 @@ int tma_threshold_breached(const tma_threshold *t, uint64_t old_size,
         return growth > t->bytes;
     if (old_size == 0)
         return 1;   /* any growth from nothing is infinitely many percent */
-    /* long double holds a uint64 exactly on x86; elsewhere the error is
-     * far below what a typed percentage can express */
-    return (long double)growth * 100.0L >
-           (long double)t->percent * (long double)old_size;
+    /* A typed percentage has a few decimals: compare in exact integers,
+     * growth * 100 * 10^6 > (percent * 10^6) * old, in 128 bits (at most
+     * 2^91 and 2^114 here).  long double is no substitute: it is only 64
+     * bits wide off x86, and under valgrind. */
+    double scaled = t->percent * 1e6;
+    if (scaled >= 0.0 && scaled < 1e15 && scaled == floor(scaled)) {
+        unsigned __int128 lhs = (unsigned __int128)growth * 100000000u;
+        unsigned __int128 rhs = (unsigned __int128)(uint64_t)scaled * old_size;
+        return lhs > rhs;
+    }
+    /* More than 6 decimals: the rounding of a double is far below them. */
+    return (double)growth * 100.0 > t->percent * (double)old_size;
 }
 
 int tma_size_format(char *buf, size_t cap, int64_t bytes, int with_sign)
