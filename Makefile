@@ -4,6 +4,9 @@ VENV  ?= .venv
 BUILD ?= build
 PY    ?= python3
 MESON := $(VENV)/bin/meson
+# meson runs ninja from PATH: use the one bootstrap installed, not
+# whatever else the machine has (or lacks).
+export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .PHONY: all deps build check demo clean
 all: build
