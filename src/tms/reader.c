@@ -217,7 +217,7 @@ static int open_finish(tms_reader **out, tms_reader *r, tms_error *err)
 int tms_reader_open_fd(tms_reader **out, int fd, const char *name,
                        tms_error *err)
 {
-    tms_reader *r;
+    tms_reader *r = NULL;
     int e = 0;
     if (out == NULL || fd < 0)
         return tms_fail(err, TMS_E_ARG, "tms_reader_open_fd: bad argument");
@@ -250,7 +250,7 @@ int tms_reader_open_path(tms_reader **out, const char *path, tms_error *err)
 int tms_reader_open_buffer(tms_reader **out, const void *buf, size_t len,
                            const char *name, tms_error *err)
 {
-    tms_reader *r;
+    tms_reader *r = NULL;
     if (out == NULL || (buf == NULL && len))
         return tms_fail(err, TMS_E_ARG, "tms_reader_open_buffer: bad argument");
     TMS_FORWARD(reader_new(&r, name ? name : "<buffer>", err));
