@@ -1,7 +1,7 @@
 /* tms_bench.c -- write and read back large synthetic .tms snapshots.
  *
  * Build and run by hand from the repository root (not part of the build):
- *   cc -O2 -std=c11 -D_GNU_SOURCE -DTMS_BUILDING -Isrc/tms/include -Isrc/tms \
+ *   cc -O2 -std=c11 -D_GNU_SOURCE -DTMS_BUILDING -Isrc/tms/include -Isrc/tms -Isrc/common \
  *      bench/tms_bench.c src/tms/[a-z]*.c -lzstd -lpthread -o /tmp/tms_bench
  *   /tmp/tms_bench [dir]            (default dir: /tmp)
  *

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tm_hash.h"
 #include "tma_internal.h"
 
 static const char *const by_names[] = {"filename", "line", "traceback",
@@ -121,33 +122,18 @@ int tma_key_cmp(tma_group_by by, const tma_key *a, const tma_key *b)
 }
 
 /* --- hash -------------------------------------------------------------- */
-static uint64_t mix64(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
-}
-
 static uint64_t hash_string(const tms_snapshot *s, uint32_t id)
 {
     const char *p;
     size_t len;
     string_of(s, id, &p, &len);
-    uint64_t h = 0xcbf29ce484222325ULL;   /* FNV-1a */
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return mix64(h ^ len);
+    return tm_hash_bytes(p, len);
 }
 
 static uint64_t hash_line(const tms_snapshot *s, uint32_t name,
                           int32_t lineno)
 {
-    return mix64(hash_string(s, name) ^
+    return tm_mix64(hash_string(s, name) ^
                  ((uint64_t)(uint32_t)line_of(lineno) * 0x9e3779b97f4a7c15ULL));
 }
 
@@ -161,16 +147,16 @@ uint64_t tma_key_hash(tma_group_by by, const tma_key *k)
     case TMA_BY_TRACEBACK: {
         uint32_t n = tms_traceback_len(k->snap, k->traceback);
         const uint32_t *f = tms_traceback_frames(k->snap, k->traceback);
-        uint64_t h = mix64(n + 0x9e3779b97f4a7c15ULL);
+        uint64_t h = tm_mix64(n + 0x9e3779b97f4a7c15ULL);
         for (uint32_t i = 0; i < n; i++) {
             const tms_frame *fr = &k->snap->frames[f[i]];
-            h = mix64(h ^ hash_line(k->snap, fr->filename, fr->lineno)) + i;
+            h = tm_mix64(h ^ hash_line(k->snap, fr->filename, fr->lineno)) + i;
         }
         return h;
     }
     case TMA_BY_ADDRESS:
     default:
-        return mix64(k->address);
+        return tm_mix64(k->address);
     }
 }
 

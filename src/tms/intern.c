@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tm_hash.h"
 #include "tms_private.h"
 
 typedef struct index32 {
@@ -19,44 +20,23 @@ struct tms_intern {
     index32 strings, frames, tracebacks;
 };
 
-static uint64_t mix64(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
-}
-
-static uint64_t hash_bytes(const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    uint64_t h = 0xcbf29ce484222325ULL;   /* FNV-1a, then finalised */
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return mix64(h ^ len);
-}
-
 static uint64_t hash_frame(uint32_t filename, int32_t lineno)
 {
-    return mix64(((uint64_t)filename << 32) ^ (uint32_t)lineno);
+    return tm_mix64(((uint64_t)filename << 32) ^ (uint32_t)lineno);
 }
 
 static uint64_t hash_frames(const uint32_t *frames, uint32_t n)
 {
-    uint64_t h = mix64(n + 0x9e3779b97f4a7c15ULL);
+    uint64_t h = tm_mix64(n + 0x9e3779b97f4a7c15ULL);
     for (uint32_t i = 0; i < n; i++)
-        h = mix64(h ^ frames[i]) + i;
+        h = tm_mix64(h ^ frames[i]) + i;
     return h;
 }
 
 static uint64_t hash_entry(const tms_snapshot *s, int kind, uint32_t idx)
 {
     switch (kind) {
-    case 0: return hash_bytes(s->strings[idx].data, s->strings[idx].len);
+    case 0: return tm_hash_bytes(s->strings[idx].data, s->strings[idx].len);
     case 1: return hash_frame(s->frames[idx].filename, s->frames[idx].lineno);
     default:
         return hash_frames(tms_traceback_frames(s, idx),
@@ -150,7 +130,7 @@ uint32_t tms_intern_find_string(const tms_snapshot *s, const char *data,
     const index32 *ix = &s->intern->strings;
     if (ix->mask == 0)
         return TMS_NONE;
-    for (uint64_t j = hash_bytes(data, len) & ix->mask;;
+    for (uint64_t j = tm_hash_bytes(data, len) & ix->mask;;
          j = (j + 1) & ix->mask) {
         uint32_t idx = ix->slots[j];
         if (idx == TMS_NONE)

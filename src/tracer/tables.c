@@ -7,6 +7,7 @@
  * and tracebacks are append-only arrays with open-addressing indexes of
  * uint32 ids; they are only dropped all at once (clear_traces, disable). */
 #include "core.h"
+#include "tm_hash.h"
 #include "tasks.h"
 
 #include "tmt_alloc.h"
@@ -15,16 +16,6 @@ size_t tmt_alloc_bytes;
 tmt_tables tmt_T;
 uint32_t tmt_generation = 1;
 int tmt_limit = 1;
-
-static inline uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
 
 /* Grow an array of n used elements of size sz to hold one more. */
 static int grow(void **arr, uint64_t *cap, uint64_t n, size_t sz)
@@ -282,7 +273,7 @@ static int index_grow(uint32_t **idx, size_t *icap, void *ctx,
 
 static uint64_t code_hash(PyObject *code)
 {
-    return mix64((uintptr_t)code);
+    return tm_mix64((uintptr_t)code);
 }
 
 static uint64_t code_hash_id(void *ctx, uint32_t id)
@@ -292,7 +283,7 @@ static uint64_t code_hash_id(void *ctx, uint32_t id)
 
 static uint64_t frame_hash(uint32_t code, int32_t offset)
 {
-    return mix64(((uint64_t)code << 32) ^ (uint32_t)offset);
+    return tm_mix64(((uint64_t)code << 32) ^ (uint32_t)offset);
 }
 
 static uint64_t frame_hash_id(void *ctx, uint32_t id)
@@ -390,7 +381,7 @@ static uint32_t raw_hash(const tmt_rawframe *f, int n)
 {
     uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n;
     for (int i = 0; i < n; i++)
-        h = mix64(h ^ (uintptr_t)f[i].code) + (uint32_t)f[i].offset;
+        h = tm_mix64(h ^ (uintptr_t)f[i].code) + (uint32_t)f[i].offset;
     return (uint32_t)(h ^ (h >> 32));
 }
 

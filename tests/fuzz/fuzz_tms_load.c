@@ -5,7 +5,7 @@
  * Not part of the build or of `make check`.  From the repository root:
  *   clang -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
  *     -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION \
- *     -Isrc/tms/include -Isrc/tms -Itests/c tests/fuzz/fuzz_tms_load.c \
+ *     -Isrc/tms/include -Isrc/tms -Isrc/common -Itests/c tests/fuzz/fuzz_tms_load.c \
  *     src/tms/[a-z]*.c -lzstd -lpthread -o /tmp/fuzz_tms_load
  *   /tmp/fuzz_tms_load -max_len=65536 -rss_limit_mb=512 corpus/
  * Seed the corpus with format/vectors/ and a few tms_snapshot_save_buffer
