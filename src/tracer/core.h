@@ -30,6 +30,9 @@ typedef struct tmt_rawframe {
 int tmt_frames_capture(tmt_rawframe *out, int limit);
 /* Line of (code, offset), or -1 if unknown.  No allocation. */
 int32_t tmt_frame_lineno(PyObject *code, int32_t offset);
+/* 1 if the calling thread holds a GIL now.  Not PyGILState_Check: through
+ * 3.11 it answers 1 for every thread once a subinterpreter has existed. */
+int tmt_holds_gil(void);
 /* 1 if the calling thread's current thread state belongs to
  * tmt_main_interp.  Only meaningful when the caller holds a GIL. */
 int tmt_holds_main(void);

@@ -94,6 +94,15 @@ int tmt_frames_capture(tmt_rawframe *out, int limit)
     return n;
 }
 
+int tmt_holds_gil(void)
+{
+    /* Through 3.11 the current thread state is one global (whoever holds
+     * the GIL); from 3.12 it is per thread and NULL while detached.  Both
+     * ways, this thread holds a GIL iff the current state is its own. */
+    PyThreadState *ts = TMT_TSTATE();
+    return ts != NULL && ts->thread_id == PyThread_get_thread_ident();
+}
+
 int tmt_holds_main(void)
 {
     PyThreadState *ts = TMT_TSTATE();

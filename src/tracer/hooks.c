@@ -140,11 +140,11 @@ static inline int tracing(void)
 
 /* May this call touch the tables?  Only a holder of the traced
  * interpreter's GIL.  MEM and OBJ calls hold a GIL by contract; RAW calls
- * may not, and on 3.9-3.11 only PyGILState_Check can tell. */
+ * may not (tmt_holds_gil tells; see core.h for why not PyGILState_Check). */
 static inline int owns_tables(const tmt_domain *d)
 {
     if (d->raw)
-        return PyGILState_Check() && tmt_holds_main();
+        return tmt_holds_gil() && tmt_holds_main();
     return TMT_ONE_GIL || tmt_holds_main();
 }
 
@@ -202,7 +202,7 @@ static void trace_new(void *ptr, size_t size)
  * whether this thread's interpreter owns the tables. */
 static void added(const tmt_domain *d, void *p, size_t size)
 {
-    if (d->raw && !PyGILState_Check())
+    if (d->raw && !tmt_holds_gil())
         tmt_pend_malloc((uintptr_t)p, size);
     else
         trace_new(p, size);
