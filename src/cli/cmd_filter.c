@@ -9,30 +9,35 @@
 
 #include "commands.h"
 #include "exitcodes.h"
+#include "filters.h"
 #include "input.h"
 
-enum { OPT_OUTPUT = 'o', OPT_DROP_TRACES = TM_OPT_CMD };
+typedef struct filter_ctx {
+    tm_filters filters;
+    const char *out;
+    int drop_traces;
+} filter_ctx;
 
 static const tm_opt filter_opts[] = {
-    { OPT_OUTPUT, 'o', "output", "OUT", "write the filtered snapshot to OUT (required)" },
-    { OPT_DROP_TRACES, 0, "drop-traces", NULL,
-      "keep only the per-line statistics, not the traces" },
-    { 0 },
+    TM_OPT_STRING('o', "output", "OUT", filter_ctx, out,
+                  "write the filtered snapshot to OUT (required)"),
+    TM_OPT_FLAG(0, "drop-traces", filter_ctx, drop_traces,
+                "keep only the per-line statistics, not the traces"),
+    TM_OPT_END,
 };
 
-static const tm_opt_group filter_groups[] = {
-    { "Options", filter_opts },
-    { "Filter options", tm_filter_opts },
-    { "Common options", tm_common_opts },
-    { NULL, NULL },
+static const tm_command filter_command = {
+    .name = "filter",
+    .usage = "tmtool filter [<options>] IN -o OUT",
+    .description =
+        "Write a copy of the snapshot IN to OUT keeping only the blocks the\n"
+        "filters keep (the tracer's rules: no exclusive filter matches, and one\n"
+        "inclusive filter matches if there are any).  OUT is replaced atomically;\n"
+        "it may not be IN.",
+    .min_files = 1,
+    .max_files = 1,
+    .files_needed = "exactly one input FILE",
 };
-
-static const char filter_usage[] = "tmtool filter [<options>] IN -o OUT";
-static const char filter_description[] =
-    "Write a copy of the snapshot IN to OUT keeping only the blocks the\n"
-    "filters keep (the tracer's rules: no exclusive filter matches, and one\n"
-    "inclusive filter matches if there are any).  OUT is replaced atomically;\n"
-    "it may not be IN.";
 
 /* Same file, even under another name (hard link, ./a vs a). */
 static int same_file(const char *a, const char *b)
@@ -138,64 +143,41 @@ static int summary(tm_format format, const char *in, const char *out,
 
 int cmd_filter(int argc, char **argv)
 {
-    tm_common common = { 0 };
-    tm_filters filters = { 0 };
-    const char *out = NULL, *arg;
-    int drop_traces = 0, rc = TM_EXIT_OK, id;
+    filter_ctx c = { 0 };
+    tm_args a;
     tms_snapshot *s = NULL;
-    tm_opts *p = tm_opts_new(filter_groups, argc, argv);
-    if (p == NULL) {
-        tm_error("out of memory");
-        return TM_EXIT_BADFILE;
-    }
-    while ((id = tm_opts_next(p, &arg)) != -1) {
-        int took = id == '?' ? -1 : tm_common_option(&common, id, arg);
-        if (took == 0)
-            took = tm_filters_option(&filters, id, arg);
-        if (took == 0 && id == OPT_OUTPUT) {
-            out = arg;
-            took = 1;
-        }
-        if (took == 0 && id == OPT_DROP_TRACES)
-            took = drop_traces = 1;
-        if (took < 0) {
-            rc = TM_EXIT_USAGE;
-            goto done;
-        }
-    }
-    if (common.help) {
-        tm_opts_usage(stdout, filter_usage, filter_description, filter_groups);
+    const tm_opt_group groups[] = {
+        { "Options", filter_opts, &c },
+        { "Filter options", tm_filter_opts, &c.filters },
+        { NULL, NULL, NULL },
+    };
+    int rc = tm_parse_command(&filter_command, groups, argc, argv, &a);
+    if (rc != TM_EXIT_OK || a.common.help)
         goto done;
-    }
-    int nfiles = argc - tm_opts_index(p);
-    const char *in = nfiles == 1 ? argv[tm_opts_index(p)] : NULL;
-    if (in == NULL || out == NULL) {
-        tm_error(in == NULL ? "filter needs exactly one input FILE "
-                              "(see 'tmtool filter --help')"
-                            : "filter needs an output file: -o OUT");
+    const char *in = a.files[0];
+    if (c.out == NULL) {
+        tm_error("filter needs an output file: -o OUT");
         rc = TM_EXIT_USAGE;
         goto done;
     }
-    if (strcmp(in, out) == 0 || same_file(in, out)) {
+    if (strcmp(in, c.out) == 0 || same_file(in, c.out)) {
         tm_error("refusing to overwrite the input '%s' (-o names the same file)",
                  in);
         rc = TM_EXIT_USAGE;
         goto done;
     }
-    tm_color_setup(common.color);
     rc = tm_load(in, 0, &s);
     if (rc != TM_EXIT_OK)
         goto done;
     uint64_t traces_before = s->ntraces, size_before = sum_sizes(s);
-    rc = tm_filters_apply(&filters, s, in);
+    rc = tm_filters_apply(&c.filters, s, in);
     if (rc == TM_EXIT_OK)
-        rc = write_snapshot(s, out, drop_traces);
+        rc = write_snapshot(s, c.out, c.drop_traces);
     if (rc == TM_EXIT_OK)
-        rc = summary(common.format, in, out, s, traces_before, size_before,
-                     drop_traces);
+        rc = summary(a.common.format, in, c.out, s, traces_before, size_before,
+                     c.drop_traces);
 done:
     tms_snapshot_free(s);
-    tm_filters_free(&filters);
-    tm_opts_free(p);
+    tm_filters_free(&c.filters);
     return rc;
 }

@@ -9,16 +9,17 @@
 #include "exitcodes.h"
 #include "report.h"
 
-static const tm_opt_group metrics_groups[] = {
-    { "Common options", tm_common_opts },
-    { NULL, NULL },
+static const tm_command metrics_command = {
+    .name = "metrics",
+    .usage = "tmtool metrics [<options>] FILE...",
+    .description =
+        "Show the metrics stored in a snapshot.  With several files of one\n"
+        "series, show each metric over time: first, last, change, minimum and\n"
+        "maximum (files are put in time order).",
+    .min_files = 1,
+    .max_files = -1,
+    .files_needed = "at least one FILE",
 };
-
-static const char metrics_usage[] = "tmtool metrics [<options>] FILE...";
-static const char metrics_description[] =
-    "Show the metrics stored in a snapshot.  With several files of one\n"
-    "series, show each metric over time: first, last, change, minimum and\n"
-    "maximum (files are put in time order).";
 
 static const char *const format_names[] = { "int", "percent", "size" };
 
@@ -258,35 +259,16 @@ oom:
 
 int cmd_metrics(int argc, char **argv)
 {
-    tm_common common = { 0 };
-    tm_opts *p = tm_opts_new(metrics_groups, argc, argv);
+    static const tm_opt_group groups[] = { { NULL, NULL, NULL } };
     tms_snapshot **snaps = NULL;
     row *rows = NULL;
     size_t nrows = 0, n = 0;
-    int rc = TM_EXIT_OK, id;
-    const char *arg;
-    if (p == NULL) {
-        tm_error("out of memory");
-        return TM_EXIT_BADFILE;
-    }
-    while ((id = tm_opts_next(p, &arg)) != -1) {
-        if (id == '?' || tm_common_option(&common, id, arg) <= 0) {
-            rc = TM_EXIT_USAGE;
-            goto done;
-        }
-    }
-    if (common.help) {
-        tm_opts_usage(stdout, metrics_usage, metrics_description, metrics_groups);
+    tm_args a;
+    int rc = tm_parse_command(&metrics_command, groups, argc, argv, &a);
+    if (rc != TM_EXIT_OK || a.common.help)
         goto done;
-    }
-    n = (size_t)(argc - tm_opts_index(p));
-    char **paths = argv + tm_opts_index(p);
-    if (n < 1) {
-        tm_error("metrics needs at least one FILE (see 'tmtool metrics --help')");
-        rc = TM_EXIT_USAGE;
-        goto done;
-    }
-    tm_color_setup(common.color);
+    n = a.nfiles;
+    char **paths = a.files;
     if (n > 1 && (rc = tm_order_series(paths, n)) != TM_EXIT_OK)
         goto done;
     snaps = calloc(n, sizeof *snaps);
@@ -305,9 +287,9 @@ int cmd_metrics(int argc, char **argv)
         rc = TM_EXIT_BADFILE;
         goto done;
     }
-    if (common.format == TM_FORMAT_TEXT)
+    if (a.common.format == TM_FORMAT_TEXT)
         print_text(paths, snaps, n, rows, nrows);
-    else if (common.format == TM_FORMAT_CSV)
+    else if (a.common.format == TM_FORMAT_CSV)
         print_csv(paths, n, rows, nrows);
     else
         rc = print_json(paths, snaps, n, rows, nrows);
@@ -318,6 +300,5 @@ done:
     for (size_t i = 0; snaps && i < n; i++)
         tms_snapshot_free(snaps[i]);
     free(snaps);
-    tm_opts_free(p);
     return rc;
 }

@@ -11,38 +11,53 @@
 #include "exitcodes.h"
 #include "report.h"
 
-enum { OPT_MERGE = TM_OPT_CMD, OPT_ADDRESS };
-
-static const tm_opt top_opts[] = {
-    { OPT_MERGE, 0, "merge", NULL,
-      "add up files of one moment (one per process) into one top" },
-    { OPT_ADDRESS, 0, "address", "ADDR",
-      "show one memory block (size and traceback) in each file" },
-    { 0 },
-};
-
-static const tm_opt_group top_groups[] = {
-    { "Options", top_opts },
-    { "Display options", tm_display_opts },
-    { "Filter options", tm_filter_opts },
-    { "Common options", tm_common_opts },
-    { NULL, NULL },
-};
-
-static const char top_usage[] = "tmtool top [<options>] FILE...";
-static const char top_description[] =
-    "Show the biggest allocation sites of a snapshot.  Several files of one\n"
-    "series are shown in time order, each compared with the previous one;\n"
-    "files of one moment from several processes are added up with --merge.";
-
 typedef struct top_ctx {
-    tm_common common;
     tm_display display;
     tm_filters filters;
+    tm_format format;
     int merge;
     int has_address;
     uint64_t address;
 } top_ctx;
+
+static int opt_address(void *ctx, const tm_opt *o, const char *arg)
+{
+    top_ctx *c = ctx;
+    char *end;
+    (void)o;
+    c->has_address = 1;
+    if (arg[0] == '-' || arg[0] == '\0')
+        goto bad;
+    errno = 0;
+    unsigned long long v = strtoull(arg, &end, 0);
+    if (errno != 0 || *end != '\0')
+        goto bad;
+    c->address = v;
+    return 0;
+bad:
+    tm_error("bad address '%s' (expected 0x1234abcd or a decimal number)", arg);
+    return -1;
+}
+
+static const tm_opt top_opts[] = {
+    TM_OPT_FLAG(0, "merge", top_ctx, merge,
+                "add up files of one moment (one per process) into one top"),
+    TM_OPT_CALLBACK(0, "address", "ADDR", opt_address, 0,
+                    "show one memory block (size and traceback) in each file"),
+    TM_OPT_END,
+};
+
+static const tm_command top_command = {
+    .name = "top",
+    .usage = "tmtool top [<options>] FILE...",
+    .description =
+        "Show the biggest allocation sites of a snapshot.  Several files of one\n"
+        "series are shown in time order, each compared with the previous one;\n"
+        "files of one moment from several processes are added up with --merge.",
+    .min_files = 1,
+    .max_files = -1,
+    .files_needed = "at least one FILE",
+};
 
 /* One file, or a series: each against the previous one. */
 static int top_series(const top_ctx *c, char **paths, size_t n, tm_sink *k)
@@ -115,22 +130,6 @@ out:
     return rc;
 }
 
-static int parse_address(const char *text, uint64_t *out)
-{
-    char *end;
-    if (text[0] == '-' || text[0] == '\0')
-        goto bad;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 0);
-    if (errno != 0 || *end != '\0')
-        goto bad;
-    *out = v;
-    return 0;
-bad:
-    tm_error("bad address '%s' (expected 0x1234abcd or a decimal number)", text);
-    return -1;
-}
-
 static const tms_trace *find_trace(const tms_snapshot *s, uint64_t address)
 {
     for (uint64_t i = 0; i < s->ntraces; i++)
@@ -159,24 +158,34 @@ static int address_json(cJSON *blocks, const char *path,
     return 0;
 }
 
+/* "a.tms, <time>: memory block 0x…: size=64 B" and its traceback: the
+ * line of `top --group-by address`, from the same renderer. */
 static void address_text(const top_ctx *c, const char *path,
                          const tms_snapshot *s, const tms_trace *t)
 {
-    char when[64], size[64];
-    tm_format_time(when, sizeof when, s->header.timestamp_ns);
-    printf("%s%s, %s%s: memory block 0x%" PRIx64 ": ", tm_color_on(TM_ROLE_NAME),
-           path, when, tm_color_off(), c->address);
+    tm_side side = { path, s, NULL };
+    tm_display d = c->display;
+    tma_diff_item it = { .size = t ? t->size : 0, .count = 1 };
+    it.key.snap = s;
+    it.key.address = c->address;
+    d.by = TMA_BY_ADDRESS;
+    fputs(tm_color_on(TM_ROLE_NAME), stdout);
+    tm_side_title(stdout, &side);
+    printf("%s: ", tm_color_off());
+    tm_key_write(stdout, &d, &it.key);
+    fputs(": ", stdout);
     if (t == NULL) {
         printf("not present\n");
         return;
     }
-    tma_size_format(size, sizeof size, (int64_t)t->size, 0);
-    printf("size=%s\n", size);
+    tm_item_write(stdout, &d, &it, 0);
+    putchar('\n');
     tm_traceback_text(stdout, &c->display, s, t->traceback);
 }
 
-static void address_csv(const char *path, const tms_snapshot *s,
-                        uint64_t address, const tms_trace *t)
+/* file,address,found,size,traceback; the traceback as in top's CSV. */
+static int address_csv(const char *path, const tms_snapshot *s,
+                       uint64_t address, const tms_trace *t)
 {
     char buf[64];
     tm_csv_field(stdout, path, 0);
@@ -187,22 +196,13 @@ static void address_csv(const char *path, const tms_snapshot *s,
     tm_csv_field(stdout, t ? buf : "", 0);
     if (t == NULL) {
         tm_csv_field(stdout, "", 1);
-        return;
+        return 0;
     }
-    uint32_t n = tms_traceback_len(s, t->traceback);
-    const uint32_t *fr = tms_traceback_frames(s, t->traceback);
-    fputc('"', stdout);
-    for (uint32_t i = 0; i < n; i++) {
-        const tms_frame *f = &s->frames[fr[i]];
-        const char *fn = f->filename == TMS_NONE ? "" : s->strings[f->filename].data;
-        for (; *fn; fn++) {
-            if (*fn == '"')
-                fputc('"', stdout);
-            fputc(*fn, stdout);
-        }
-        printf(i + 1 < n ? ":%" PRId32 ";" : ":%" PRId32, f->lineno);
-    }
-    fputs("\"\n", stdout);
+    char *tb = tm_traceback_csv_text(s, t->traceback);
+    int rc = tb == NULL ? -1 : 0;
+    tm_csv_field(stdout, tb, 1);
+    free(tb);
+    return rc;
 }
 
 /* --address: every file is loaded with its traces and searched; the block
@@ -241,20 +241,21 @@ static int top_address(const top_ctx *c, char **paths, size_t n)
         rc = TM_EXIT_USAGE;
         goto out;
     }
-    if (c->common.format == TM_FORMAT_JSON) {
+    if (c->format == TM_FORMAT_JSON) {
         doc = tm_json_doc("top");
         if (doc == NULL || tm_json_add_str(doc, "address", hex) < 0 ||
             (blocks = cJSON_AddArrayToObject(doc, "blocks")) == NULL)
             goto oom;
-    } else if (c->common.format == TM_FORMAT_CSV) {
+    } else if (c->format == TM_FORMAT_CSV) {
         printf("file,address,found,size,traceback\n");
     }
     for (size_t i = 0; i < n; i++) {
-        if (c->common.format == TM_FORMAT_TEXT)
+        if (c->format == TM_FORMAT_TEXT)
             address_text(c, paths[i], snaps[i], found[i]);
-        else if (c->common.format == TM_FORMAT_CSV)
-            address_csv(paths[i], snaps[i], c->address, found[i]);
-        else if (address_json(blocks, paths[i], snaps[i], found[i]) < 0)
+        else if (c->format == TM_FORMAT_CSV) {
+            if (address_csv(paths[i], snaps[i], c->address, found[i]) < 0)
+                goto oom;
+        } else if (address_json(blocks, paths[i], snaps[i], found[i]) < 0)
             goto oom;
     }
     if (doc != NULL) {
@@ -277,63 +278,39 @@ out:
 int cmd_top(int argc, char **argv)
 {
     top_ctx c = { 0 };
-    tm_display_init(&c.display);
-    tm_opts *p = tm_opts_new(top_groups, argc, argv);
-    int rc = TM_EXIT_OK, id;
-    const char *arg;
+    tm_args a;
     tm_sink k = { 0 };
-    if (p == NULL) {
-        tm_error("out of memory");
-        return TM_EXIT_BADFILE;
-    }
-    while ((id = tm_opts_next(p, &arg)) != -1) {
-        int took = id == '?' ? -1
-                   : tm_analysis_option(&c.common, &c.display, &c.filters,
-                                        id, arg);
-        if (took == 0 && id == OPT_MERGE)
-            took = c.merge = 1;
-        if (took == 0 && id == OPT_ADDRESS) {
-            took = parse_address(arg, &c.address) < 0 ? -1 : 1;
-            c.has_address = 1;
-        }
-        if (took < 0) {
-            rc = TM_EXIT_USAGE;
-            goto out;
-        }
-    }
-    if (c.common.help) {
-        tm_opts_usage(stdout, top_usage, top_description, top_groups);
+    tm_display_init(&c.display);
+    const tm_opt_group groups[] = {
+        { "Options", top_opts, &c },
+        { "Display options", tm_display_opts, &c.display },
+        { "Filter options", tm_filter_opts, &c.filters },
+        { NULL, NULL, NULL },
+    };
+    int rc = tm_parse_command(&top_command, groups, argc, argv, &a);
+    if (rc != TM_EXIT_OK || a.common.help)
         goto out;
-    }
-    int nfiles = argc - tm_opts_index(p);
-    char **files = argv + tm_opts_index(p);
-    if (nfiles < 1) {
-        tm_error("top needs at least one FILE (see 'tmtool top --help')");
-        rc = TM_EXIT_USAGE;
-        goto out;
-    }
+    c.format = a.common.format;
     if (c.merge && c.has_address) {
         tm_error("--merge and --address cannot be used together");
         rc = TM_EXIT_USAGE;
         goto out;
     }
-    tm_color_setup(c.common.color);
     if (c.has_address) {
-        rc = top_address(&c, files, (size_t)nfiles);
+        rc = top_address(&c, a.files, a.nfiles);
         goto out;
     }
-    rc = tm_sink_open(&k, c.common.format, "top", &c.display);
+    rc = tm_sink_open(&k, c.format, "top", &c.display);
     if (rc != TM_EXIT_OK)
         goto out;
     if (c.merge)
-        rc = top_merge(&c, files, (size_t)nfiles, &k);
+        rc = top_merge(&c, a.files, a.nfiles, &k);
     else
-        rc = top_series(&c, files, (size_t)nfiles, &k);
+        rc = top_series(&c, a.files, a.nfiles, &k);
     if (rc == TM_EXIT_OK)
         rc = tm_sink_close(&k);
 out:
     tm_sink_discard(&k);
     tm_filters_free(&c.filters);
-    tm_opts_free(p);
     return rc;
 }

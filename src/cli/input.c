@@ -1,116 +1,14 @@
-/* input.c -- shared options, loading and ordering of .tms files. */
+/* input.c -- loading and ordering of .tms files, and the exit code for a
+ * library status. */
 #include "input.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "exitcodes.h"
-
-const tm_opt tm_common_opts[] = {
-    { TM_OPT_FORMAT, 0, "format", "FMT", "output format: text (default), json or csv" },
-    { TM_OPT_COLOR, 0, "color", "WHEN", "colour text output: auto (default), always or never" },
-    { 'q', 'q', "quiet", NULL, "no progress line on stderr" },
-    { 'h', 'h', "help", NULL, "show this help and exit" },
-    { 0 },
-};
-
-const tm_opt tm_filter_opts[] = {
-    { TM_OPT_INCLUDE, 'i', "include", "PATTERN[:LINENO]",
-      "keep only blocks whose most recent frame matches" },
-    { TM_OPT_EXCLUDE, 'x', "exclude", "PATTERN[:LINENO]",
-      "drop blocks whose most recent frame matches" },
-    { TM_OPT_INCLUDE_TB, 'I', "include-traceback", "PATTERN[:LINENO]",
-      "keep only blocks with any frame matching" },
-    { TM_OPT_EXCLUDE_TB, 'X', "exclude-traceback", "PATTERN[:LINENO]",
-      "drop blocks with any frame matching" },
-    { 0 },
-};
-
-int tm_common_option(tm_common *c, int id, const char *arg)
-{
-    switch (id) {
-    case TM_OPT_FORMAT:
-        return tm_format_parse(arg, &c->format) < 0 ? -1 : 1;
-    case TM_OPT_COLOR:
-        return tm_color_parse(arg, &c->color) < 0 ? -1 : 1;
-    case 'q':
-        tm_set_quiet(1);
-        return 1;
-    case 'h':
-        c->help = 1;
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-int tm_filters_option(tm_filters *f, int id, const char *arg)
-{
-    if (id != TM_OPT_INCLUDE && id != TM_OPT_EXCLUDE &&
-        id != TM_OPT_INCLUDE_TB && id != TM_OPT_EXCLUDE_TB)
-        return 0;
-    if (f->n == f->cap) {
-        size_t ncap = f->cap ? 2 * f->cap : 8;
-        tma_filter *p = realloc(f->items, ncap * sizeof *p);
-        if (p == NULL) {
-            tm_error("out of memory");
-            return -1;
-        }
-        f->items = p;
-        f->cap = ncap;
-    }
-    tma_filter *flt = &f->items[f->n];
-    memset(flt, 0, sizeof *flt);
-    flt->include = id == TM_OPT_INCLUDE || id == TM_OPT_INCLUDE_TB;
-    flt->traceback = id == TM_OPT_INCLUDE_TB || id == TM_OPT_EXCLUDE_TB;
-    flt->pattern = arg;
-    flt->pattern_len = strlen(arg);
-    flt->lineno = TMS_LINENO_NONE;
-    /* "PATTERN:LINENO": only a colon followed by digits up to the end is a
-     * line number, so "C:*" or "<stdin>" stay patterns. */
-    const char *colon = strrchr(arg, ':');
-    if (colon != NULL && colon[1] != '\0' &&
-        strspn(colon + 1, "0123456789") == strlen(colon + 1)) {
-        errno = 0;
-        long v = strtol(colon + 1, NULL, 10);
-        if (errno != 0 || v > INT32_MAX) {
-            tm_error("bad line number in filter '%s'", arg);
-            return -1;
-        }
-        flt->lineno = (int32_t)v;
-        flt->pattern_len = (size_t)(colon - arg);
-    }
-    if (flt->pattern_len == 0) {
-        tm_error("empty pattern in filter '%s'", arg);
-        return -1;
-    }
-    f->n++;
-    return 1;
-}
-
-void tm_filters_free(tm_filters *f)
-{
-    free(f->items);
-    f->items = NULL;
-    f->n = f->cap = 0;
-}
-
-int tm_filters_apply(const tm_filters *f, tms_snapshot *s, const char *path)
-{
-    if (f->n == 0)
-        return TM_EXIT_OK;
-    tms_error err = { 0 };
-    int rc = tma_snapshot_apply_filters(s, f->items, f->n, &err);
-    if (rc < 0) {
-        tm_report_error("filter", path, &err);
-        return tm_exit_for_status(rc);
-    }
-    return TM_EXIT_OK;
-}
 
 int tm_exit_for_status(int code)
 {
@@ -121,14 +19,23 @@ int tm_exit_for_status(int code)
     return TM_EXIT_BADFILE;
 }
 
+/* Whether msg contains 'path', quotes included (no copy: paths have no
+ * length limit here). */
+static int names_quoted(const char *msg, const char *path)
+{
+    size_t n = strlen(path);
+    for (const char *q = strchr(msg, '\''); q != NULL; q = strchr(q + 1, '\''))
+        if (strncmp(q + 1, path, n) == 0 && q[1 + n] == '\'')
+            return 1;
+    return 0;
+}
+
 void tm_report_error(const char *verb, const char *path, const tms_error *err)
 {
-    char quoted[PATH_MAX + 8];
-    snprintf(quoted, sizeof quoted, "'%s'", path);
     const char *msg = err->msg[0] ? err->msg : tms_strerror(err->code);
     /* libtms names the file itself ("cannot read 'a.tms': ..."); do not
      * say it twice. */
-    if (strstr(msg, quoted) != NULL)
+    if (names_quoted(msg, path))
         tm_error("%s", msg);
     else
         tm_error("cannot %s '%s': %s", verb, path, msg);

@@ -1,6 +1,6 @@
-/* input.h -- what the commands share before rendering: the common and
- * filter options, loading .tms files (errors reported here, once), and
- * putting files of one series in order. */
+/* input.h -- what the commands share before analysis: loading .tms files
+ * (errors reported here, once), putting files of one series in order, and
+ * the small formatters of header fields. */
 #ifndef HEADER_input
 #define HEADER_input
 
@@ -10,41 +10,6 @@
 #include "output.h"
 #include "tma.h"
 #include "tms.h"
-
-/* Option ids shared by several commands; command-specific ids start at
- * TM_OPT_CMD. */
-enum {
-    TM_OPT_FORMAT = TM_OPT_LONG,
-    TM_OPT_COLOR,
-    TM_OPT_INCLUDE = 'i',
-    TM_OPT_EXCLUDE = 'x',
-    TM_OPT_INCLUDE_TB = 'I',
-    TM_OPT_EXCLUDE_TB = 'X',
-    TM_OPT_CMD = TM_OPT_LONG + 32,
-};
-
-extern const tm_opt tm_common_opts[];  /* -h, --format, --color, -q */
-extern const tm_opt tm_filter_opts[];  /* -i, -x, -I, -X */
-
-typedef struct tm_common {
-    tm_format format;
-    tm_color_mode color;
-    int help;
-} tm_common;
-
-/* Each returns 1 if it took the option, 0 if it is not one of its own, -1
- * after reporting a bad value. */
-int tm_common_option(tm_common *c, int id, const char *arg);
-
-typedef struct tm_filters {
-    tma_filter *items;   /* owned array; patterns borrowed from argv */
-    size_t n, cap;
-} tm_filters;
-int tm_filters_option(tm_filters *f, int id, const char *arg);
-void tm_filters_free(tm_filters *f);
-/* Apply to a loaded snapshot (no-op without filters); returns an exit
- * code after reporting. */
-int tm_filters_apply(const tm_filters *f, tms_snapshot *s, const char *path);
 
 /* Exit code for a libtms/libtma status. */
 int tm_exit_for_status(int code);

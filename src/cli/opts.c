@@ -1,5 +1,5 @@
-/* opts.c -- getopt_long driven by tm_opt tables, and --help generated from
- * the same tables. */
+/* opts.c -- getopt_long driven by tm_opt tables, the one option loop of
+ * every command, and --help generated from the same tables. */
 #include "opts.h"
 
 #include <getopt.h>
@@ -7,51 +7,106 @@
 #include <string.h>
 
 #include "exitcodes.h"
-#include "output.h"
 
-struct tm_opts {
-    int argc;
-    char **argv;
-    struct option *longopts;   /* owned, ends with a zero entry */
-    const tm_opt **byindex;    /* longopts[i] -> its tm_opt */
-    char *shortopts;           /* owned: ":" then "n:h..." */
-};
+/* getopt_long's val for long options: above any letter, so a missing
+ * value of a long option is told apart from one of a short option. */
+enum { LONG_BASE = 256 };
 
-static size_t count_opts(const tm_opt_group *groups)
+static int opt_format(void *ctx, const tm_opt *o, const char *arg)
 {
-    size_t n = 0;
-    for (const tm_opt_group *g = groups; g->title != NULL; g++)
-        for (const tm_opt *o = g->opts; o->help != NULL; o++)
-            n++;
-    return n;
+    (void)o;
+    return tm_format_parse(arg, &((tm_common *)ctx)->format);
 }
 
-tm_opts *tm_opts_new(const tm_opt_group *groups, int argc, char **argv)
+static int opt_color(void *ctx, const tm_opt *o, const char *arg)
 {
-    size_t n = count_opts(groups);
-    tm_opts *p = calloc(1, sizeof *p);
-    if (p == NULL)
-        return NULL;
-    p->argc = argc;
-    p->argv = argv;
+    (void)o;
+    return tm_color_parse(arg, &((tm_common *)ctx)->color);
+}
+
+static int opt_quiet(void *ctx, const tm_opt *o, const char *arg)
+{
+    (void)ctx, (void)o, (void)arg;
+    tm_set_quiet(1);
+    return 0;
+}
+
+const tm_opt tm_common_opts[] = {
+    TM_OPT_CALLBACK(0, "format", "FMT", opt_format, 0,
+                    "output format: text (default), json or csv"),
+    TM_OPT_CALLBACK(0, "color", "WHEN", opt_color, 0,
+                    "colour text output: auto (default), always or never"),
+    TM_OPT_CALLBACK('q', "quiet", NULL, opt_quiet, 0,
+                    "no progress line on stderr"),
+    TM_OPT_FLAG('h', "help", tm_common, help, "show this help and exit"),
+    TM_OPT_END,
+};
+
+int tm_opt_set_int(void *ctx, const tm_opt *o, const char *arg)
+{
+    (void)arg;
+    *(int *)((char *)ctx + o->offset) = (int)o->value;
+    return 0;
+}
+
+int tm_opt_set_string(void *ctx, const tm_opt *o, const char *arg)
+{
+    *(const char **)((char *)ctx + o->offset) = arg;
+    return 0;
+}
+
+/* The command's groups followed by the common options, as one list. */
+typedef struct parser {
+    tm_opt_group *groups;     /* owned, ends with a NULL title */
+    const tm_opt **opt;       /* flat: option i */
+    void **ctx;               /* its group's ctx */
+    size_t n;
+    struct option *longopts;  /* owned, ends with a zero entry */
+    char *shortopts;          /* owned: ":" then "n:h..." */
+} parser;
+
+static void parser_free(parser *p)
+{
+    free(p->groups);
+    free(p->opt);
+    free(p->ctx);
+    free(p->longopts);
+    free(p->shortopts);
+}
+
+static int parser_init(parser *p, const tm_opt_group *groups, tm_common *common)
+{
+    size_t ngroups = 0, n = 0;
+    memset(p, 0, sizeof *p);
+    for (const tm_opt_group *g = groups; g->title != NULL; g++, ngroups++)
+        for (const tm_opt *o = g->opts; o->help != NULL; o++)
+            n++;
+    for (const tm_opt *o = tm_common_opts; o->help != NULL; o++)
+        n++;
+    p->groups = calloc(ngroups + 2, sizeof *p->groups);
+    p->opt = calloc(n + 1, sizeof *p->opt);
+    p->ctx = calloc(n + 1, sizeof *p->ctx);
     p->longopts = calloc(n + 1, sizeof *p->longopts);
-    p->byindex = calloc(n + 1, sizeof *p->byindex);
     p->shortopts = malloc(3 * n + 2);
-    if (p->longopts == NULL || p->byindex == NULL || p->shortopts == NULL) {
-        tm_opts_free(p);
-        return NULL;
+    if (p->groups == NULL || p->opt == NULL || p->ctx == NULL ||
+        p->longopts == NULL || p->shortopts == NULL) {
+        parser_free(p);
+        return -1;
     }
-    size_t i = 0, k = 0;
+    memcpy(p->groups, groups, ngroups * sizeof *groups);
+    p->groups[ngroups] = (tm_opt_group){ "Common options", tm_common_opts, common };
+    size_t k = 0;
     /* Leading ':' makes a missing value distinguishable from an unknown
      * option, so each gets its own message. */
     p->shortopts[k++] = ':';
-    for (const tm_opt_group *g = groups; g->title != NULL; g++) {
-        for (const tm_opt *o = g->opts; o->help != NULL; o++, i++) {
-            p->longopts[i].name = o->long_name;
-            p->longopts[i].has_arg = o->arg ? required_argument : no_argument;
-            p->longopts[i].flag = NULL;
-            p->longopts[i].val = o->id;
-            p->byindex[i] = o;
+    for (const tm_opt_group *g = p->groups; g->title != NULL; g++) {
+        for (const tm_opt *o = g->opts; o->help != NULL; o++, p->n++) {
+            struct option *lo = &p->longopts[p->n];
+            lo->name = o->long_name;
+            lo->has_arg = o->arg ? required_argument : no_argument;
+            lo->val = LONG_BASE + (int)p->n;
+            p->opt[p->n] = o;
+            p->ctx[p->n] = g->ctx;
             if (o->short_name) {
                 p->shortopts[k++] = o->short_name;
                 if (o->arg)
@@ -60,51 +115,75 @@ tm_opts *tm_opts_new(const tm_opt_group *groups, int argc, char **argv)
         }
     }
     p->shortopts[k] = '\0';
+    return 0;
+}
+
+/* Index of the option getopt returned as c, or -1. */
+static long find_opt(const parser *p, int c)
+{
+    if (c >= LONG_BASE)
+        return c - LONG_BASE;
+    for (size_t i = 0; i < p->n; i++)
+        if (p->opt[i]->short_name == c)
+            return (long)i;
+    return -1;
+}
+
+static void bad_option(int c, char **argv)
+{
+    const char *word = argv[optind - 1];
+    int is_short = optopt && optopt < LONG_BASE && strncmp(word, "--", 2) != 0;
+    if (c == '?' && is_short)
+        tm_error("unknown option '-%c'", optopt);
+    else if (c == '?')
+        tm_error("unknown option '%s'", word);
+    else if (is_short)
+        tm_error("option '-%c' needs a value", optopt);
+    else
+        tm_error("option '%s' needs a value", word);
+}
+
+int tm_parse_command(const tm_command *cmd, const tm_opt_group *groups,
+                     int argc, char **argv, tm_args *a)
+{
+    parser p;
+    int rc = TM_EXIT_OK, c;
+    memset(a, 0, sizeof *a);
+    if (parser_init(&p, groups, &a->common) < 0) {
+        tm_error("out of memory");
+        return TM_EXIT_BADFILE;
+    }
     opterr = 0;
     optind = 0; /* GNU: full re-initialisation */
-    return p;
-}
-
-void tm_opts_free(tm_opts *p)
-{
-    if (p == NULL)
-        return;
-    free(p->longopts);
-    free(p->byindex);
-    free(p->shortopts);
-    free(p);
-}
-
-int tm_opts_next(tm_opts *p, const char **arg)
-{
-    int longindex = -1;
-    int c = getopt_long(p->argc, p->argv, p->shortopts, p->longopts,
-                        &longindex);
-    *arg = optarg;
-    if (c == -1)
-        return -1;
-    if (c == '?') {
-        if (optopt && optopt < TM_OPT_LONG)
-            tm_error("unknown option '-%c'", optopt);
-        else
-            tm_error("unknown option '%s'", p->argv[optind - 1]);
-        return '?';
+    while ((c = getopt_long(argc, argv, p.shortopts, p.longopts, NULL)) != -1) {
+        long i = c == '?' || c == ':' ? -1 : find_opt(&p, c);
+        if (i < 0) {
+            bad_option(c, argv);
+            rc = TM_EXIT_USAGE;
+            goto out;
+        }
+        if (p.opt[i]->fn(p.ctx[i], p.opt[i], optarg) < 0) {
+            rc = TM_EXIT_USAGE;
+            goto out;
+        }
     }
-    if (c == ':') {
-        if (optopt && optopt < TM_OPT_LONG &&
-            strncmp(p->argv[optind - 1], "--", 2) != 0)
-            tm_error("option '-%c' needs a value", optopt);
-        else
-            tm_error("option '%s' needs a value", p->argv[optind - 1]);
-        return '?';
+    if (a->common.help) {
+        tm_opts_usage(stdout, cmd, groups);
+        goto out;
     }
-    return c;
-}
-
-int tm_opts_index(const tm_opts *p)
-{
-    (void)p;
-    return optind;
+    a->files = argv + optind;
+    a->nfiles = (size_t)(argc - optind);
+    if ((int)a->nfiles < cmd->min_files ||
+        (cmd->max_files >= 0 && (int)a->nfiles > cmd->max_files)) {
+        tm_error("%s needs %s (see 'tmtool %s --help')", cmd->name,
+                 cmd->files_needed, cmd->name);
+        rc = TM_EXIT_USAGE;
+        goto out;
+    }
+    tm_color_setup(a->common.color);
+out:
+    parser_free(&p);
+    return rc;
 }
 
 void tm_opts_exit_codes(FILE *f)
@@ -119,27 +198,31 @@ void tm_opts_exit_codes(FILE *f)
             TM_EXIT_VERSION);
 }
 
-void tm_opts_usage(FILE *f, const char *usage, const char *description,
-                   const tm_opt_group *groups)
+static void usage_group(FILE *f, const char *title, const tm_opt *opts)
 {
-    fprintf(f, "usage: %s\n", usage);
-    if (description)
-        fprintf(f, "\n%s\n", description);
-    for (const tm_opt_group *g = groups; g->title != NULL; g++) {
-        fprintf(f, "\n%s:\n", g->title);
-        for (const tm_opt *o = g->opts; o->help != NULL; o++) {
-            char left[80];
-            int n = snprintf(left, sizeof left, "  %c%c%s--%s%s%s",
-                             o->short_name ? '-' : ' ',
-                             o->short_name ? o->short_name : ' ',
-                             o->short_name ? ", " : "  ", o->long_name,
-                             o->arg ? " " : "", o->arg ? o->arg : "");
-            if (n >= 30)
-                fprintf(f, "%s\n%30s%s\n", left, "", o->help);
-            else
-                fprintf(f, "%-30s%s\n", left, o->help);
-        }
+    fprintf(f, "\n%s:\n", title);
+    for (const tm_opt *o = opts; o->help != NULL; o++) {
+        /* "  -n, --count N" or "      --group-by KEY"; the help starts at
+         * column 30, or on the next line after a long left part. */
+        int n = fprintf(f, "  %c%c%s--%s%s%s", o->short_name ? '-' : ' ',
+                        o->short_name ? o->short_name : ' ',
+                        o->short_name ? ", " : "  ", o->long_name,
+                        o->arg ? " " : "", o->arg ? o->arg : "");
+        if (n >= 30)
+            fprintf(f, "\n%30s%s\n", "", o->help);
+        else
+            fprintf(f, "%*s%s\n", 30 - (n < 0 ? 0 : n), "", o->help);
     }
+}
+
+void tm_opts_usage(FILE *f, const tm_command *cmd, const tm_opt_group *groups)
+{
+    fprintf(f, "usage: %s\n", cmd->usage);
+    if (cmd->description)
+        fprintf(f, "\n%s\n", cmd->description);
+    for (const tm_opt_group *g = groups; g->title != NULL; g++)
+        usage_group(f, g->title, g->opts);
+    usage_group(f, "Common options", tm_common_opts);
     fputc('\n', f);
     tm_opts_exit_codes(f);
 }

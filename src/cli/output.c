@@ -18,10 +18,18 @@ static int color_;
 
 static void vmessage(const char *prefix, const char *fmt, va_list ap)
 {
-    /* One fprintf per line keeps lines whole when stderr is shared. */
-    char buf[1024];
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    fprintf(stderr, "tmtool: %s%s\n", prefix, buf);
+    /* One fprintf per line keeps lines whole when stderr is shared; a
+     * long message (a long path) gets a buffer of its size, not a cut. */
+    char small[1024], *buf = small;
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    if (n >= (int)sizeof small && (buf = malloc((size_t)n + 1)) != NULL)
+        vsnprintf(buf, (size_t)n + 1, fmt, again);
+    va_end(again);
+    fprintf(stderr, "tmtool: %s%s\n", prefix, buf ? buf : small);
+    if (buf != small)
+        free(buf);
 }
 
 void tm_error(const char *fmt, ...)

@@ -323,6 +323,39 @@ class CliTest(unittest.TestCase):
         self.assertEqual((rc, out), (2, ""))
         self.assert_one_error_line(err, "0xdead", "a.tms")
 
+    def test_top_address_csv_unknown_line(self):
+        # 0x11c0's most recent frame has no line: the shared CSV form
+        # ("util.py:", as in top's traceback column), never "util.py:-1".
+        rc, out, err = run("top", "--address", "0x11c0", "--format", "csv", self.a)
+        self.assertEqual((rc, err), (0, ""))
+        header, row = out.splitlines()
+        self.assertEqual(header, "file,address,found,size,traceback")
+        self.assertEqual(row.split(",")[1:],
+                         ["0x11c0", "1", "700", "util.py:;/home/u/proj/main.py:9"])
+        rc, tb_out, _ = run("top", "--group-by", "traceback", "-n", 0,
+                            "--format", "csv", self.a)
+        self.assertIn("util.py:;/home/u/proj/main.py:9", tb_out)
+
+    def test_long_paths_are_not_cut(self):
+        # A file name past any fixed buffer (4 KiB here) is shown whole in
+        # every format and in messages.
+        deep = "/" + "/".join("d%03d" % i for i in range(900)) + "/leaf.py"
+        path = self.make("long.tms", [(0x5000, 77, [(deep, 8)])], 1700000000 * 10**9)
+        rc, out, _ = run("top", "--filename-parts", 0, path)
+        self.assertIn("#1: %s:8: size=77 B" % deep, out)
+        rc, out, _ = run("top", "--group-by", "traceback", "--filename-parts", 0, path)
+        self.assertIn('File "%s", line 8' % deep, out)
+        rc, doc = jrun("top", "--filename-parts", 0, path)
+        self.assertEqual(doc["reports"][0]["entries"][0]["key"], deep + ":8")
+        rc, out, _ = run("top", "--filename-parts", 0, "--format", "csv", path)
+        self.assertIn(deep + ":8", out)
+        rc, out, _ = run("top", path)
+        self.assertIn(".../d898/d899/leaf.py:8", out)
+        missing = os.path.join(self.dir, "x" * 3000 + ".tms")
+        rc, out, err = run("top", missing)
+        self.assertEqual(rc, 3)
+        self.assert_one_error_line(err, "x" * 3000 + ".tms'")
+
     def test_top_filters(self):
         cases = [
             [(True, "*/pkg/*", None, False)],

@@ -1,0 +1,94 @@
+/* pipeline.c -- load, filter, group, compare: the glue before rendering. */
+#include "pipeline.h"
+
+#include <string.h>
+
+#include "exitcodes.h"
+
+/* Whether a grouping can be made from per-traceback totals while the
+ * file streams, instead of from stored traces: it needs traces but not
+ * their addresses, and no filter has to drop traces first (filters work
+ * on s->traces). */
+static int streams(const tm_display *d, const tm_filters *f)
+{
+    return f->n == 0 && d->by != TMA_BY_ADDRESS &&
+           !(tm_display_load_flags(d, f) & TMS_LOAD_SKIP_TRACES);
+}
+
+int tm_group_snapshot(const tm_display *d, const tms_snapshot *s,
+                      const tma_tb_totals *t, const char *path,
+                      tma_groups *out)
+{
+    tms_error err = { 0 };
+    int rc = t != NULL ? tma_group_totals(s, t, d->by, d->cumulative, out, &err)
+                       : tma_group(s, d->by, d->cumulative, out, &err);
+    if (rc < 0) {
+        tm_report_error("group", path, &err);
+        return tm_exit_for_status(rc);
+    }
+    return TM_EXIT_OK;
+}
+
+int tm_load_grouped(const tm_display *d, const tm_filters *f,
+                    const char *path, tms_snapshot **snap, tma_groups *groups)
+{
+    tma_tb_totals t = { 0 };
+    int stream = streams(d, f);
+    int rc = stream ? tm_load_totals(path, snap, &t)
+                    : tm_load(path, tm_display_load_flags(d, f), snap);
+    if (rc == TM_EXIT_OK)
+        rc = tm_filters_apply(f, *snap, path);
+    if (rc == TM_EXIT_OK)
+        rc = tm_group_snapshot(d, *snap, stream ? &t : NULL, path, groups);
+    tma_tb_totals_free(&t);
+    if (rc != TM_EXIT_OK) {
+        tms_snapshot_free(*snap);
+        *snap = NULL;
+    }
+    return rc;
+}
+
+int tm_report_build(tm_report *r)
+{
+    tms_error err = { 0 };
+    int rc = tma_diff_compute(r->old.groups, r->cur.groups, &r->diff, &err);
+    if (rc < 0) {
+        tm_report_error("compare", r->cur.name, &err);
+        return tm_exit_for_status(rc);
+    }
+    tma_diff_sort(&r->diff);
+    return TM_EXIT_OK;
+}
+
+void tm_report_free(tm_report *r)
+{
+    tma_diff_free(&r->diff);
+}
+
+size_t tm_report_shown(const tm_report *r, const tm_display *d)
+{
+    size_t n = r->diff.n;
+    return d->count > 0 && (size_t)d->count < n ? (size_t)d->count : n;
+}
+
+void tm_report_rest(const tm_report *r, size_t shown, tma_diff_item *out)
+{
+    memset(out, 0, sizeof *out);
+    for (size_t i = shown; i < r->diff.n; i++) {
+        out->size_diff += r->diff.items[i].size_diff;
+        out->size += r->diff.items[i].size;
+        out->count_diff += r->diff.items[i].count_diff;
+        out->count += r->diff.items[i].count;
+    }
+}
+
+void tm_report_total(const tm_report *r, tma_diff_item *out)
+{
+    memset(out, 0, sizeof *out);
+    out->size = r->cur.groups->total_size;
+    out->count = r->cur.groups->total_count;
+    if (r->old.groups) {
+        out->size_diff = (int64_t)(out->size - r->old.groups->total_size);
+        out->count_diff = (int64_t)(out->count - r->old.groups->total_count);
+    }
+}
