@@ -193,6 +193,21 @@ static int parse_trcs(tms_reader *r, tms_snapshot *s, cur *c,
     return TMS_OK;
 }
 
+/* A "seen" byte per id, for the entries unique across the file (STAT
+ * and FNAM frames, PEAK tracebacks); it grows with the ids defined, and
+ * fresh bytes must read as "unseen". */
+static int seen_grow(uint8_t **seen, uint64_t *cap, uint64_t *zeroed,
+                     uint64_t need)
+{
+    if (tms_grow((void **)seen, cap, need, 1) < 0)
+        return TMS_E_NOMEM;
+    if (need > *zeroed) {
+        memset(*seen + *zeroed, 0, need - *zeroed);
+        *zeroed = need;
+    }
+    return TMS_OK;
+}
+
 static int parse_stat(tms_reader *r, tms_snapshot *s, cur *c, tms_error *err)
 {
     uint64_t n, v;
@@ -200,13 +215,9 @@ static int parse_stat(tms_reader *r, tms_snapshot *s, cur *c, tms_error *err)
     TMS_FORWARD(count_fits(r, c, n, 3, "stat", err));
     if (tms_grow((void **)&s->stats, &s->cap_stats, s->nstats + n,
                  sizeof *s->stats) < 0 ||
-        tms_grow((void **)&r->stat_seen, &r->cap_stat_seen, s->nframes, 1) < 0)
+        seen_grow(&r->stat_seen, &r->cap_stat_seen, &r->nstat_seen,
+                  s->nframes) < 0)
         return tms_rfail(r, err, TMS_E_NOMEM, "out of memory");
-    /* stat_seen grows with nframes; fresh bytes must read as "unseen". */
-    if (s->nframes > r->nstat_seen) {
-        memset(r->stat_seen + r->nstat_seen, 0, s->nframes - r->nstat_seen);
-        r->nstat_seen = s->nframes;
-    }
     tms_stat *st = n ? s->stats + s->nstats : NULL;
     for (uint64_t i = 0; i < n; i++) {
         VARINT(c, v, "frame id");
@@ -226,6 +237,88 @@ static int parse_stat(tms_reader *r, tms_snapshot *s, cur *c, tms_error *err)
     if (c->p != c->end)
         CORRUPT("bytes after the last column");
     s->nstats += n;
+    return TMS_OK;
+}
+
+/* FNAM (1.1, SPEC §4.10): frame column, then name column. */
+static int parse_fnam(tms_reader *r, tms_snapshot *s, cur *c, tms_error *err)
+{
+    uint64_t n, v;
+    VARINT(c, n, "count");
+    TMS_FORWARD(count_fits(r, c, n, 2, "function name", err));
+    if (seen_grow(&r->fnam_seen, &r->cap_fnam_seen, &r->nfnam_seen,
+                  s->nframes) < 0)
+        return tms_rfail(r, err, TMS_E_NOMEM, "out of memory");
+    /* The frame column is checked first, then read again beside the name
+     * column: no temporary array for a count the file chose. */
+    const uint8_t *frames_at = c->p;
+    for (uint64_t i = 0; i < n; i++) {
+        VARINT(c, v, "frame id");
+        if (v >= s->nframes)
+            CORRUPT("function name %llu: frame id %llu not defined",
+                    (unsigned long long)i, (unsigned long long)v);
+        if (r->fnam_seen[v])
+            CORRUPT("function name %llu: frame %llu already named",
+                    (unsigned long long)i, (unsigned long long)v);
+        r->fnam_seen[v] = 1;
+    }
+    cur fr = { frames_at, c->p };
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t f;
+        VARINT(c, v, "name id");
+        if (v >= s->nstrings)
+            CORRUPT("function name %llu: string id %llu not defined",
+                    (unsigned long long)i, (unsigned long long)v);
+        VARINT(&fr, f, "frame id");
+        s->frame_function[f] = (uint32_t)v;
+    }
+    return TMS_OK;
+}
+
+/* PEAK (1.1, SPEC §4.11): the summary, then three columns. */
+static int parse_peak(tms_reader *r, tms_snapshot *s, cur *c, tms_error *err)
+{
+    uint64_t size, rec, ns, n, v;
+    VARINT(c, size, "peak size");
+    VARINT(c, rec, "recorded size");
+    VARINT(c, ns, "recorded time");
+    if (rec > size)
+        CORRUPT("recorded size %llu above the peak %llu",
+                (unsigned long long)rec, (unsigned long long)size);
+    tms_peak_info p = { size, rec, tms_unzigzag(ns) };
+    if (s->has_peak && (s->peak.size != p.size ||
+                        s->peak.recorded_size != p.recorded_size ||
+                        s->peak.recorded_ns != p.recorded_ns))
+        CORRUPT("PEAK sections disagree on the peak");
+    VARINT(c, n, "count");
+    if (n > TMS_PEAK_CHUNK)
+        return tms_rfail(r, err, TMS_E_LIMIT, "%llu peak entries in one "
+                         "section exceeds 65536", (unsigned long long)n);
+    TMS_FORWARD(count_fits(r, c, n, 3, "peak entry", err));
+    if (tms_grow((void **)&s->peak_entries, &s->cap_peak, s->npeak + n,
+                 sizeof *s->peak_entries) < 0 ||
+        seen_grow(&r->peak_seen, &r->cap_peak_seen, &r->npeak_seen,
+                  s->ntracebacks) < 0)
+        return tms_rfail(r, err, TMS_E_NOMEM, "out of memory");
+    tms_peak_entry *e = n ? s->peak_entries + s->npeak : NULL;
+    for (uint64_t i = 0; i < n; i++) {
+        VARINT(c, v, "traceback id");
+        if (v >= s->ntracebacks)
+            CORRUPT("peak entry %llu: traceback id %llu not defined",
+                    (unsigned long long)i, (unsigned long long)v);
+        if (r->peak_seen[v])
+            CORRUPT("peak entry %llu: traceback %llu already in the peak",
+                    (unsigned long long)i, (unsigned long long)v);
+        r->peak_seen[v] = 1;
+        e[i].traceback = (uint32_t)v;
+    }
+    for (uint64_t i = 0; i < n; i++)
+        VARINT(c, e[i].size, "size");
+    for (uint64_t i = 0; i < n; i++)
+        VARINT(c, e[i].count, "count");
+    s->peak = p;
+    s->has_peak = 1;
+    s->npeak += n;
     return TMS_OK;
 }
 
@@ -398,6 +491,10 @@ int tms_parse_section(tms_reader *r, tms_snapshot *s, const uint8_t *p,
         return parse_stat(r, s, &c, err);
     else if (memcmp(r->tag, "MTRC", 4) == 0)
         rc = parse_mtrc(r, s, &c, err);
+    else if (memcmp(r->tag, "FNAM", 4) == 0)
+        rc = parse_fnam(r, s, &c, err);
+    else if (memcmp(r->tag, "PEAK", 4) == 0)
+        rc = parse_peak(r, s, &c, err);
     else
         rc = parse_meta(r, s, &c, err);
     if (rc == TMS_OK && c.p != c.end)
@@ -410,6 +507,8 @@ void tms_parse_state_free(tms_reader *r)
     free(r->tb_tmp);
     free(r->chunk);
     free(r->stat_seen);
+    free(r->fnam_seen);
+    free(r->peak_seen);
     free(r->metric_names.hash);
     free(r->metric_names.name);
     free(r->meta_keys.hash);

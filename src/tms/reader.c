@@ -55,7 +55,7 @@ static int is_known(const uint8_t tag[4])
 {
     static const char *const known[] = { "HEAD", "STRS", "FRMS", "TBKS",
                                          "TRCS", "STAT", "MTRC", "META",
-                                         "END " };
+                                         "FNAM", "PEAK", "END " };
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (memcmp(tag, known[i], 4) == 0)
             return 1;

@@ -36,6 +36,10 @@ struct tms_reader {
     tms_trace *chunk;          /* traces for the callback */
     uint8_t *stat_seen;        /* per frame: already in a STAT entry */
     uint64_t cap_stat_seen, nstat_seen;   /* bytes allocated, bytes zeroed */
+    uint8_t *fnam_seen;        /* per frame: already named (FNAM) */
+    uint64_t cap_fnam_seen, nfnam_seen;
+    uint8_t *peak_seen;        /* per traceback: already in a PEAK entry */
+    uint64_t cap_peak_seen, npeak_seen;
     tms_nameset metric_names, meta_keys;
 };
 

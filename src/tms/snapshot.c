@@ -96,6 +96,8 @@ void tms_snapshot_free(tms_snapshot *s)
     }
     free(s->strings);
     free(s->frames);
+    free(s->frame_function);
+    free(s->peak_entries);
     free(s->tb_frames);
     free(s->tb_start);
     free(s->traces);
@@ -156,10 +158,42 @@ int tms_snapshot_intern_frame(tms_snapshot *s, uint32_t filename,
     }
     TMS_FORWARD(grow32((void **)&s->frames, &s->cap_frames,
                        (uint64_t)s->nframes + 1, sizeof *s->frames));
+    TMS_FORWARD(grow32((void **)&s->frame_function, &s->cap_frame_function,
+                       (uint64_t)s->nframes + 1, sizeof *s->frame_function));
+    s->frame_function[s->nframes] = TMS_NONE;
     s->frames[s->nframes].filename = filename;
     s->frames[s->nframes].lineno = lineno;
     TMS_FORWARD(tms_intern_add_frame(s, s->nframes));
     *out = s->nframes++;
+    return TMS_OK;
+}
+
+int tms_snapshot_set_function(tms_snapshot *s, uint32_t frame, uint32_t name)
+{
+    if (s == NULL || frame >= s->nframes ||
+        (name != TMS_NONE && name >= s->nstrings))
+        return TMS_E_ARG;
+    s->frame_function[frame] = name;
+    return TMS_OK;
+}
+
+int tms_snapshot_set_peak(tms_snapshot *s, const tms_peak_info *p)
+{
+    if (s == NULL || p == NULL || p->recorded_size > p->size)
+        return TMS_E_ARG;
+    s->peak = *p;
+    s->has_peak = 1;
+    return TMS_OK;
+}
+
+int tms_snapshot_add_peak_entry(tms_snapshot *s, uint32_t traceback,
+                                uint64_t size, uint64_t count)
+{
+    if (s == NULL || !s->has_peak || traceback >= s->ntracebacks)
+        return TMS_E_ARG;
+    TMS_FORWARD(tms_grow((void **)&s->peak_entries, &s->cap_peak,
+                         s->npeak + 1, sizeof *s->peak_entries));
+    s->peak_entries[s->npeak++] = (tms_peak_entry){traceback, size, count};
     return TMS_OK;
 }
 

@@ -26,12 +26,40 @@ static int write_traces(tms_writer *w, const tms_snapshot *s, tms_error *err)
     return rc;
 }
 
+/* The named frames as the writer's two columns (SPEC §4.10). */
+static int write_functions(tms_writer *w, const tms_snapshot *s,
+                           tms_error *err)
+{
+    uint32_t n = 0;
+    for (uint32_t f = 0; f < s->nframes; f++)
+        n += tms_frame_function(s, f) != TMS_NONE;
+    if (n == 0)
+        return TMS_OK;
+    uint32_t *cols = malloc(2 * (size_t)n * sizeof *cols);
+    if (cols == NULL)
+        return tms_fail(err, TMS_E_NOMEM, "out of memory");
+    uint32_t k = 0;
+    for (uint32_t f = 0; f < s->nframes; f++) {
+        if (s->frame_function[f] != TMS_NONE) {
+            cols[k] = f;
+            cols[n + k++] = s->frame_function[f];
+        }
+    }
+    int rc = tms_writer_add_functions(w, cols, cols + n, n, err);
+    free(cols);
+    return rc;
+}
+
 static int write_all(tms_writer *w, const tms_snapshot *s, tms_error *err)
 {
     TMS_FORWARD(tms_writer_add_strings(w, s->strings, s->nstrings, err));
     TMS_FORWARD(tms_writer_add_frames(w, s->frames, s->nframes, err));
+    TMS_FORWARD(write_functions(w, s, err));
     TMS_FORWARD(tms_writer_add_tracebacks(w, s->tb_frames, s->tb_start,
                                           s->ntracebacks, err));
+    if (s->has_peak)
+        TMS_FORWARD(tms_writer_add_peak(w, &s->peak, s->peak_entries,
+                                        (size_t)s->npeak, err));
     TMS_FORWARD(tms_writer_add_stats(w, s->stats, (size_t)s->nstats, err));
     TMS_FORWARD(tms_writer_add_metrics(w, s->metrics, s->nmetrics, err));
     TMS_FORWARD(tms_writer_add_meta(w, s->meta, s->nmeta, err));

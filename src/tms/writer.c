@@ -2,8 +2,8 @@
  *
  * One pass, bounded memory: dictionary entries are staged in per-section
  * buffers and emitted when a buffer grows past DICT_FLUSH or just before a
- * section that may refer to them (STRS, then FRMS, then TBKS, so ids are
- * always defined before use).  Traces are staged in one chunk of
+ * section that may refer to them (STRS, then FRMS, FNAM and TBKS, so ids
+ * are always defined before use).  Traces are staged in one chunk of
  * TMS_TRACE_CHUNK, sorted and emitted as a TRCS when it fills.
  *
  * The writer checks that every id refers to an entry already added
@@ -50,6 +50,9 @@ struct tms_writer {
     uint64_t nindex, cap_index;
     uint64_t nstrings, nframes, ntracebacks;
     pending strs, frms, tbks, mtrc, meta;
+    uint8_t *named;      /* per frame: has a FNAM entry (1.1) */
+    uint64_t cap_named, nnamed;   /* bytes allocated, bytes zeroed */
+    int wrote_peak;
     tms_buf stat_col[3];
     uint64_t nstat;
     tms_trace *chunk, *chunk_tmp;
@@ -319,6 +322,7 @@ static void writer_free(tms_writer *w)
     tms_zstd_free_cctx(w->cctx);
     tms_unique_free(w->uniq);
     free(w->index);
+    free(w->named);
     free(w->chunk);
     free(w->chunk_tmp);
     free(w->tmp);
@@ -548,6 +552,93 @@ int tms_writer_add_stats(tms_writer *w, const tms_stat *stats, size_t n,
         if (++w->nstat == STAT_CHUNK)
             TMS_FORWARD(flush_stats(w, err));
     }
+    return TMS_OK;
+}
+
+/* Each call is one FNAM section, emitted after the dictionaries it refers
+ * to (a caller names frames once, after adding them). */
+int tms_writer_add_functions(tms_writer *w, const uint32_t *frames,
+                             const uint32_t *names, uint32_t n,
+                             tms_error *err)
+{
+    LIVE(w, err);
+    if ((frames == NULL || names == NULL) && n)
+        return bad(w, err, TMS_E_ARG, "NULL frames or names", 0);
+    for (uint32_t i = 0; i < n; i++)
+        if (frames[i] >= w->nframes || names[i] >= w->nstrings)
+            return bad(w, err, TMS_E_ARG, "frame or name id not defined", i);
+    if (tms_grow((void **)&w->named, &w->cap_named, w->nframes, 1) < 0)
+        return nomem(w, err);
+    if (w->nframes > w->nnamed) {   /* fresh bytes read as "not named" */
+        memset(w->named + w->nnamed, 0, w->nframes - w->nnamed);
+        w->nnamed = w->nframes;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (w->named[frames[i]])
+            return wfail(w, err, TMS_E_ARG, "frame named twice", NULL);
+        w->named[frames[i]] = 1;
+    }
+    TMS_FORWARD(flush_dicts(w, err));
+    w->payload.len = 0;
+    int rc = tms_buf_varint(&w->payload, n);
+    for (uint32_t i = 0; i < n && rc == TMS_OK; i++)
+        rc = tms_buf_varint(&w->payload, frames[i]);
+    for (uint32_t i = 0; i < n && rc == TMS_OK; i++)
+        rc = tms_buf_varint(&w->payload, names[i]);
+    if (rc < 0)
+        return nomem(w, err);
+    return n ? emit(w, "FNAM", w->payload.p, w->payload.len, err) : TMS_OK;
+}
+
+int tms_writer_add_peak(tms_writer *w, const tms_peak_info *p,
+                        const tms_peak_entry *e, size_t n, tms_error *err)
+{
+    LIVE(w, err);
+    if (p == NULL || (e == NULL && n))
+        return bad(w, err, TMS_E_ARG, "NULL peak or entries", 0);
+    if (w->wrote_peak)
+        return tms_fail(err, TMS_E_STATE, "cannot write '%s': the peak was "
+                        "already written", w->name);
+    if (p->recorded_size > p->size)
+        return bad(w, err, TMS_E_ARG, "recorded_size above the peak", 0);
+    for (size_t i = 0; i < n; i++)
+        if (e[i].traceback >= w->ntracebacks)
+            return bad(w, err, TMS_E_ARG, "traceback id not defined", i);
+    uint8_t *seen = calloc(w->ntracebacks ? w->ntracebacks : 1, 1);
+    if (seen == NULL)
+        return nomem(w, err);
+    for (size_t i = 0; i < n; i++) {
+        if (seen[e[i].traceback]++) {
+            free(seen);
+            return wfail(w, err, TMS_E_ARG, "traceback twice in the peak",
+                         NULL);
+        }
+    }
+    free(seen);
+    TMS_FORWARD(flush_dicts(w, err));
+    w->wrote_peak = 1;
+    size_t done = 0;
+    do {   /* at least one section: a peak with no entries is n = 0 */
+        size_t k = n - done > TMS_PEAK_CHUNK ? TMS_PEAK_CHUNK : n - done;
+        w->payload.len = 0;
+        int rc = tms_buf_varint(&w->payload, p->size);
+        if (rc == TMS_OK)
+            rc = tms_buf_varint(&w->payload, p->recorded_size);
+        if (rc == TMS_OK)
+            rc = tms_buf_varint(&w->payload, tms_zigzag(p->recorded_ns));
+        if (rc == TMS_OK)
+            rc = tms_buf_varint(&w->payload, k);
+        for (size_t i = done; i < done + k && rc == TMS_OK; i++)
+            rc = tms_buf_varint(&w->payload, e[i].traceback);
+        for (size_t i = done; i < done + k && rc == TMS_OK; i++)
+            rc = tms_buf_varint(&w->payload, e[i].size);
+        for (size_t i = done; i < done + k && rc == TMS_OK; i++)
+            rc = tms_buf_varint(&w->payload, e[i].count);
+        if (rc < 0)
+            return nomem(w, err);
+        TMS_FORWARD(emit(w, "PEAK", w->payload.p, w->payload.len, err));
+        done += k;
+    } while (done < n);
     return TMS_OK;
 }
 

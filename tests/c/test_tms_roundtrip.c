@@ -46,11 +46,12 @@ static void test_empty(void)
     tms_snapshot_free(s);
 }
 
-/* SPEC §8, computed there with Python's struct and zlib. */
+/* SPEC §8, computed there with Python's struct and zlib; a 1.1 writer
+ * writes minor 1 at offset 10 (SPEC §8 says so). */
 static void test_spec_example(void)
 {
     static const uint8_t expect[134] = {
-        0x89,0x54,0x4d,0x53,0x0d,0x0a,0x1a,0x0a,0x01,0x00,0x00,0x00,0x48,0x45,0x41,0x44,
+        0x89,0x54,0x4d,0x53,0x0d,0x0a,0x1a,0x0a,0x01,0x00,0x01,0x00,0x48,0x45,0x41,0x44,
         0x00,0x00,0x00,0x00,0x3c,0x00,0x00,0x00,0x3c,0x00,0x00,0x00,0xad,0xa9,0xa4,0xf4,
         0xd2,0x04,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,
         0x01,0x00,0x00,0x00,0x00,0x01,0x02,0x03,0x04,0x05,0x06,0x07,0x08,0x09,0x0a,0x0b,
@@ -74,6 +75,91 @@ static void test_spec_example(void)
           len == sizeof expect && memcmp(buf, expect, len) == 0);
     free(buf);
     tms_snapshot_free(s);
+}
+
+/* 1.1: function names and the peak survive save and load, and the
+ * writer refuses what the SPEC forbids. */
+static void test_names_peak(void)
+{
+    tms_snapshot *s = tms_snapshot_new();
+    uint32_t file, fn, f0, f1, tb0, tb1, fr[2];
+    tms_peak_info p = { 104857750, 104857650, 1700000000000000001LL };
+    int rc = tms_snapshot_intern_string(s, "app.py", 6, &file);
+    rc = rc ? rc : tms_snapshot_intern_string(s, "Cache.get", 9, &fn);
+    rc = rc ? rc : tms_snapshot_intern_frame(s, file, 3, &f0);
+    rc = rc ? rc : tms_snapshot_intern_frame(s, file, 9, &f1);
+    rc = rc ? rc : tms_snapshot_set_function(s, f1, fn);
+    fr[0] = f1;
+    fr[1] = f0;
+    rc = rc ? rc : tms_snapshot_intern_traceback(s, fr, 2, &tb0);
+    rc = rc ? rc : tms_snapshot_intern_traceback(s, fr + 1, 1, &tb1);
+    CHECK("add_peak_entry before set_peak is refused",
+          tms_snapshot_add_peak_entry(s, tb0, 1, 1) == TMS_E_ARG);
+    tms_peak_info bad = { 10, 11, 0 };
+    CHECK("recorded_size above the peak is refused",
+          tms_snapshot_set_peak(s, &bad) == TMS_E_ARG && !s->has_peak);
+    rc = rc ? rc : tms_snapshot_set_peak(s, &p);
+    rc = rc ? rc : tms_snapshot_add_peak_entry(s, tb0, 104857600, 1);
+    rc = rc ? rc : tms_snapshot_add_peak_entry(s, tb1, 50, 1);
+    CHECK("build a 1.1 snapshot", rc == 0);
+    CHECK("a frame without a name reads TMS_NONE",
+          tms_frame_function(s, f0) == TMS_NONE);
+    tms_snapshot *t = through_buffer(s, TMS_LOAD_SKIP_TRACES);
+    CHECK("names and peak round-trip",
+          t && t->header.format_minor == 1 && t->nframes == 2 &&
+          tms_frame_function(t, f1) == fn && tms_frame_function(t, f0) == TMS_NONE &&
+          strcmp(t->strings[fn].data, "Cache.get") == 0 && t->has_peak &&
+          t->peak.size == p.size && t->peak.recorded_size == p.recorded_size &&
+          t->peak.recorded_ns == p.recorded_ns && t->npeak == 2 &&
+          t->peak_entries[0].traceback == tb0 &&
+          t->peak_entries[0].size == 104857600 &&
+          t->peak_entries[1].traceback == tb1 && t->peak_entries[1].count == 1);
+    tms_snapshot_free(t);
+    tms_snapshot_free(s);
+
+    /* The streaming writer's own checks. */
+    tms_writer *w = NULL;
+    tms_error e;
+    tms_header h = { 0 };
+    tms_string str[2] = { { "a.py", 4 }, { "f", 1 } };
+    tms_frame frm[1] = { { 0, 1 } };
+    uint64_t start[2] = { 0, 1 };
+    uint32_t tbf[1] = { 0 }, frames[2] = { 0, 0 }, names[2] = { 1, 1 };
+    tms_peak_entry dup[2] = { { 0, 1, 1 }, { 0, 2, 2 } };
+    void *buf = NULL;
+    size_t len;
+    rc = tms_writer_open_buffer(&w, &h, &e);
+    rc = rc ? rc : tms_writer_add_strings(w, str, 2, &e);
+    rc = rc ? rc : tms_writer_add_frames(w, frm, 1, &e);
+    CHECK("writer: name of an undefined frame is refused, writer usable",
+          rc == 0 && tms_writer_add_functions(w, (uint32_t[]){ 1 }, names, 1,
+                                              &e) == TMS_E_ARG);
+    CHECK("writer: a frame named twice is refused",
+          tms_writer_add_functions(w, frames, names, 2, &e) == TMS_E_ARG);
+    CHECK("writer: dead after the duplicate",
+          tms_writer_add_tracebacks(w, tbf, start, 1, &e) == TMS_E_STATE);
+    tms_writer_abort(w);
+    rc = tms_writer_open_buffer(&w, &h, &e);
+    rc = rc ? rc : tms_writer_add_strings(w, str, 2, &e);
+    rc = rc ? rc : tms_writer_add_frames(w, frm, 1, &e);
+    rc = rc ? rc : tms_writer_add_tracebacks(w, tbf, start, 1, &e);
+    CHECK("writer: recorded_size > size is refused",
+          rc == 0 && tms_writer_add_peak(w, &bad, NULL, 0, &e) == TMS_E_ARG);
+    CHECK("writer: a traceback twice in the peak is refused",
+          tms_writer_add_peak(w, &p, dup, 2, &e) == TMS_E_ARG);
+    tms_writer_abort(w);
+    rc = tms_writer_open_buffer(&w, &h, &e);
+    rc = rc ? rc : tms_writer_add_peak(w, &p, NULL, 0, &e);
+    CHECK("writer: a second peak is refused",
+          rc == 0 && tms_writer_add_peak(w, &p, NULL, 0, &e) == TMS_E_STATE);
+    CHECK("writer: a peak with no entries finishes",
+          tms_writer_finish_buffer(w, &buf, &len, &e) == 0);
+    t = NULL;
+    CHECK("a peak with no entries loads as has_peak, npeak 0",
+          tms_snapshot_load_buffer(buf, len, "b", 0, &t, &e) == 0 &&
+          t->has_peak && t->npeak == 0 && t->peak.size == p.size);
+    tms_snapshot_free(t);
+    free(buf);
 }
 
 static void test_sample_buffer(void)
@@ -417,6 +503,7 @@ int main(void)
         return 2;
     test_empty();
     test_spec_example();
+    test_names_peak();
     test_sample_buffer();
     test_path_and_fd();
     test_streaming_pipe();

@@ -320,6 +320,58 @@ static bool check_meta(const cJSON *j, const tms_snapshot *s)
     return true;
 }
 
+/* 1.1: "functions" lists the FNAM entries; frames not in it are unnamed.
+ * Absent means no frame is named. */
+static bool check_functions(const cJSON *j, const tms_snapshot *s)
+{
+    uint32_t named = 0;
+    for (uint32_t f = 0; f < s->nframes; f++)
+        named += tms_frame_function(s, f) != TMS_NONE;
+    if (j == NULL)
+        return named == 0 ||
+               fail("functions: expected none, got %s%" PRIu64, "", named);
+    if (!eq_len(j, named, "functions"))
+        return false;
+    for (int i = 0; i < cJSON_GetArraySize(j); i++) {
+        uint64_t f;
+        const cJSON *e = at(j, i);
+        if (!j_u64(at(e, 0), &f) || f >= s->nframes)
+            return fail("functions: bad frame in entry %s%" PRIu64, "",
+                        (uint64_t)i);
+        if (!eq_u64(at(e, 1), tms_frame_function(s, (uint32_t)f),
+                    "function name id"))
+            return false;
+    }
+    return true;
+}
+
+/* 1.1: "peak" is the summary plus entries in file order; absent: none. */
+static bool check_peak(const cJSON *j, const tms_snapshot *s)
+{
+    if (j == NULL)
+        return !s->has_peak || fail("peak: expected none%s%.0" PRIu64, "", 0);
+    if (!s->has_peak)
+        return fail("peak: expected one, got none%s%.0" PRIu64, "", 0);
+    const cJSON *ents = cJSON_GetObjectItemCaseSensitive(j, "entries");
+    if (!eq_u64(cJSON_GetObjectItemCaseSensitive(j, "size"), s->peak.size,
+                "peak size") ||
+        !eq_u64(cJSON_GetObjectItemCaseSensitive(j, "recorded_size"),
+                s->peak.recorded_size, "peak recorded_size") ||
+        !eq_i64(cJSON_GetObjectItemCaseSensitive(j, "recorded_ns"),
+                s->peak.recorded_ns, "peak recorded_ns") ||
+        !eq_len(ents, s->npeak, "peak entries"))
+        return false;
+    for (uint64_t i = 0; i < s->npeak; i++) {
+        const cJSON *e = at(ents, (int)i);
+        const tms_peak_entry *p = &s->peak_entries[i];
+        if (!eq_u64(at(e, 0), p->traceback, "peak traceback") ||
+            !eq_u64(at(e, 1), p->size, "peak size") ||
+            !eq_u64(at(e, 2), p->count, "peak count"))
+            return false;
+    }
+    return true;
+}
+
 static int code_of(const char *name)
 {
     static const int codes[] = {TMS_E_TRUNCATED, TMS_E_NOT_TMS,
@@ -374,6 +426,8 @@ static void compare(const char *vec, const char *route, bool skip,
     report(vec, route, "stats", check_stats(G("stats"), s));
     report(vec, route, "metrics", check_metrics(G("metrics"), s));
     report(vec, route, "meta", check_meta(G("meta"), s));
+    report(vec, route, "functions", check_functions(G("functions"), s));
+    report(vec, route, "peak", check_peak(G("peak"), s));
 #undef G
 }
 

@@ -36,12 +36,18 @@ def err(code, in_trcs=False):
 
 
 def snap(header, strings=(), frames=(), tracebacks=(), traces=None,
-         stats=(), metrics=(), meta=()):
-    """A snapshot literal with empty tables by default."""
-    return {"header": header, "strings": list(strings),
-            "frames": list(frames), "tracebacks": list(tracebacks),
-            "traces": traces, "stats": list(stats),
-            "metrics": list(metrics), "meta": list(meta)}
+         stats=(), metrics=(), meta=(), functions=(), peak=None):
+    """A snapshot literal with empty tables by default.  The 1.1 keys
+    (functions, peak) appear only when the snapshot has them."""
+    out = {"header": header, "strings": list(strings),
+           "frames": list(frames), "tracebacks": list(tracebacks),
+           "traces": traces, "stats": list(stats),
+           "metrics": list(metrics), "meta": list(meta)}
+    if functions:
+        out["functions"] = [list(f) for f in functions]
+    if peak is not None:
+        out["peak"] = peak
+    return out
 
 
 # The §8 example header.
@@ -160,6 +166,85 @@ vec("newer_minor", "Format 1.7: HEAD with 12 appended bytes and a "
     "compressed unknown NEW1 section; a 1.x reader MUST read it.",
     T.encode(MINOR, minor=7, head_extra=b"\x01\x02\x03future field",
              extra=[(b"HEAD", NEW1)]), MINOR)
+
+# ------------------------------------------------ 1.1: function names, peak
+
+H11 = dict(H2, format_minor=1)
+NAMED = snap(
+    H11, strings=["app.py", "load", "Cache.get.<locals>.fill", "<module>"],
+    frames=[[0, 3], [0, 17], [0, 30], [None, None]],
+    functions=[[0, 3], [2, 1], [1, 2]],
+    tracebacks=[[1, 0], [2, 0], [3]],
+    traces=[[0x5000, 100, 0], [0x6000, 50, 2]],
+    peak={"size": "104857750", "recorded_size": 104857650,
+          "recorded_ns": "1700000000000000001",
+          "entries": [[1, 104857600, 1], [0, 50, 1]]})
+NAMED["peak"]["size"] = 104857750  # < 2^53: a JSON number
+NAMED["peak"]["recorded_ns"] = "1700000000000000001"
+vec("names_peak", "Format 1.1: FNAM names 3 of 4 frames (frame 3 has no "
+    "name; names need not follow frame order), PEAK with a traceback "
+    "(1) that no live trace uses and recorded_ns > 2^53; FNAM and PEAK "
+    "compressed.", T.encode(NAMED, compress={b"FNAM", b"PEAK"}), NAMED)
+PEAK_SPLIT = snap(H11, frames=[[None, 1], [None, 2], [None, 3]],
+                  tracebacks=[[0], [1], [2]],
+                  peak={"size": 900, "recorded_size": 880,
+                        "recorded_ns": -3,
+                        "entries": [[2, 800, 8], [0, 80, 2], [1, 0, 0]]})
+vec("peak_split", "One picture in 3 PEAK sections (one entry each), all "
+    "repeating the summary; negative recorded_ns; no traces.",
+    T.encode(PEAK_SPLIT, peak_chunk=1), PEAK_SPLIT)
+PEAK_EMPTY = snap(H11, peak={"size": 4096, "recorded_size": 0,
+                             "recorded_ns": 0, "entries": []})
+vec("peak_no_state", "A peak without a recorded state: one PEAK of n = 0.",
+    T.encode(PEAK_EMPTY), PEAK_EMPTY)
+def asm11(secs):
+    return T.assemble(secs, minor=1)
+
+
+F_SECS = [head(H11), framed(b"STRS", T.strs_payload(["f.py", "f"])),
+          framed(b"FRMS", T.frms_payload([[0, 1], [0, 2]]))]
+T_SECS = F_SECS + [framed(b"TBKS", T.tbks_payload([[0], [1]]))]
+PK = {"size": 10, "recorded_size": 10, "recorded_ns": 0}
+vec("fnam_dangling_frame", "FNAM names frame 2, 2 defined: corrupt.",
+    asm11(F_SECS + [framed(b"FNAM", T.fnam_payload([[2, 1]]))]),
+    err("TMS_E_CORRUPT"))
+vec("fnam_dangling_string", "FNAM names frame 0 with string 2, 2 "
+    "defined: corrupt.",
+    asm11(F_SECS + [framed(b"FNAM", T.fnam_payload([[0, 2]]))]),
+    err("TMS_E_CORRUPT"))
+vec("fnam_forward_ref", "FNAM before the FRMS that defines its frame: "
+    "corrupt (defined before use).",
+    asm11(F_SECS[:2] + [framed(b"FNAM", T.fnam_payload([[0, 1]])),
+                             F_SECS[2]]), err("TMS_E_CORRUPT"))
+vec("fnam_dup_frame", "Frame 1 named in two FNAM sections: corrupt.",
+    asm11(F_SECS + [framed(b"FNAM", T.fnam_payload([[1, 1]])),
+                         framed(b"FNAM", T.fnam_payload([[1, 0]]))]),
+    err("TMS_E_CORRUPT"))
+vec("fnam_short", "FNAM says 2 entries, holds 1: corrupt.",
+    asm11(F_SECS + [framed(b"FNAM", b"\x02\x00\x01")]),
+    err("TMS_E_CORRUPT"))
+vec("peak_dangling_tb", "A PEAK entry for traceback 2, 2 defined: corrupt.",
+    asm11(T_SECS + [framed(b"PEAK", T.peak_payload(PK, [[2, 1, 1]]))]),
+    err("TMS_E_CORRUPT"))
+vec("peak_dup_tb", "Traceback 0 in two PEAK sections: corrupt.",
+    asm11(T_SECS + [framed(b"PEAK", T.peak_payload(PK, [[0, 1, 1]])),
+                         framed(b"PEAK", T.peak_payload(PK, [[0, 2, 1]]))]),
+    err("TMS_E_CORRUPT"))
+vec("peak_summary_differs", "Two PEAK sections whose peak_size differ: "
+    "corrupt.", asm11(T_SECS + [
+        framed(b"PEAK", T.peak_payload(PK, [[0, 1, 1]])),
+        framed(b"PEAK", T.peak_payload(dict(PK, size=11), [[1, 1, 1]]))]),
+    err("TMS_E_CORRUPT"))
+vec("peak_recorded_above", "recorded_size 11 > peak_size 10: corrupt.",
+    asm11(T_SECS + [framed(b"PEAK", T.peak_payload(
+        dict(PK, recorded_size=11), []))]), err("TMS_E_CORRUPT"))
+vec("peak_trailing", "A PEAK payload with one byte after its last column: "
+    "corrupt.", asm11(T_SECS + [framed(b"PEAK", T.peak_payload(
+        PK, [[0, 1, 1]]) + b"\x00")]), err("TMS_E_CORRUPT"))
+vec("limit_peak_count", "A PEAK claiming 65537 entries: limit (before the "
+    "bytes-left check).", asm11(T_SECS + [framed(
+        b"PEAK", b"\x0a\x0a\x00" + T.varint(65537) + b"\x00")]),
+    err("TMS_E_LIMIT"))
 
 # --------------------------------------------------------- version errors
 
@@ -485,7 +570,12 @@ def write(outdir):
         "TRCS, or traces were skipped; else [address, size, traceback id] in "
         "file order),",
         "`stats` ([frame id, size, count]), `metrics`, `meta` ([key, value]"
-        " in file order).",
+        " in file order);",
+        "since 1.1 `functions` ([frame id, name string id], FNAM order) and "
+        "`peak` ({size,",
+        "recorded_size, recorded_ns, entries: [[traceback id, size, count]]"
+        "}), each absent",
+        "when the file has none.",
         "Integers beyond +-2^53 are decimal strings; a string that is not "
         "valid UTF-8",
         "or holds a NUL is `{\"hex\": ...}`; a non-finite float metric is "

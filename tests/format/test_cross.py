@@ -46,6 +46,8 @@ def norm(j):
     j["strings"] = [s["hex"] if isinstance(s, dict) else
                     s.encode("utf-8", "surrogateescape").hex()
                     for s in j["strings"]]
+    if "functions" in j:  # FNAM order is the writer's; libtms keeps frames'
+        j["functions"] = sorted(j["functions"])
     return test_ref.sort_traces(j)
 
 
@@ -68,8 +70,9 @@ def c_written(tmp_path_factory):
     d = tmp_path_factory.mktemp("c_written")
     subprocess.run([CROSS, "write", str(d)], check=True)
     names = sorted(os.path.basename(p)[:-4] for p in glob.glob(str(d / "*.tms")))
-    assert names == ["big", "empty", "no_traces", "odd_strings", "stream",
-                     "traces_empty", "unaligned"]
+    assert names == ["big", "empty", "names_peak", "no_traces",
+                     "odd_strings", "peak_split", "stream", "traces_empty",
+                     "unaligned"]
     return d, names
 
 
@@ -80,6 +83,27 @@ def test_c_writes_ref_reads(c_written):
         built = json.loads((d / (name + ".json")).read_text())
         assert norm(ref_json(data)) == norm(built), name
         assert norm(ref_json(data, True)) == norm(dict(built, traces=None))
+
+
+def test_c_writer_names_and_peak(c_written):
+    """1.1 content written by libtms: FNAM after the FRMS it names (two
+    FNAM when streamed in two calls), PEAK split at 65536 entries with the
+    summary repeated."""
+    d, _ = c_written
+    tags = [t for t, _, _ in sections((d / "stream.tms").read_bytes())]
+    assert tags.count(b"FNAM") == 2
+    assert tags.index(b"FRMS") < tags.index(b"FNAM") < tags.index(b"TBKS")
+    peaks = [body for tag, _, body in sections(
+        (d / "peak_split.tms").read_bytes()) if tag == b"PEAK"]
+    assert len(peaks) == 2
+    heads = []
+    for body in peaks:
+        pl = T.Payload(body, b"PEAK")
+        heads.append((pl.varint(), pl.varint(), pl.varint()))
+        assert pl.varint() <= T.PEAK_CHUNK
+    assert heads[0] == heads[1] == (1 << 40, (1 << 40) - 4096, T.zigzag(-17))
+    snap = T.decode((d / "peak_split.tms").read_bytes())
+    assert len(snap["peak"]["entries"]) == len(snap["tracebacks"]) > 65536
 
 
 def test_c_writer_chunks_and_shift(c_written):
@@ -104,7 +128,7 @@ def test_c_writer_conformance(c_written):
     d, names = c_written
     for name in names:
         data = (d / (name + ".tms")).read_bytes()
-        assert data[8:12] == b"\x01\x00\x00\x00", name  # W1: 1.0
+        assert data[8:12] == b"\x01\x00\x01\x00", name  # W1: 1.1
         p = 12
         prev_last = -1
         while True:

@@ -172,10 +172,27 @@ def random_snapshot(rng):
     snap = {"header": h, "strings": strings, "frames": frames,
             "tracebacks": tbs, "traces": traces, "stats": stats,
             "metrics": metrics, "meta": meta}
+    if rng.random() < 0.5:  # 1.1: function names and a peak
+        h["format_minor"] = 1
+        if strings:
+            snap["functions"] = [
+                [f, rng.randrange(len(strings))]
+                for f in rng.sample(range(len(frames)),
+                                    rng.randrange(len(frames) + 1))]
+        if rng.random() < 0.7:
+            size = rng.randrange(2**50)
+            snap["peak"] = {
+                "size": size, "recorded_size": rng.randrange(size + 1),
+                "recorded_ns": rng.randrange(-2**63, 2**63),
+                "entries": [[t, rng.randrange(2**40), rng.randrange(2**20)]
+                            for t in rng.sample(range(len(tbs)),
+                                                rng.randrange(len(tbs) + 1))]}
     opts = {"compress": rng.sample([b"STRS", b"FRMS", b"TBKS", b"TRCS",
-                                    b"STAT", b"MTRC", b"META"],
+                                    b"STAT", b"MTRC", b"META", b"FNAM",
+                                    b"PEAK"],
                                    rng.randrange(4)),
-            "chunk": rng.choice([1, 7, T.TRACE_CHUNK])}
+            "chunk": rng.choice([1, 7, T.TRACE_CHUNK]),
+            "peak_chunk": rng.choice([1, 2, T.PEAK_CHUNK])}
     return T.to_json(snap_ints(snap)), opts
 
 
@@ -199,6 +216,27 @@ def test_random_roundtrip():
         got = T.to_json(T.decode(data))
         assert sort_traces(got) == sort_traces(snap), \
             "seed %d, snapshot %d" % (seed, i)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_10_reader_reads_11_files(name):
+    # SPEC §7: a 1.0 reader skips FNAM and PEAK as unknown sections and
+    # reads everything else of a 1.1 file unchanged.
+    data, expected = load(name)
+    try:
+        got = T.to_json(T.decode(data, minor10=True))
+    except T.TmsError as e:
+        got = {"error": e.code}
+    if "error" in expected:
+        if name.startswith(("fnam_", "peak_", "limit_peak")):
+            assert "error" not in got, name  # the bad section is skipped
+        else:
+            assert got == {"error": expected["error"]}
+    else:
+        expected = dict(expected)
+        expected.pop("functions", None)
+        expected.pop("peak", None)
+        assert got == expected
 
 
 def test_float_bits_preserved():

@@ -150,7 +150,37 @@ static void put_snapshot(FILE *f, const tms_snapshot *s)
         put_text(f, s->meta[i].value);
         fputc(']', f);
     }
-    fputs("]}\n", f);
+    fputc(']', f);
+    /* 1.1 keys only when present, in frame order (the Python side sorts) */
+    int named = 0;
+    for (uint32_t i = 0; i < s->nframes; i++) {
+        if (tms_frame_function(s, i) == TMS_NONE)
+            continue;
+        fprintf(f, "%s[%" PRIu32 ", %" PRIu32 "]",
+                named++ ? ", " : ", \"functions\": [", i,
+                tms_frame_function(s, i));
+    }
+    if (named)
+        fputc(']', f);
+    if (s->has_peak) {
+        fputs(", \"peak\": {\"size\": ", f);
+        put_u64(f, s->peak.size);
+        fputs(", \"recorded_size\": ", f);
+        put_u64(f, s->peak.recorded_size);
+        fputs(", \"recorded_ns\": ", f);
+        put_i64(f, s->peak.recorded_ns);
+        fputs(", \"entries\": [", f);
+        for (uint64_t i = 0; i < s->npeak; i++) {
+            fprintf(f, i ? ", [%" PRIu32 ", " : "[%" PRIu32 ", ",
+                    s->peak_entries[i].traceback);
+            put_u64(f, s->peak_entries[i].size);
+            fputs(", ", f);
+            put_u64(f, s->peak_entries[i].count);
+            fputc(']', f);
+        }
+        fputs("]}", f);
+    }
+    fputs("}\n", f);
 }
 
 static int dump(int argc, char **argv)
@@ -258,6 +288,26 @@ static int add_extras(tms_snapshot *s)
     return rc;
 }
 
+/* 1.1: every third frame gets a function name (shared names, one
+ * unnamed-looking "" name), and a peak over every tb_step-th traceback. */
+static int add_names_peak(tms_snapshot *s, uint32_t tb_step)
+{
+    static const char *const names[] = { "main", "Cache.get.<locals>.fill",
+                                         "", "<module>", "h\xc3\xb4te" };
+    uint32_t id;
+    int rc = 0;
+    for (uint32_t f = 0; f < s->nframes && rc == 0; f += 3) {
+        const char *n = names[rnd() % 5];
+        rc = tms_snapshot_intern_string(s, n, strlen(n), &id);
+        rc = rc ? rc : tms_snapshot_set_function(s, f, id);
+    }
+    tms_peak_info p = { 1ULL << 40, (1ULL << 40) - 4096, -17 };
+    rc = rc ? rc : tms_snapshot_set_peak(s, &p);
+    for (uint32_t t = 0; t < s->ntracebacks && rc == 0; t += tb_step)
+        rc = tms_snapshot_add_peak_entry(s, t, rnd() >> 20, rnd() >> 44);
+    return rc;
+}
+
 /* n traces at unique ascending-ish addresses with gaps of align..16*align;
  * then the two largest addresses if extreme. */
 static int add_traces(tms_snapshot *s, uint64_t n, uint64_t align, int extreme)
@@ -333,9 +383,21 @@ static int stream_save(const char *dir, const char *name, tms_snapshot *s)
         rc = tms_writer_add_frames(w, s->frames, hf, &e);
     if (rc == 0)
         rc = tms_writer_add_frames(w, s->frames + hf, s->nframes - hf, &e);
+    for (uint32_t half = 0; half < 2 && rc == 0; half++) {
+        /* function names in two calls: two FNAM sections */
+        uint32_t fr[64], nm[64], k = 0;
+        for (uint32_t j = half * hf; j < (half ? s->nframes : hf); j++)
+            if (tms_frame_function(s, j) != TMS_NONE && k < 64) {
+                fr[k] = j;
+                nm[k++] = tms_frame_function(s, j);
+            }
+        rc = tms_writer_add_functions(w, fr, nm, k, &e);
+    }
     if (rc == 0)
         rc = tms_writer_add_tracebacks(w, s->tb_frames, s->tb_start,
                                        s->ntracebacks, &e);
+    if (rc == 0 && s->has_peak)
+        rc = tms_writer_add_peak(w, &s->peak, s->peak_entries, s->npeak, &e);
     if (rc == 0)
         rc = tms_writer_begin_traces(w, &e);
     rev = malloc(sizeof *rev * 1000);
@@ -404,7 +466,24 @@ static int write_all(const char *dir)
     rc = s ? fill_dicts(s, 8, 100) : -1;
     rc = rc ? rc : add_traces(s, TMS_TRACE_CHUNK + 999, 16, 0);
     rc = rc ? rc : add_extras(s);
+    rc = rc ? rc : add_names_peak(s, 2);
     fails += rc ? save(dir, "stream", s, rc) : stream_save(dir, "stream", s);
+
+    s = new_snapshot(8);
+    rc = s ? fill_dicts(s, 4, 60) : -1;
+    rc = rc ? rc : add_names_peak(s, 2);
+    rc = rc ? rc : add_traces(s, 100, 16, 0);
+    fails += save(dir, "names_peak", s, rc);
+
+    /* A picture of more than TMS_PEAK_CHUNK tracebacks: two PEAK. */
+    s = new_snapshot(9);
+    rc = s ? fill_dicts(s, 20, 0) : -1;
+    for (uint32_t t = 0; rc == 0 && t < TMS_PEAK_CHUNK + 100; t++) {
+        uint32_t fr[2] = { t % s->nframes, t / s->nframes };
+        rc = tms_snapshot_intern_traceback(s, fr, 2, &id);
+    }
+    rc = rc ? rc : add_names_peak(s, 1);
+    fails += save(dir, "peak_split", s, rc);
 
     /* More than two chunks of TMS_TRACE_CHUNK, a partial last one. */
     s = new_snapshot(5);

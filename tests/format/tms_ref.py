@@ -1,4 +1,4 @@
-"""tms_ref -- an independent reference encoder/decoder for .tms 1.0.
+"""tms_ref -- an independent reference encoder/decoder for .tms 1.1.
 
 Written from format/SPEC.md alone (not from src/tms/), so that where it and
 libtms disagree, either the spec is ambiguous or one of them is wrong.
@@ -20,6 +20,14 @@ Canonical shape (also the JSON of format/vectors/*.json):
   metrics:    [{"name", "format": int|percent|size, "kind": int|float,
                 "value"}]
   meta:       [[key, value]]              file order
+  functions:  [[frame_id, name_id]]       FNAM entries in file order (1.1);
+                                          absent when there are none
+  peak:       {"size", "recorded_size", "recorded_ns",
+               "entries": [[traceback_id, size, count]]}   (1.1);
+                                          absent when the file has no PEAK
+
+decode(data, minor10=True) reads as a 1.0 reader would: FNAM and PEAK are
+then unknown sections, skipped.
 """
 
 import struct
@@ -29,13 +37,15 @@ import zstandard
 
 MAGIC = b"\x89TMS\r\n\x1a\n"
 END_MAGIC = b"\x89TMSEND\n"
-MAJOR, MINOR = 1, 0
-KNOWN_TAGS = (b"HEAD", b"STRS", b"FRMS", b"TBKS", b"TRCS", b"STAT", b"MTRC",
-              b"META", b"END ")
+MAJOR, MINOR = 1, 1
+KNOWN_TAGS_10 = (b"HEAD", b"STRS", b"FRMS", b"TBKS", b"TRCS", b"STAT",
+                 b"MTRC", b"META", b"END ")
+KNOWN_TAGS = KNOWN_TAGS_10 + (b"FNAM", b"PEAK")
 MAX_SECTION = 1 << 28
 MAX_STRING = 1 << 20
 MAX_TB_LEN = 65535
 TRACE_CHUNK = 65536
+PEAK_CHUNK = 65536
 MAX_IDS = (1 << 32) - 2
 U64 = (1 << 64) - 1
 FORMATS = ("int", "percent", "size")
@@ -108,8 +118,11 @@ def section(tag, payload, compress=False, level=3):
     return frame_header(tag, 0, len(payload), payload) + payload
 
 
-def assemble(sections, major=MAJOR, minor=MINOR):
+def assemble(sections, major=MAJOR, minor=0):
     """File bytes from a list of framed sections (HEAD first, END excluded).
+
+    minor defaults to 0 so that the 1.0 vectors built by hand stay
+    byte-identical; 1.1 content passes minor=1.
 
     Adds the END index over every given section and the footer (§2.3, §4.9).
     """
@@ -179,6 +192,21 @@ def stat_payload(stats):
             + b"".join(varint(int(s[2])) for s in stats))
 
 
+def fnam_payload(functions):
+    return (varint(len(functions))
+            + b"".join(varint(f) for f, _ in functions)
+            + b"".join(varint(n) for _, n in functions))
+
+
+def peak_payload(peak, entries):
+    """One PEAK section (§4.11): the summary, then these entries."""
+    return (varint(int(peak["size"])) + varint(int(peak["recorded_size"]))
+            + varint(zigzag(int(peak["recorded_ns"]))) + varint(len(entries))
+            + b"".join(varint(e[0]) for e in entries)
+            + b"".join(varint(int(e[1])) for e in entries)
+            + b"".join(varint(int(e[2])) for e in entries))
+
+
 def metric_value(m):
     if m["kind"] == "int":
         return varint(zigzag(int(m["value"])))
@@ -201,19 +229,24 @@ def meta_payload(meta):
         bytes_v(_b(k)) + bytes_v(_b(v)) for k, v in meta)
 
 
-def encode(snap, compress=(), chunk=TRACE_CHUNK, minor=MINOR, major=MAJOR,
-           extra=(), head_extra=b""):
+def encode(snap, compress=(), chunk=TRACE_CHUNK, minor=None, major=MAJOR,
+           extra=(), head_extra=b"", peak_chunk=PEAK_CHUNK):
     """Encode a canonical snapshot dict.
 
-    compress: tags (bytes) to store zstd-compressed.  chunk: traces per TRCS.
-    extra: (after_tag, framed_section) pairs inserted after the first
+    compress: tags (bytes) to store zstd-compressed.  chunk: traces per TRCS,
+    peak_chunk: entries per PEAK.  minor: the header's format_minor unless
+    given.  extra: (after_tag, framed_section) pairs inserted after the first
     section with that tag (for unknown sections).
     """
+    if minor is None:
+        minor = snap["header"].get("format_minor", MINOR)
     c = set(compress)
     secs = [(b"HEAD", head_payload(snap["header"], head_extra))]
     tables = [(b"STRS", "strings", strs_payload),
               (b"FRMS", "frames", frms_payload),
-              (b"TBKS", "tracebacks", tbks_payload), (b"TRCS", "traces", None),
+              (b"FNAM", "functions", fnam_payload),
+              (b"TBKS", "tracebacks", tbks_payload),
+              (b"PEAK", "peak", None), (b"TRCS", "traces", None),
               (b"STAT", "stats", stat_payload),
               (b"MTRC", "metrics", mtrc_payload),
               (b"META", "meta", meta_payload)]
@@ -222,6 +255,11 @@ def encode(snap, compress=(), chunk=TRACE_CHUNK, minor=MINOR, major=MAJOR,
             tr = sorted([int(a), int(s), t] for a, s, t in snap["traces"])
             for i in range(0, max(len(tr), 1), chunk):
                 secs.append((tag, trcs_payload(tr[i:i + chunk])))
+        elif tag == b"PEAK" and snap.get("peak") is not None:
+            ents = snap["peak"]["entries"]
+            for i in range(0, max(len(ents), 1), peak_chunk):
+                secs.append((tag, peak_payload(snap["peak"],
+                                               ents[i:i + peak_chunk])))
         elif fn and snap.get(key):
             secs.append((tag, fn(snap[key])))
     framed = []
@@ -326,7 +364,7 @@ def decompress(stored, raw_len):  # §3.2, step 9
     return out
 
 
-def decode(data, skip_traces=False):
+def decode(data, skip_traces=False, minor10=False):
     data = bytes(data)
     # Preamble (§6 order of checks).
     if data[:8] != MAGIC[:len(data[:8])]:
@@ -338,7 +376,8 @@ def decode(data, skip_traces=False):
         raise Version("written by format %d.%d, this reader supports %d.x"
                       % (major, minor, MAJOR))
     snap = {"header": None, "strings": [], "frames": [], "tracebacks": [],
-            "traces": None, "stats": [], "metrics": [], "meta": []}
+            "traces": None, "stats": [], "metrics": [], "meta": [],
+            "functions": [], "peak": None}
     st = _State()
     src = Source(data)
     src.p = 12
@@ -353,7 +392,7 @@ def decode(data, skip_traces=False):
         if first != (tag == b"HEAD"):  # step 2
             raise Corrupt("HEAD must be the first section and only there")
         src.p += 20
-        if tag not in KNOWN_TAGS:  # step 3
+        if tag not in (KNOWN_TAGS_10 if minor10 else KNOWN_TAGS):  # step 3
             if src.left() < stored_len:
                 raise Truncated("file ends inside unknown section %r" % tag)
             src.p += stored_len
@@ -392,6 +431,7 @@ class _State:
         self.strs, self.frms, self.tbks = {}, {}, {}
         self.stat_frames, self.metric_names, self.meta_keys = (set(), set(),
                                                                set())
+        self.fnam_frames, self.peak_tbs = set(), set()
 
 
 def _text(pl):
@@ -523,8 +563,41 @@ def _meta(pl, snap, st):
         snap["meta"].append([_s(k), _s(v)])
 
 
+def _fnam(pl, snap, st):
+    n = pl.count(2)
+    fr = [pl.varint() for _ in range(n)]
+    nm = [pl.varint() for _ in range(n)]
+    for i in range(n):
+        _need(fr[i] < len(st.frms), "FNAM: undefined frame id")
+        _need(nm[i] < len(st.strs), "FNAM: undefined string id")
+        _need(fr[i] not in st.fnam_frames, "FNAM: frame named twice")
+        st.fnam_frames.add(fr[i])
+        snap["functions"].append([fr[i], nm[i]])
+
+
+def _peak(pl, snap, st):
+    size, rec, ns = pl.varint(), pl.varint(), unzigzag(pl.varint())
+    _need(rec <= size, "PEAK: recorded_size > peak_size")
+    n = pl.count(3, PEAK_CHUNK)
+    tb = [pl.varint() for _ in range(n)]
+    sz = [pl.varint() for _ in range(n)]
+    ct = [pl.varint() for _ in range(n)]
+    pk = snap["peak"]
+    if pk is None:
+        pk = snap["peak"] = {"size": size, "recorded_size": rec,
+                             "recorded_ns": ns, "entries": []}
+    _need((pk["size"], pk["recorded_size"], pk["recorded_ns"]) ==
+          (size, rec, ns), "PEAK: sections disagree on the summary")
+    for i in range(n):
+        _need(tb[i] < len(st.tbks), "PEAK: undefined traceback id")
+        _need(tb[i] not in st.peak_tbs, "PEAK: duplicate traceback")
+        st.peak_tbs.add(tb[i])
+        pk["entries"].append([tb[i], sz[i], ct[i]])
+
+
 _PARSERS = {b"HEAD": _head, b"STRS": _strs, b"FRMS": _frms, b"TBKS": _tbks,
-            b"TRCS": _trcs, b"STAT": _stat, b"MTRC": _mtrc, b"META": _meta}
+            b"TRCS": _trcs, b"STAT": _stat, b"MTRC": _mtrc, b"META": _meta,
+            b"FNAM": _fnam, b"PEAK": _peak}
 
 
 def _end(pl, index):
@@ -580,6 +653,15 @@ def to_json(snap):
            [[n(a), n(s), t] for a, s, t in snap["traces"]],
            "stats": [[f, n(s), n(c)] for f, s, c in snap["stats"]],
            "metrics": [], "meta": [list(m) for m in snap["meta"]]}
+    if snap.get("functions"):
+        out["functions"] = [list(f) for f in snap["functions"]]
+    pk = snap.get("peak")
+    if pk is not None:
+        out["peak"] = {"size": n(pk["size"]),
+                       "recorded_size": n(pk["recorded_size"]),
+                       "recorded_ns": n(pk["recorded_ns"]),
+                       "entries": [[t, n(s), n(c)] for t, s, c in
+                                   pk["entries"]]}
     for m in snap["metrics"]:
         m = dict(m)
         if m["kind"] == "int":

@@ -5,8 +5,10 @@
  * Introduction
  * ===========================================================================
  * A .tms file holds one snapshot of the memory blocks a Python process had
- * allocated: where each block came from (a traceback of frames), how big it
- * is, per-line statistics, and metrics read when the snapshot was taken.
+ * allocated: where each block came from (a traceback of frames, each with
+ * its function's name), how big it is, per-line statistics, metrics read
+ * when the snapshot was taken, and the per-traceback picture of traced
+ * memory at its peak.
  * The byte layout is specified in format/SPEC.md; this header is the only
  * public interface to it, shared by the tracer (tmtrace) and the CLI
  * (tmtool), so that a file means the same thing to both.
@@ -59,7 +61,7 @@ extern "C" {
  * same major version (newer minors add content older readers skip) and
  * refuses a newer major with TMS_E_VERSION. */
 #define TMS_FORMAT_MAJOR 1
-#define TMS_FORMAT_MINOR 0
+#define TMS_FORMAT_MINOR 1   /* 1.1: FNAM (function names), PEAK */
 
 TMS_API const char *tms_version(void); /* "0.1.0": the linked library */
 
@@ -105,6 +107,7 @@ typedef struct tms_error {
 #define TMS_MAX_SECTION_RAW    (1u << 28)   /* decompressed bytes of one section */
 #define TMS_MAX_TRACEBACK_LEN  65535u       /* frames in one traceback */
 #define TMS_MAX_TEXT_FIELD     255u         /* header text fields, bytes */
+#define TMS_PEAK_CHUNK         65536u       /* entries in one PEAK section */
 
 /* ===========================================================================
  * The snapshot model
@@ -162,6 +165,22 @@ typedef struct tms_meta {
     char *value;             /* owned */
 } tms_meta;
 
+/* The peak (format 1.1, SPEC §4.11).  size is the high-water mark of
+ * traced memory (PEP 454 get_traced_memory()[1]); the entries are the
+ * blocks alive, per traceback, in one recorded state near it, when
+ * recorded_size bytes were traced (recorded_size <= size). */
+typedef struct tms_peak_info {
+    uint64_t size;
+    uint64_t recorded_size;
+    int64_t recorded_ns;     /* when the state was recorded, since the epoch */
+} tms_peak_info;
+
+typedef struct tms_peak_entry {
+    uint32_t traceback;      /* unique within a snapshot */
+    uint64_t size;
+    uint64_t count;
+} tms_peak_entry;
+
 typedef struct tms_header {
     uint16_t format_major;   /* as read; the writer writes TMS_FORMAT_* */
     uint16_t format_minor;
@@ -194,11 +213,21 @@ typedef struct tms_snapshot {
     tms_metric *metrics;   uint32_t nmetrics;
     tms_meta *meta;        uint32_t nmeta;
 
+    /* 1.1: frame_function[f] is the string id of frame f's function name
+     * (qualified, e.g. "Cache.get"), or TMS_NONE; nframes entries (NULL
+     * while there are no frames).  Read it with tms_frame_function(). */
+    uint32_t *frame_function;
+    /* 1.1: has_peak says whether the file had a PEAK section. */
+    int has_peak;
+    tms_peak_info peak;
+    tms_peak_entry *peak_entries;  uint64_t npeak;
+
     struct tms_intern *intern;
     /* capacities, private */
     uint32_t cap_strings, cap_frames, cap_tbs;
     uint64_t cap_tb_frames, cap_traces, cap_stats;
-    uint32_t cap_metrics, cap_meta;
+    uint32_t cap_metrics, cap_meta, cap_frame_function;
+    uint64_t cap_peak;
 } tms_snapshot;
 
 static inline uint32_t tms_traceback_len(const tms_snapshot *s, uint32_t tb)
@@ -211,6 +240,12 @@ static inline const uint32_t *tms_traceback_frames(const tms_snapshot *s,
     /* tb_frames stays NULL while every traceback is empty (NULL + 0 is
      * undefined behaviour in C) */
     return s->tb_frames ? s->tb_frames + s->tb_start[tb] : s->tb_frames;
+}
+
+/* String id of frame f's function name, or TMS_NONE if unknown. */
+static inline uint32_t tms_frame_function(const tms_snapshot *s, uint32_t f)
+{
+    return s->frame_function ? s->frame_function[f] : TMS_NONE;
 }
 
 /* Create an empty snapshot; header fields zero, writer_name/version set to
@@ -240,6 +275,15 @@ TMS_API int tms_snapshot_add_metric(tms_snapshot *s, const char *name,
 /* Sets or replaces the value for key. */
 TMS_API int tms_snapshot_set_meta(tms_snapshot *s, const char *key,
                                   const char *value);
+/* Name frame's function (string id name, or TMS_NONE to forget it). */
+TMS_API int tms_snapshot_set_function(tms_snapshot *s, uint32_t frame,
+                                      uint32_t name);
+/* Sets has_peak and the summary; TMS_E_ARG if recorded_size > size. */
+TMS_API int tms_snapshot_set_peak(tms_snapshot *s, const tms_peak_info *p);
+/* One entry of the recorded state; needs has_peak.  Each traceback at
+ * most once (the writer refuses a repeat). */
+TMS_API int tms_snapshot_add_peak_entry(tms_snapshot *s, uint32_t traceback,
+                                        uint64_t size, uint64_t count);
 /* Find a string by value: index or TMS_NONE. */
 TMS_API uint32_t tms_snapshot_find_string(const tms_snapshot *s,
                                           const char *data, size_t len);
@@ -305,6 +349,16 @@ TMS_API int tms_writer_add_traces(tms_writer *w, const tms_trace *traces,
                                   size_t n, tms_error *err);
 TMS_API int tms_writer_add_stats(tms_writer *w, const tms_stat *stats,
                                  size_t n, tms_error *err);
+/* 1.1: frames[i]'s function is string names[i].  A frame named twice is
+ * TMS_E_ARG and fatal, like a duplicate. */
+TMS_API int tms_writer_add_functions(tms_writer *w, const uint32_t *frames,
+                                     const uint32_t *names, uint32_t n,
+                                     tms_error *err);
+/* 1.1: the peak and its recorded state, in one call (a second call is
+ * TMS_E_STATE).  Tracebacks must be defined and unique. */
+TMS_API int tms_writer_add_peak(tms_writer *w, const tms_peak_info *p,
+                                const tms_peak_entry *e, size_t n,
+                                tms_error *err);
 TMS_API int tms_writer_add_metrics(tms_writer *w, const tms_metric *m,
                                    uint32_t n, tms_error *err);
 TMS_API int tms_writer_add_meta(tms_writer *w, const tms_meta *m, uint32_t n,
