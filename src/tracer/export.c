@@ -75,6 +75,13 @@ static void fill_header(tms_header *h)
 
 static int export_tables(tms_snapshot *s, int with_traces);
 
+void tmt_core_traced_memory(size_t *current, size_t *peak)
+{
+    tmt_drain_if_needed();
+    *current = tmt_T.traced;
+    *peak = tmt_T.peak;
+}
+
 /* tracer.h's contract: 0, or -1 with a Python exception set.  Besides
  * traces and stats, the header's traceback limit and series id are set. */
 int tmt_core_export(struct tms_snapshot *s, int with_traces)

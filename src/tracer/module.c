@@ -16,7 +16,7 @@ PyMODINIT_FUNC PyInit__tmtrace(void)
     if (m == NULL)
         return NULL;
     if (tmt_core_init(m) < 0 || tmt_snapshot_init(m) < 0 ||
-        tmt_tasks_init(m) < 0) {
+        tmt_tasks_init(m) < 0 || tmt_endpoint_init(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -64,7 +64,7 @@ static int check_idle(tmt_SnapshotData *self)
     return -1;
 }
 
-static void stamp_writer(tms_header *h)
+void tmt_snapshot_stamp(struct tms_header *h)
 {
     /* "3.11.7 (main, ...)" -> "3.11.7" */
     const char *v = Py_GetVersion();
@@ -104,7 +104,7 @@ static PyObject *new_empty(int64_t timestamp_ns, int64_t pid)
         return PyErr_NoMemory();
     s->header.timestamp_ns = timestamp_ns;
     s->header.pid = pid;
-    stamp_writer(&s->header);
+    tmt_snapshot_stamp(&s->header);
     return tmt_snapshotdata_wrap(s);
 }
 

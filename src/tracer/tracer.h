@@ -23,5 +23,16 @@ int tmt_core_export(struct tms_snapshot *s, int with_traces);
 /* snapobj.c: a new _tmtrace.SnapshotData owning s (freed with it, also
  * when this fails). */
 PyObject *tmt_snapshotdata_wrap(struct tms_snapshot *s);
+/* snapobj.c: the header fields every snapshot of ours carries (Python
+ * version, writer name and version). */
+struct tms_header;
+void tmt_snapshot_stamp(struct tms_header *h);
+/* core: traced memory now and its peak.  GIL held. */
+void tmt_core_traced_memory(size_t *current, size_t *peak);
+/* core: stop tracing this thread's blocks; returns the previous setting. */
+int tmt_quiet(int on);
+
+/* endpoint.c: the live endpoint (_endpoint_start/_stop/_path). */
+int tmt_endpoint_init(PyObject *module);
 
 #endif

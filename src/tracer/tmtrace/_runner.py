@@ -67,6 +67,7 @@ class Session:
             self.task.set_memory_threshold(self.threshold)
         if self.delay or self.threshold:
             self.task.schedule()
+        _live_start()
 
     def _written(self, snapshot):
         # Called by take_snapshot before writing: the file about to be
@@ -111,6 +112,17 @@ def _warn(message):
         sys.stderr.flush()
     except Exception:
         pass
+
+
+def _live_start():
+    # Every session serves `tmtool watch --pid`; TMTRACE_LIVE=0 opts out.
+    if os.environ.get("TMTRACE_LIVE", "").strip() == "0":
+        return
+    try:
+        from . import _tracing
+        _tracing.start_endpoint()
+    except OSError as exc:
+        _warn("no live view of this process: %s" % exc)
 
 
 def _at_exit():

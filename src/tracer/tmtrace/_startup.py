@@ -9,6 +9,7 @@ TMTRACE is set.  Variables:
   TMTRACE_THRESHOLD=<size> a snapshot when the traced memory moved by more
                           than <size> (10MiB, 512k, 1048576)
   TMTRACE_TRACES=1        store every trace, not only per-line statistics
+  TMTRACE_LIVE=0          do not serve live snapshots (tmtool watch --pid)
 
 A final snapshot is written at exit.  A bad value gives one warning on
 stderr; the program then runs untraced (bad TMTRACE) or with the default

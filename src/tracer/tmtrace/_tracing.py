@@ -20,6 +20,7 @@ __all__ = [
     "clear_filters", "get_filters",
     "get_allocated_blocks", "get_arena_size", "get_process_memory",
     "get_tracemalloc_memory", "get_unicode_interned",
+    "start_endpoint", "stop_endpoint",
 ]
 
 enable = _tmtrace.enable
@@ -159,6 +160,21 @@ if _tmtrace._pymalloc_stats_text() is not None:
     __all__.append("get_pymalloc_stats")
 else:
     del get_pymalloc_stats
+
+
+def start_endpoint():
+    """Serve live snapshots of this process to ``tmtool watch --pid``,
+    ``tmtool top --pid`` and ``tmtool diff --pid`` (same user only), on a
+    Unix socket removed at exit.  Returns the socket's path; calling it
+    again returns the same path.  OSError if no safe directory is found.
+    See docs/live-endpoint.md."""
+    return _tmtrace._endpoint_start()
+
+
+def stop_endpoint():
+    """Stop serving live snapshots and remove the socket (no-op if not
+    serving)."""
+    _tmtrace._endpoint_stop()
 
 
 def _install_default_filter():

@@ -1,0 +1,361 @@
+"""The live endpoint (src/tracer/endpoint.c, docs/live-endpoint.md): what
+it serves, who may connect, and that hostile clients neither break it nor
+hold up other viewers.  Payloads are decoded by tests/format/tms_ref.py,
+the decoder written from SPEC.md alone."""
+import os
+import pwd
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+import _tmtrace
+import tmtrace
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "format"))
+import tms_ref  # noqa: E402
+
+HDR = 16
+
+
+def recv_all(s, limit=1 << 30):
+    data = b""
+    while len(data) < limit:
+        d = s.recv(1 << 16)
+        if not d:
+            break
+        data += d
+    return data
+
+
+def request(path, line=b"stats\n", timeout=10):
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(timeout)
+    s.connect(path)
+    try:
+        s.sendall(line)
+        data = recv_all(s)
+    finally:
+        s.close()
+    return parse(data)
+
+
+def parse(data):
+    assert data[:4] == b"TMTW" and data[4] == 1, data[:16]
+    status = data[5]
+    length = int.from_bytes(data[8:16], "little")
+    payload = data[HDR:]
+    assert len(payload) == length
+    return status, payload
+
+
+@pytest.fixture
+def endpoint():
+    was = tmtrace.is_enabled()
+    if not was:
+        tmtrace.enable()
+    path = tmtrace.start_endpoint()
+    yield path
+    tmtrace.stop_endpoint()
+    if not was:
+        tmtrace.disable()
+
+
+def in_thread(fn, *args):
+    # The server copies the tables under the GIL: ask from a thread while
+    # this one waits with the GIL released, as a real viewer would.
+    out = []
+    t = threading.Thread(target=lambda: out.append(fn(*args)))
+    t.start()
+    t.join(30)
+    assert not t.is_alive()
+    return out[0]
+
+
+def test_socket_is_private_and_named_by_pid(endpoint):
+    st = os.stat(os.path.dirname(endpoint))
+    assert stat.S_IMODE(st.st_mode) == 0o700
+    assert st.st_uid == os.geteuid()
+    assert stat.S_ISSOCK(os.stat(endpoint).st_mode)
+    assert stat.S_IMODE(os.stat(endpoint).st_mode) & 0o077 == 0
+    assert os.path.basename(endpoint) == "%d.sock" % os.getpid()
+    assert tmtrace.start_endpoint() == endpoint   # idempotent
+    assert _tmtrace._endpoint_path() == endpoint
+
+
+KEEP = []
+
+
+def grow():
+    KEEP.append([bytearray(1000) for _ in range(500)])  # grow-line
+
+
+def test_stats_snapshot_matches_get_stats(endpoint):
+    grow()
+    status, payload = in_thread(request, endpoint)
+    assert status == 0
+    snap = tms_ref.decode(payload)
+    assert snap["header"]["pid"] == os.getpid()
+    assert snap["header"]["writer_name"] == "tmtrace"
+    meta = dict(snap["meta"])
+    assert sys.executable.split("/")[-1].split(".")[0][:6] in meta["process.cmdline"]
+    # The grow() line's total is at least what we hold there (500 x 1000)
+    lines = {}
+    frames = snap["frames"]
+    strings = snap["strings"]
+    for st in snap["stats"]:
+        fr = frames[st[0]]
+        name = strings[fr[0]] if fr[0] is not None else None
+        lines[(name, fr[1])] = st[1]
+    line = next(i for i, t in enumerate(open(__file__), 1) if "# grow-line" in t
+                and "KEEP.append" in t)
+    assert lines[(__file__, line)] >= 500 * 1000
+
+
+def test_traces_on_request_and_metrics(endpoint):
+    grow()
+    status, payload = in_thread(request, endpoint, b"traces\n")
+    assert status == 0
+    snap = tms_ref.decode(payload)
+    assert snap["traces"] is not None and len(snap["traces"]) >= 500
+    metrics = {m["name"]: m["value"] for m in snap["metrics"]}
+    assert "tracemalloc.traced.size" in metrics
+    assert metrics["tracemalloc.traced.max_size"] >= metrics["tracemalloc.traced.size"]
+    assert metrics["tracemalloc.traced.size"] == sum(t[1] for t in snap["traces"])
+    assert "process_memory.rss" in metrics
+
+
+def test_garbage_and_unknown_requests_get_an_answer(endpoint):
+    status, payload = in_thread(request, endpoint, b"\x00\xff\x1b[2Jgarbage\n")
+    assert status == 1 and b"unknown request" in payload
+    # A huge request: the server answers after TM_LIVE_REQ_MAX bytes and
+    # closes, which may reset the connection under the rest of it.
+    def huge():
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(10)
+        s.connect(endpoint)
+        try:
+            s.sendall(b"x" * 10000000)
+            return parse(recv_all(s))
+        except (BrokenPipeError, ConnectionResetError):
+            return "closed"
+        finally:
+            s.close()
+    got = in_thread(huge)
+    assert got == "closed" or (got[0] == 1 and b"too long" in got[1])
+    status, payload = in_thread(request, endpoint, b"x" * 200)
+    assert status == 1 and b"too long" in payload
+    # and the endpoint still serves
+    assert in_thread(request, endpoint)[0] == 0
+
+
+def test_stalled_clients_are_dropped_and_do_not_block_others(endpoint):
+    stalled = []
+    for _ in range(3):
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(endpoint)
+        stalled.append(s)          # never sends anything
+    # a client that asks for traces and never reads them
+    slow = socket.socket(socket.AF_UNIX)
+    slow.connect(endpoint)
+    slow.sendall(b"traces\n")
+    t0 = time.monotonic()
+    assert in_thread(request, endpoint)[0] == 0
+    assert time.monotonic() - t0 < 2.0
+    # the silent ones are closed by the server after its 2 s timeout
+    for s in stalled:
+        s.settimeout(5)
+        assert s.recv(16) == b""
+        s.close()
+    slow.close()
+
+
+def test_too_many_connections_are_told_busy(endpoint):
+    held = []
+    for _ in range(8):
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(endpoint)
+        held.append(s)
+    time.sleep(0.2)
+    extra = socket.socket(socket.AF_UNIX)
+    extra.settimeout(5)
+    extra.connect(endpoint)
+    status, payload = parse(recv_all(extra))
+    assert status == 2 and b"too many" in payload
+    extra.close()
+    for s in held:
+        s.close()
+    time.sleep(0.3)
+    assert in_thread(request, endpoint)[0] == 0
+
+
+def test_client_closing_early_does_not_hurt(endpoint):
+    for _ in range(20):
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(endpoint)
+        s.sendall(b"traces\n")
+        s.close()
+    assert in_thread(request, endpoint)[0] == 0
+
+
+def test_copies_are_rate_limited(endpoint):
+    # Requests closer than the minimum interval share one copy.
+    a = in_thread(request, endpoint)
+    b = in_thread(request, endpoint)
+    assert a == b
+    time.sleep(0.3)
+    grow()
+    c = in_thread(request, endpoint)
+    assert c != a
+
+
+def test_stop_removes_socket_and_restart_works(endpoint):
+    tmtrace.stop_endpoint()
+    assert not os.path.exists(endpoint)
+    tmtrace.stop_endpoint()      # idempotent
+    assert _tmtrace._endpoint_path() is None
+    assert tmtrace.start_endpoint() == endpoint
+    assert in_thread(request, endpoint)[0] == 0
+
+
+def nobody():
+    try:
+        return pwd.getpwnam("nobody")
+    except KeyError:
+        return None
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="needs root and setpriv to act as another user")
+def test_another_user_is_refused(endpoint):
+    who = nobody()
+    assert who is not None
+    client = textwrap.dedent("""
+        import socket, sys
+        s = socket.socket(socket.AF_UNIX)
+        try:
+            s.connect(sys.argv[1])
+        except OSError as e:
+            print("connect-error", e.errno)
+            sys.exit(0)
+        try:
+            s.sendall(b"stats\\n")
+        except OSError:
+            pass   # refused before the request was read: the answer waits
+        data = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            data += d
+        print("status", data[5] if len(data) > 5 else None, data[16:].decode())
+        """)
+    cmd = ["setpriv", "--reuid=%d" % who.pw_uid, "--regid=%d" % who.pw_gid,
+           "--clear-groups", sys.executable, "-c", client, endpoint]
+    # 1. The directory (0700) keeps the other user out.
+    out = in_thread(lambda: subprocess.run(cmd, capture_output=True, text=True))
+    assert out.stdout.startswith("connect-error 13"), out
+    # 2. Even when the files are opened up, the peer's uid is checked.
+    d = os.path.dirname(endpoint)
+    os.chmod(d, 0o711)
+    os.chmod(endpoint, 0o666)
+    try:
+        out = in_thread(lambda: subprocess.run(cmd, capture_output=True,
+                                                 text=True))
+    finally:
+        os.chmod(d, 0o700)
+        os.chmod(endpoint, 0o600)
+    assert out.stdout.startswith("status 3 permission denied"), out
+    assert in_thread(request, endpoint)[0] == 0
+
+
+def run_child(code, **kw):
+    env = dict(os.environ)
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)],
+                            stdout=subprocess.PIPE, text=True, env=env, **kw)
+
+
+def test_socket_removed_at_exit_and_stale_cleaned():
+    p = run_child("""
+        import tmtrace, sys
+        tmtrace.enable()
+        print(tmtrace.start_endpoint(), flush=True)
+        sys.stdin.readline()
+        """, stdin=subprocess.PIPE)
+    path = p.stdout.readline().strip()
+    assert os.path.exists(path)
+    p.stdin.write("\n")
+    p.stdin.flush()
+    assert p.wait(20) == 0
+    assert not os.path.exists(path), "socket left after a normal exit"
+    # Killed: the socket stays until the next endpoint starts in that dir.
+    p = run_child("""
+        import tmtrace, sys
+        tmtrace.enable()
+        print(tmtrace.start_endpoint(), flush=True)
+        sys.stdin.readline()
+        """, stdin=subprocess.PIPE)
+    path = p.stdout.readline().strip()
+    p.send_signal(signal.SIGKILL)
+    p.wait(20)
+    assert os.path.exists(path)
+    q = run_child("""
+        import tmtrace
+        tmtrace.enable()
+        tmtrace.start_endpoint()
+        tmtrace.stop_endpoint()
+        """)
+    assert q.wait(20) == 0
+    assert not os.path.exists(path), "stale socket of a dead pid not removed"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_fork_child_does_not_inherit_the_server(endpoint):
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        ok = _tmtrace._endpoint_path() is None
+        os.write(w, b"1" if ok else b"0")
+        os._exit(0)        # as a multiprocessing worker ends
+    os.close(w)
+    assert os.read(r, 1) == b"1"
+    os.close(r)
+    os.waitpid(pid, 0)
+    assert os.path.exists(endpoint)
+    assert in_thread(request, endpoint)[0] == 0
+
+
+def test_runner_serves_and_opts_out(tmp_path):
+    script = tmp_path / "prog.py"
+    script.write_text("import os, sys\nprint(os.getpid(), flush=True)\n"
+                      "sys.stdin.readline()\n")
+    for live, expect in (("", True), ("0", False)):
+        env = dict(os.environ, TMTRACE_LIVE=live)
+        p = subprocess.Popen([sys.executable, "-m", "tmtrace", "run", "-o",
+                              str(tmp_path), str(script)], env=env,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True)
+        pid = int(p.stdout.readline())
+        found = [d for d in candidate_dirs()
+                 if os.path.exists(os.path.join(d, "%d.sock" % pid))]
+        p.stdin.write("\n")
+        p.stdin.flush()
+        assert p.wait(20) == 0
+        assert bool(found) == expect
+
+
+def candidate_dirs():
+    out = []
+    x = os.environ.get("XDG_RUNTIME_DIR")
+    if x and x.startswith("/"):
+        out.append(os.path.join(x, "tmtrace"))
+    out.append("/tmp/tmtrace-%d" % os.geteuid())
+    return out
