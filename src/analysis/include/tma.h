@@ -263,6 +263,91 @@ int tma_diff_compute(const tma_groups *old, const tma_groups *new_,
 void tma_diff_sort(tma_diff *d);
 void tma_diff_free(tma_diff *d);
 
+
+/* ===========================================================================
+ * Flame graphs (memory by call path)
+ * ======================================================================== */
+#define TMA_FLAME_NO_PARENT UINT32_MAX
+
+/* One node: a frame reached by one call path.  The root (nodes[0]) stands
+ * for the whole snapshot (frame TMS_NONE, no parent); any other node with
+ * frame TMS_NONE is the unknown frame (empty tracebacks, one per path). */
+typedef struct tma_flame_node {
+    uint32_t frame;        /* frame id of snap, or TMS_NONE (see above) */
+    uint32_t parent;       /* node index; TMA_FLAME_NO_PARENT for the root */
+    uint32_t depth;        /* root 0, oldest frames 1 */
+    uint64_t size, count;  /* every trace whose path passes here */
+    uint64_t self_size, self_count; /* traces whose traceback ends here */
+} tma_flame_node;
+
+typedef struct tma_flame {
+    const tms_snapshot *snap; /* borrowed */
+    tma_flame_node *nodes;    /* owned; depth first, children biggest
+                               * first (ties by frame value): a parent
+                               * comes before its children, whose subtrees
+                               * follow each other in that order */
+    size_t n;                 /* >= 1 (the root) */
+    uint32_t max_depth;
+} tma_flame;
+
+/* Build the call-path tree of s from per-traceback totals t (accumulated
+ * for s, e.g. while the file streamed).  Paths run from the oldest
+ * captured frame (tracebacks cut at the traceback limit start where the
+ * cut is).  nodes[0].size == t->total_size.  TMS_E_ARG without traces. */
+int tma_flame_build(const tms_snapshot *s, const tma_tb_totals *t,
+                    tma_flame *out, tms_error *err);
+void tma_flame_free(tma_flame *f);
+
+/* ===========================================================================
+ * Trends (growth across a series of snapshots)
+ * ======================================================================== */
+typedef struct tma_trend_row {
+    tma_key key;             /* from the file where the site was first seen */
+    uint32_t index;          /* creation order: the row's sizes (below) */
+    uint64_t first_size, last_size;   /* 0 where absent */
+    uint64_t first_count, last_count;
+    int64_t change;          /* last_size - first_size */
+    uint64_t peak_size;      /* biggest size in any file */
+    uint32_t intervals;      /* files - 1 */
+    uint32_t grew, shrank;   /* intervals in which it grew / shrank */
+    double steadiness;       /* grew / intervals, 0..1 */
+    double slope;            /* least squares: bytes per second, or per
+                              * file when !slope_per_second */
+    double r2;               /* fit of that line, 0..1 (1: a flat site) */
+} tma_trend_row;
+
+typedef struct tma_trend {
+    tma_group_by by;
+    tma_trend_row *rows;     /* owned */
+    size_t n;
+    size_t nfiles;           /* added so far */
+    int slope_per_second;    /* 0: timestamps did not increase */
+    uint64_t *file_total;    /* owned: total_size of each file */
+    int64_t *file_time;      /* owned: timestamp_ns of each file */
+    /* private */
+    size_t nfiles_max, cap, mask;
+    uint64_t *sizes, *counts;
+    uint32_t *slots;
+} tma_trend;
+
+/* Start a trend over nfiles (>= 2) groupings of kind by.  Then add each
+ * file's grouping in time order, finish, and sort.  Keys are borrowed:
+ * every added grouping's snapshot must outlive the trend.  Adding after
+ * sort is not allowed. */
+int tma_trend_init(tma_trend *t, tma_group_by by, size_t nfiles,
+                   tms_error *err);
+int tma_trend_add(tma_trend *t, const tma_groups *g, int64_t timestamp_ns,
+                  tms_error *err);
+/* Compute every row's statistics (TMS_E_ARG with fewer than 2 files). */
+int tma_trend_finish(tma_trend *t, tms_error *err);
+/* Likely leaks first: sites that grew from first to last before the
+ * others, steadiest (most intervals grown) first, then by change, last
+ * size and key value, descending (trend.c says why). */
+void tma_trend_sort(tma_trend *t);
+/* The size of row r in each of the t->nfiles files. */
+const uint64_t *tma_trend_sizes(const tma_trend *t, const tma_trend_row *r);
+void tma_trend_free(tma_trend *t);
+
 #ifdef __cplusplus
 }
 #endif

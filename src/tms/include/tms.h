@@ -304,6 +304,18 @@ TMS_API int tms_snapshot_load_buffer(const void *buf, size_t len,
 TMS_API int tms_snapshot_save_buffer(const tms_snapshot *s, void **buf,
                                      size_t *len, tms_error *err);
 
+/* Atomic output for any other file (tmtool's reports): the .tms writer's
+ * rule (a 0600 temporary beside path; commit gives 0644 & ~umask, fsyncs,
+ * renames over path and fsyncs the directory).  Write to the descriptor;
+ * until commit nothing exists under path.  commit and abort free o; on a
+ * failed commit the temporary is removed. */
+typedef struct tms_outfile tms_outfile;
+TMS_API int tms_outfile_open(tms_outfile **o, const char *path,
+                             tms_error *err);
+TMS_API int tms_outfile_fd(const tms_outfile *o);
+TMS_API int tms_outfile_commit(tms_outfile *o, tms_error *err);
+TMS_API void tms_outfile_abort(tms_outfile *o); /* NULL-safe */
+
 /* ===========================================================================
  * Streaming writer
  * ======================================================================== */
