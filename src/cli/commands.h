@@ -64,5 +64,7 @@ int cmd_top(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_filter(int argc, char **argv);
 int cmd_metrics(int argc, char **argv);
+int cmd_flame(int argc, char **argv);
+int cmd_trend(int argc, char **argv);
 
 #endif

@@ -19,6 +19,8 @@ static const struct cmd {
     { "diff", cmd_diff, "show what grew or shrank between snapshots" },
     { "filter", cmd_filter, "write a filtered copy of a snapshot" },
     { "metrics", cmd_metrics, "show the metrics of a snapshot or a series" },
+    { "flame", cmd_flame, "draw live memory by call path (HTML or folded stacks)" },
+    { "trend", cmd_trend, "rank sites by how steadily they grew across a series" },
     /* "watch" (live view) is not there yet. */
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
