@@ -14,45 +14,7 @@
 #include "exitcodes.h"
 #include "flame_out.h"
 
-enum { OPT_OUTPUT = 'o', OPT_FLAME_FORMAT = TM_OPT_CMD, OPT_TITLE,
-       OPT_PARTS };
-
-static const tm_opt flame_opts[] = {
-    { OPT_OUTPUT, 'o', "output", "FILE",
-      "write to FILE (atomically) instead of standard output" },
-    { OPT_FLAME_FORMAT, 0, "format", "FMT",
-      "html (default: an interactive page) or collapsed (folded stacks)" },
-    { OPT_TITLE, 0, "title", "TEXT", "the page's title (html)" },
-    { OPT_PARTS, 0, "filename-parts", "N",
-      "label frames with the last N parts of file names (default 3, 0: whole)" },
-    { 0 },
-};
-
-/* --format here names flame's own formats, so not tm_common_opts. */
-static const tm_opt flame_common_opts[] = {
-    { 'q', 'q', "quiet", NULL, "no progress line on stderr" },
-    { 'h', 'h', "help", NULL, "show this help and exit" },
-    { 0 },
-};
-
-static const tm_opt_group flame_groups[] = {
-    { "Options", flame_opts },
-    { "Filter options", tm_filter_opts },
-    { "Common options", flame_common_opts },
-    { NULL, NULL },
-};
-
-static const char flame_usage[] = "tmtool flame [<options>] FILE";
-static const char flame_description[] =
-    "Show where live memory was allocated, by call path: a flame graph.\n"
-    "The HTML page needs nothing else (no network): hover a frame for its\n"
-    "size, click to zoom, search to highlight.  --format collapsed prints\n"
-    "one line per call path ('outer;inner SIZE') for other flame graph\n"
-    "tools.  Frames are the captured ones: a path starts at the oldest\n"
-    "frame the traceback limit kept.";
-
 typedef struct flame_ctx {
-    tm_common common;
     tm_filters filters;
     int collapsed;
     const char *output;
@@ -60,29 +22,48 @@ typedef struct flame_ctx {
     long parts;
 } flame_ctx;
 
-static int flame_option(flame_ctx *c, int id, const char *arg)
+static int opt_format(void *ctx, const tm_opt *o, const char *arg)
 {
-    switch (id) {
-    case OPT_OUTPUT:
-        c->output = arg;
-        return 1;
-    case OPT_FLAME_FORMAT:
-        if (strcmp(arg, "html") == 0 || strcmp(arg, "collapsed") == 0) {
-            c->collapsed = arg[0] == 'c';
-            return 1;
-        }
-        tm_error("unknown format '%s' for flame (expected html or collapsed)",
-                 arg);
-        return -1;
-    case OPT_TITLE:
-        c->title = arg;
-        return 1;
-    case OPT_PARTS:
-        return tm_parse_count("--filename-parts", arg, 0, &c->parts) < 0 ? -1 : 1;
-    default:
+    (void)o;
+    if (strcmp(arg, "html") == 0 || strcmp(arg, "collapsed") == 0) {
+        ((flame_ctx *)ctx)->collapsed = arg[0] == 'c';
         return 0;
     }
+    tm_error("unknown format '%s' for flame (expected html or collapsed)", arg);
+    return -1;
 }
+
+static int opt_parts(void *ctx, const tm_opt *o, const char *arg)
+{
+    (void)o;
+    return tm_parse_count("--filename-parts", arg, 0, &((flame_ctx *)ctx)->parts);
+}
+
+static const tm_opt flame_opts[] = {
+    TM_OPT_STRING('o', "output", "FILE", flame_ctx, output,
+                  "write to FILE (atomically) instead of standard output"),
+    TM_OPT_CALLBACK(0, "format", "FMT", opt_format, 0,
+                    "html (default: an interactive page) or collapsed (folded stacks)"),
+    TM_OPT_STRING(0, "title", "TEXT", flame_ctx, title, "the page's title (html)"),
+    TM_OPT_CALLBACK(0, "filename-parts", "N", opt_parts, 0,
+                    "label frames with the last N parts of file names (default 3, 0: whole)"),
+    TM_OPT_END,
+};
+
+static const tm_command flame_command = {
+    .name = "flame",
+    .usage = "tmtool flame [<options>] FILE",
+    .description =
+        "Show where live memory was allocated, by call path: a flame graph.\n"
+        "The HTML page needs nothing else (no network): hover a frame for its\n"
+        "size, click to zoom, search to highlight.  --format collapsed prints\n"
+        "one line per call path ('outer;inner SIZE') for other flame graph\n"
+        "tools.  Frames are the captured ones: a path starts at the oldest\n"
+        "frame the traceback limit kept.",
+    .min_files = 1,
+    .max_files = 1,
+    .files_needed = "one FILE",
+};
 
 /* Load path into per-traceback totals: streamed when there is no filter,
  * else loaded whole, filtered, then summed. */
@@ -197,36 +178,17 @@ static int run_flame(const flame_ctx *c, const char *path)
 int cmd_flame(int argc, char **argv)
 {
     flame_ctx c = { 0 };
+    tm_args a;
     c.parts = 3;
-    tm_opts *p = tm_opts_new(flame_groups, argc, argv);
-    int rc = TM_EXIT_OK, id;
-    const char *arg;
-    if (p == NULL) {
-        tm_error("out of memory");
-        return TM_EXIT_BADFILE;
-    }
-    while ((id = tm_opts_next(p, &arg)) != -1) {
-        int took = id == '?' ? -1 : tm_common_option(&c.common, id, arg);
-        if (took == 0)
-            took = tm_filters_option(&c.filters, id, arg);
-        if (took == 0)
-            took = flame_option(&c, id, arg);
-        if (took < 0) {
-            rc = TM_EXIT_USAGE;
-            goto out;
-        }
-    }
-    if (c.common.help) {
-        tm_opts_usage(stdout, flame_usage, flame_description, flame_groups);
+    const tm_opt_group groups[] = {
+        { "Options", flame_opts, &c },
+        { "Filter options", tm_filter_opts, &c.filters },
+        { NULL, NULL, NULL },
+    };
+    int rc = tm_parse_command(&flame_command, groups, argc, argv, &a);
+    if (rc != TM_EXIT_OK || a.common.help)
         goto out;
-    }
-    int nfiles = argc - tm_opts_index(p);
-    if (nfiles != 1) {
-        tm_error("flame takes one file (see 'tmtool flame --help')");
-        rc = TM_EXIT_USAGE;
-        goto out;
-    }
-    const char *path = argv[tm_opts_index(p)];
+    const char *path = a.files[0];
     if (c.output != NULL && same_file(c.output, path)) {
         tm_error("refusing to write the report over its snapshot '%s'", path);
         rc = TM_EXIT_USAGE;
@@ -235,6 +197,5 @@ int cmd_flame(int argc, char **argv)
     rc = run_flame(&c, path);
 out:
     tm_filters_free(&c.filters);
-    tm_opts_free(p);
     return rc;
 }

@@ -12,93 +12,81 @@
 #include "exitcodes.h"
 #include "report.h"
 
-enum { OPT_STEADY = TM_OPT_CMD, OPT_FAIL_GROWTH, OPT_FAIL_SITE_GROWTH,
-       OPT_NO_ORDER };
-
-static const tm_opt trend_opts[] = {
-    { OPT_STEADY, 0, "steady", "PCT",
-      "a site grew steadily if it grew in at least PCT of the intervals "
-      "(default 50%)" },
-    { OPT_FAIL_GROWTH, 0, "fail-if-growth", "SIZE|PCT",
-      "exit 1 if the total grew from first to last by more than SIZE or PCT" },
-    { OPT_FAIL_SITE_GROWTH, 0, "fail-if-site-growth", "SIZE|PCT",
-      "exit 1 if a site that grew steadily grew by more than SIZE or PCT" },
-    { OPT_NO_ORDER, 0, "no-order", NULL,
-      "take the files in the order given, not by time; any series" },
-    { 0 },
-};
-
-static const tm_opt_group trend_groups[] = {
-    { "Options", trend_opts },
-    { "Display options", tm_display_opts },
-    { "Filter options", tm_filter_opts },
-    { "Common options", tm_common_opts },
-    { NULL, NULL },
-};
-
-static const char trend_usage[] = "tmtool trend [<options>] FILE FILE...";
-static const char trend_description[] =
-    "Rank the sites of a run's snapshots by how they grew: size in the\n"
-    "first and last file, change, the intervals (consecutive files) in\n"
-    "which the site grew, and a least-squares slope with its fit (r^2).\n"
-    "Sites that grew come first, the steadiest first: a leak grows in most\n"
-    "intervals, a cache filled once in one.  Files are put in time order\n"
-    "and must be of one series (unless --no-order).";
-
 typedef struct gate {
-    const char *option, *text;
+    const char *option, *text;   /* "fail-if-growth", as the user wrote it */
     tma_threshold t;
     int set;
 } gate;
 
 typedef struct trend_ctx {
-    tm_common common;
     tm_display display;
     tm_filters filters;
+    tm_format format;
     double steady;        /* share, 0..1 */
     int no_order;
     gate total, site;
 } trend_ctx;
 
-static int parse_gate(gate *g, const char *option, const char *arg)
+enum { GATE_TOTAL, GATE_SITE };
+
+static int opt_gate(void *ctx, const tm_opt *o, const char *arg)
 {
+    trend_ctx *c = ctx;
+    gate *g = o->value == GATE_TOTAL ? &c->total : &c->site;
     tms_error err = { 0 };
-    g->option = option;
+    g->option = o->long_name;
     g->text = arg;
     if (tma_threshold_parse(arg, &g->t, &err) < 0) {
-        tm_error("bad value '%s' for %s: %s", arg, option, err.msg[0]
+        tm_error("bad value '%s' for --%s: %s", arg, g->option, err.msg[0]
                  ? err.msg : "expected a size (10MiB) or a percentage (5%)");
         return -1;
     }
     g->set = 1;
-    return 1;
+    return 0;
 }
 
-static int parse_steady(trend_ctx *c, const char *arg)
+static int opt_steady(void *ctx, const tm_opt *o, const char *arg)
 {
     tma_threshold t;
     tms_error err = { 0 };
+    (void)o;
     if (tma_threshold_parse(arg, &t, &err) < 0 || !t.is_percent ||
         t.percent > 100.0) {
         tm_error("bad value '%s' for --steady: expected a percentage from "
                  "0%% to 100%%", arg);
         return -1;
     }
-    c->steady = t.percent / 100.0;
-    return 1;
+    ((trend_ctx *)ctx)->steady = t.percent / 100.0;
+    return 0;
 }
 
-static int trend_option(trend_ctx *c, int id, const char *arg)
-{
-    switch (id) {
-    case OPT_STEADY: return parse_steady(c, arg);
-    case OPT_FAIL_GROWTH: return parse_gate(&c->total, "--fail-if-growth", arg);
-    case OPT_FAIL_SITE_GROWTH:
-        return parse_gate(&c->site, "--fail-if-site-growth", arg);
-    case OPT_NO_ORDER: c->no_order = 1; return 1;
-    default: return 0;
-    }
-}
+static const tm_opt trend_opts[] = {
+    TM_OPT_CALLBACK(0, "steady", "PCT", opt_steady, 0,
+                    "a site grew steadily if it grew in at least PCT of the "
+                    "intervals (default 50%)"),
+    TM_OPT_CALLBACK(0, "fail-if-growth", "SIZE|PCT", opt_gate, GATE_TOTAL,
+                    "exit 1 if the total grew from first to last by more than SIZE or PCT"),
+    TM_OPT_CALLBACK(0, "fail-if-site-growth", "SIZE|PCT", opt_gate, GATE_SITE,
+                    "exit 1 if a site that grew steadily grew by more than SIZE or PCT"),
+    TM_OPT_FLAG(0, "no-order", trend_ctx, no_order,
+                "take the files in the order given, not by time; any series"),
+    TM_OPT_END,
+};
+
+static const tm_command trend_command = {
+    .name = "trend",
+    .usage = "tmtool trend [<options>] FILE FILE...",
+    .description =
+        "Rank the sites of a run's snapshots by how they grew: size in the\n"
+        "first and last file, change, the intervals (consecutive files) in\n"
+        "which the site grew, and a least-squares slope with its fit (r^2).\n"
+        "Sites that grew come first, the steadiest first: a leak grows in most\n"
+        "intervals, a cache filled once in one.  Files are put in time order\n"
+        "and must be of one series (unless --no-order).",
+    .min_files = 2,
+    .max_files = -1,
+    .files_needed = "at least two files of one run",
+};
 
 static int is_steady(const trend_ctx *c, const tma_trend_row *r)
 {
@@ -132,8 +120,7 @@ static const char *slope_unit(const tma_trend *t)
 static void text_row(const trend_ctx *c, const tma_trend *t,
                      const tma_trend_row *r, size_t rank)
 {
-    char key[2048], first[32], last[32], change[32], slope[32];
-    tm_key_text(key, sizeof key, &c->display, &r->key);
+    char first[32], last[32], change[32], slope[32];
     tma_size_format(first, sizeof first, (int64_t)r->first_size, 0);
     tma_size_format(last, sizeof last, (int64_t)r->last_size, 0);
     tma_size_format(change, sizeof change, r->change, 1);
@@ -142,9 +129,10 @@ static void text_row(const trend_ctx *c, const tma_trend *t,
     if (sl < -9.2e18) sl = -9.2e18;
     tma_size_format(slope, sizeof slope, (int64_t)(sl < 0 ? sl - 0.5 : sl + 0.5), 1);
     const char *on = tm_color_on(r->change > 0 ? TM_ROLE_GROW : TM_ROLE_SHRINK);
-    printf("%s#%zu%s: %s: %s%s%s (%s -> %s), grew in %" PRIu32 "/%" PRIu32
+    printf("%s#%zu%s: ", tm_color_on(TM_ROLE_RANK), rank, tm_color_off());
+    tm_key_write(stdout, &c->display, &r->key);
+    printf(": %s%s%s (%s -> %s), grew in %" PRIu32 "/%" PRIu32
            " intervals, %s/%s, fit %.2f%s\n",
-           tm_color_on(TM_ROLE_RANK), rank, tm_color_off(), key,
            r->change != 0 ? on : "", change, r->change != 0 ? tm_color_off() : "",
            first, last, r->grew, r->intervals, slope, slope_unit(t), r->r2,
            is_steady(c, r) ? ", steady" : "");
@@ -165,7 +153,7 @@ static void text_report(const trend_ctx *c, const tma_trend *t,
     for (size_t i = 0; i < shown; i++)
         text_row(c, t, &t->rows[i], i + 1);
     if (shown < t->n)
-        printf("%zu more sites\n", t->n - shown);
+        printf("%zu more site%s\n", t->n - shown, t->n - shown == 1 ? "" : "s");
     tma_size_format(a, sizeof a, (int64_t)t->file_total[0], 0);
     tma_size_format(b, sizeof b, (int64_t)t->file_total[nf - 1], 0);
     tma_size_format(d, sizeof d,
@@ -263,16 +251,16 @@ static int json_report(const trend_ctx *c, const tma_trend *t, char **files,
 
 static void csv_report(const trend_ctx *c, const tma_trend *t, size_t shown)
 {
-    char key[2048];
     fputs("rank,key,filename,lineno,first_size,last_size,change,first_count,"
           "last_count,peak_size,intervals,grew,shrank,steadiness,slope,"
           "slope_unit,r2,steady\n", stdout);
     for (size_t i = 0; i < shown; i++) {
         const tma_trend_row *r = &t->rows[i];
         const tms_snapshot *s = r->key.snap;
-        tm_key_text(key, sizeof key, &c->display, &r->key);
+        char *key = tm_key_text(&c->display, &r->key);
         printf("%zu,", i + 1);
-        tm_csv_field(stdout, key, 0);
+        tm_csv_field(stdout, key ? key : "", 0);
+        free(key);
         uint32_t fn = TMS_NONE;
         int32_t line = TMS_LINENO_NONE;
         if (c->display.by == TMA_BY_LINE || c->display.by == TMA_BY_FILENAME) {
@@ -298,12 +286,12 @@ static void csv_report(const trend_ctx *c, const tma_trend *t, size_t shown)
 static int check_gates(const trend_ctx *c, const tma_trend *t)
 {
     int breached = 0;
-    char d[64], key[2048];
+    char d[64];
     size_t nf = t->nfiles;
     uint64_t first = t->file_total[0], last = t->file_total[nf - 1];
     if (c->total.set && tma_threshold_breached(&c->total.t, first, last) == 1) {
         tma_size_format(d, sizeof d, (int64_t)(last - first), 1);
-        tm_error("total growth %s over the series is over %s %s", d,
+        tm_error("total growth %s over the series is over --%s %s", d,
                  c->total.option, c->total.text);
         breached = 1;
     }
@@ -311,14 +299,15 @@ static int check_gates(const trend_ctx *c, const tma_trend *t)
     for (size_t i = 0; i < t->n; i++)
         nsites += site_breached(c, &t->rows[i]);
     if (nsites > 0) {
-        tm_error("%zu site%s grew steadily by more than %s %s", nsites,
+        tm_error("%zu site%s grew steadily by more than --%s %s", nsites,
                  nsites == 1 ? "" : "s", c->site.option, c->site.text);
         for (size_t i = 0, shown = 0; i < t->n && shown < 10; i++) {
             if (!site_breached(c, &t->rows[i]))
                 continue;
-            tm_key_text(key, sizeof key, &c->display, &t->rows[i].key);
+            char *key = tm_key_text(&c->display, &t->rows[i].key);
             tma_size_format(d, sizeof d, t->rows[i].change, 1);
-            tm_error("  %s: %s", key, d);
+            tm_error("  %s: %s", key ? key : "?", d);
+            free(key);
             shown++;
         }
         breached = 1;
@@ -362,9 +351,9 @@ static int run_trend(const trend_ctx *c, char **files, size_t n)
         size_t shown = c->display.count > 0 && (size_t)c->display.count < t.n
                        ? (size_t)c->display.count : t.n;
         int breached = check_gates(c, &t);
-        if (c->common.format == TM_FORMAT_TEXT)
+        if (c->format == TM_FORMAT_TEXT)
             text_report(c, &t, files, shown);
-        else if (c->common.format == TM_FORMAT_CSV)
+        else if (c->format == TM_FORMAT_CSV)
             csv_report(c, &t, shown);
         else
             rc = json_report(c, &t, files, shown, breached);
@@ -384,46 +373,26 @@ static int run_trend(const trend_ctx *c, char **files, size_t n)
 int cmd_trend(int argc, char **argv)
 {
     trend_ctx c = { 0 };
+    tm_args a;
     tm_display_init(&c.display);
     c.steady = 0.5;
-    tm_opts *p = tm_opts_new(trend_groups, argc, argv);
-    int rc = TM_EXIT_OK, id;
-    const char *arg;
-    if (p == NULL) {
-        tm_error("out of memory");
-        return TM_EXIT_BADFILE;
-    }
-    while ((id = tm_opts_next(p, &arg)) != -1) {
-        int took = id == '?' ? -1
-                   : tm_analysis_option(&c.common, &c.display, &c.filters,
-                                        id, arg);
-        if (took == 0)
-            took = trend_option(&c, id, arg);
-        if (took < 0) {
-            rc = TM_EXIT_USAGE;
-            goto out;
-        }
-    }
-    if (c.common.help) {
-        tm_opts_usage(stdout, trend_usage, trend_description, trend_groups);
+    const tm_opt_group groups[] = {
+        { "Options", trend_opts, &c },
+        { "Display options", tm_display_opts, &c.display },
+        { "Filter options", tm_filter_opts, &c.filters },
+        { NULL, NULL, NULL },
+    };
+    int rc = tm_parse_command(&trend_command, groups, argc, argv, &a);
+    if (rc != TM_EXIT_OK || a.common.help)
         goto out;
-    }
+    c.format = a.common.format;
     if (c.display.by == TMA_BY_ADDRESS) {
         tm_error("trend groups by filename, line or traceback, not address");
         rc = TM_EXIT_USAGE;
         goto out;
     }
-    int nfiles = argc - tm_opts_index(p);
-    if (nfiles < 2) {
-        tm_error("trend needs at least two files of one run "
-                 "(see 'tmtool trend --help')");
-        rc = TM_EXIT_USAGE;
-        goto out;
-    }
-    tm_color_setup(c.common.color);
-    rc = run_trend(&c, argv + tm_opts_index(p), (size_t)nfiles);
+    rc = run_trend(&c, a.files, a.nfiles);
 out:
     tm_filters_free(&c.filters);
-    tm_opts_free(p);
     return rc;
 }

@@ -99,9 +99,9 @@ static void html_text(FILE *f, const char *text)
     }
 }
 
-/* The label of a frame per the display's rules (tm_key_text). */
-static void frame_label(char *buf, size_t cap, const tma_flame *fl,
-                        uint32_t frame, long parts)
+/* The label of a frame per the display's rules (tm_key_text): a new
+ * string, NULL on OOM. */
+static char *frame_label(const tma_flame *fl, uint32_t frame, long parts)
 {
     tm_display d;
     tm_display_init(&d);
@@ -113,7 +113,7 @@ static void frame_label(char *buf, size_t cap, const tma_flame *fl,
         k.filename = fl->snap->frames[frame].filename;
         k.lineno = fl->snap->frames[frame].lineno;
     }
-    tm_key_text(buf, cap, &d, &k);
+    return tm_key_text(&d, &k);
 }
 
 /* Frames used by the tree, numbered in first-use order: ids[frame] =
@@ -143,10 +143,10 @@ static long number_frames(const tma_flame *fl, uint32_t **ids_out,
     return n;
 }
 
-static void data_json(FILE *f, const tma_flame *fl, const tm_flame_opts *o,
-                      const uint32_t *ids, const uint32_t *order, long nused)
+static int data_json(FILE *f, const tma_flame *fl, const tm_flame_opts *o,
+                     const uint32_t *ids, const uint32_t *order, long nused)
 {
-    char buf[4096], tot[64];
+    char buf[64], tot[64];
     tma_size_format(tot, sizeof tot, (int64_t)fl->nodes[0].size, 0);
     fputs("{\"title\":", f);
     json_str(f, o->title);
@@ -160,12 +160,19 @@ static void data_json(FILE *f, const tma_flame *fl, const tm_flame_opts *o,
     for (long k = 0; k < nused; k++) {
         uint32_t fr = order[k];
         fputs(k ? ",\n[" : "[", f);
-        frame_label(buf, sizeof buf, fl, fr, o->filename_parts);
-        json_str(f, buf);
+        char *brief = frame_label(fl, fr, o->filename_parts);
+        char *full = frame_label(fl, fr, 0);
+        if (brief == NULL || full == NULL) {
+            free(brief);
+            free(full);
+            return -1;
+        }
+        json_str(f, brief);
         fputc(',', f);
-        frame_label(buf, sizeof buf, fl, fr, 0);
-        json_str(f, buf);
+        json_str(f, full);
         fputc(',', f);
+        free(brief);
+        free(full);
         uint32_t name = fr == TMS_NONE ? TMS_NONE : fl->snap->frames[fr].filename;
         json_str(f, name == TMS_NONE || name >= fl->snap->nstrings
                     ? "" : fl->snap->strings[name].data);
@@ -200,6 +207,7 @@ static void data_json(FILE *f, const tma_flame *fl, const tm_flame_opts *o,
         json_str(f, buf);
     }
     fputs("]}", f);
+    return 0;
 }
 
 int tm_flame_html(FILE *f, const tma_flame *fl, const tm_flame_opts *o)
@@ -222,7 +230,11 @@ int tm_flame_html(FILE *f, const tma_flame *fl, const tm_flame_opts *o)
             html_text(f, o->title);
             t = at + sizeof title_mark - 1;
         } else if (strncmp(at, data_mark, sizeof data_mark - 1) == 0) {
-            data_json(f, fl, o, ids, order, nused);
+            if (data_json(f, fl, o, ids, order, nused) < 0) {
+                free(ids);
+                free(order);
+                return -1;
+            }
             t = at + sizeof data_mark - 1;
         } else {
             fputc('@', f);
@@ -246,26 +258,40 @@ static void folded_frame(FILE *f, const char *label)
 
 int tm_flame_collapsed(FILE *f, const tma_flame *fl, long filename_parts)
 {
-    /* path of the current node, by depth, as frame labels */
+    /* path of the current node, by depth; labels made once per frame
+     * (slot nframes: the unknown frame) */
     size_t depth_cap = (size_t)fl->max_depth + 2;
+    uint32_t nf = fl->snap->nframes;
     uint32_t *path = malloc(depth_cap * sizeof *path);
-    if (path == NULL)
-        return -1;
-    char buf[4096];
+    char **labels = calloc((size_t)nf + 1, sizeof *labels);
+    int rc = 0;
+    if (path == NULL || labels == NULL) {
+        rc = -1;
+        goto out;
+    }
     for (size_t i = 1; i < fl->n; i++) {
         const tma_flame_node *nd = &fl->nodes[i];
         path[nd->depth] = (uint32_t)i;
         if (nd->self_count == 0)
             continue;
         for (uint32_t d = 1; d <= nd->depth; d++) {
-            frame_label(buf, sizeof buf, fl, fl->nodes[path[d]].frame,
-                        filename_parts);
+            uint32_t fr = fl->nodes[path[d]].frame;
+            uint32_t slot = fr == TMS_NONE ? nf : fr;
+            if (labels[slot] == NULL &&
+                (labels[slot] = frame_label(fl, fr, filename_parts)) == NULL) {
+                rc = -1;
+                goto out;
+            }
             if (d > 1)
                 fputc(';', f);
-            folded_frame(f, buf);
+            folded_frame(f, labels[slot]);
         }
         fprintf(f, " %" PRIu64 "\n", nd->self_size);
     }
+out:
+    for (size_t k = 0; labels != NULL && k <= nf; k++)
+        free(labels[k]);
+    free(labels);
     free(path);
-    return 0;
+    return rc;
 }

@@ -55,6 +55,34 @@ int tm_opt_set_string(void *ctx, const tm_opt *o, const char *arg)
     return 0;
 }
 
+/* A common option is shadowed by a command option of the same long name
+ * (flame's --format takes html|collapsed, not text|json|csv): the
+ * command's is parsed and shown, the common one is left out. */
+static int shadowed(const tm_opt_group *groups, const tm_opt *common)
+{
+    for (const tm_opt_group *g = groups; g->title != NULL; g++)
+        for (const tm_opt *o = g->opts; o->help != NULL; o++)
+            if (strcmp(o->long_name, common->long_name) == 0)
+                return 1;
+    return 0;
+}
+
+/* The common options a command keeps (not shadowed), as a new table. */
+static tm_opt *common_opts_for(const tm_opt_group *groups)
+{
+    size_t n = 0;
+    for (const tm_opt *o = tm_common_opts; o->help != NULL; o++)
+        n++;
+    tm_opt *t = calloc(n + 1, sizeof *t);
+    if (t == NULL)
+        return NULL;
+    size_t k = 0;
+    for (const tm_opt *o = tm_common_opts; o->help != NULL; o++)
+        if (!shadowed(groups, o))
+            t[k++] = *o;
+    return t;                 /* t[k] is zero: TM_OPT_END */
+}
+
 /* The command's groups followed by the common options, as one list. */
 typedef struct parser {
     tm_opt_group *groups;     /* owned, ends with a NULL title */
@@ -63,6 +91,7 @@ typedef struct parser {
     size_t n;
     struct option *longopts;  /* owned, ends with a zero entry */
     char *shortopts;          /* owned: ":" then "n:h..." */
+    tm_opt *common;           /* owned: the common options not shadowed */
 } parser;
 
 static void parser_free(parser *p)
@@ -72,6 +101,7 @@ static void parser_free(parser *p)
     free(p->ctx);
     free(p->longopts);
     free(p->shortopts);
+    free(p->common);
 }
 
 static int parser_init(parser *p, const tm_opt_group *groups, tm_common *common)
@@ -83,18 +113,19 @@ static int parser_init(parser *p, const tm_opt_group *groups, tm_common *common)
             n++;
     for (const tm_opt *o = tm_common_opts; o->help != NULL; o++)
         n++;
+    p->common = common_opts_for(groups);
     p->groups = calloc(ngroups + 2, sizeof *p->groups);
     p->opt = calloc(n + 1, sizeof *p->opt);
     p->ctx = calloc(n + 1, sizeof *p->ctx);
     p->longopts = calloc(n + 1, sizeof *p->longopts);
     p->shortopts = malloc(3 * n + 2);
     if (p->groups == NULL || p->opt == NULL || p->ctx == NULL ||
-        p->longopts == NULL || p->shortopts == NULL) {
+        p->longopts == NULL || p->shortopts == NULL || p->common == NULL) {
         parser_free(p);
         return -1;
     }
     memcpy(p->groups, groups, ngroups * sizeof *groups);
-    p->groups[ngroups] = (tm_opt_group){ "Common options", tm_common_opts, common };
+    p->groups[ngroups] = (tm_opt_group){ "Common options", p->common, common };
     size_t k = 0;
     /* Leading ':' makes a missing value distinguishable from an unknown
      * option, so each gets its own message. */
@@ -222,7 +253,9 @@ void tm_opts_usage(FILE *f, const tm_command *cmd, const tm_opt_group *groups)
         fprintf(f, "\n%s\n", cmd->description);
     for (const tm_opt_group *g = groups; g->title != NULL; g++)
         usage_group(f, g->title, g->opts);
-    usage_group(f, "Common options", tm_common_opts);
+    tm_opt *common = common_opts_for(groups);
+    usage_group(f, "Common options", common != NULL ? common : tm_common_opts);
+    free(common);
     fputc('\n', f);
     tm_opts_exit_codes(f);
 }

@@ -67,7 +67,8 @@ typedef struct tm_opt_group {
 } tm_opt_group;
 
 /* The options every command has (shown last, as "Common options"):
- * --format, --color, -q, -h. */
+ * --format, --color, -q, -h.  A command option with the same long name
+ * replaces the common one (flame's --format html|collapsed). */
 typedef struct tm_common {
     tm_format format;
     tm_color_mode color;
