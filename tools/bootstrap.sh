@@ -11,7 +11,7 @@ VENV=${VENV:-.venv}
 say() { printf 'bootstrap: %s\n' "$*" >&2; }
 
 debs="build-essential pkg-config libzstd-dev libcjson-dev libncurses-dev zstd
-valgrind man-db bash-completion tmux"
+valgrind man-db bash-completion tmux chromium"
 missing=""
 for p in $debs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
