@@ -197,8 +197,7 @@ int tma_acc_init(tma_acc *a, tma_group_by by, size_t expect)
     return acc_rehash(a, nslots);
 }
 
-int tma_acc_add(tma_acc *a, const tma_key *key, int slot, uint64_t size,
-                uint64_t count)
+int tma_acc_index(tma_acc *a, const tma_key *key, size_t *index)
 {
     if (a->n >= UINT32_MAX - 1)
         return TMS_E_LIMIT;
@@ -206,9 +205,7 @@ int tma_acc_add(tma_acc *a, const tma_key *key, int slot, uint64_t size,
     while (a->slots[h] != 0) {
         tma_acc_entry *e = &a->entries[a->slots[h] - 1];
         if (tma_key_cmp(a->by, &e->key, key) == 0) {
-            e->size[slot] += size;
-            e->count[slot] += count;
-            e->seen[slot] = 1;
+            *index = a->slots[h] - 1;
             return TMS_OK;
         }
         h = (h + 1) & a->mask;
@@ -224,13 +221,25 @@ int tma_acc_add(tma_acc *a, const tma_key *key, int slot, uint64_t size,
     tma_acc_entry *e = &a->entries[a->n];
     memset(e, 0, sizeof *e);
     e->key = *key;
-    e->size[slot] = size;
-    e->count[slot] = count;
-    e->seen[slot] = 1;
+    *index = a->n;
     a->slots[h] = (uint32_t)(++a->n);
     /* keep load <= 1/2 */
     if (a->n * 2 > a->mask + 1)
         return acc_rehash(a, (a->mask + 1) * 2);
+    return TMS_OK;
+}
+
+int tma_acc_add(tma_acc *a, const tma_key *key, int slot, uint64_t size,
+                uint64_t count)
+{
+    size_t i;
+    int rc = tma_acc_index(a, key, &i);
+    if (rc < 0)
+        return rc;
+    tma_acc_entry *e = &a->entries[i];
+    e->size[slot] += size;
+    e->count[slot] += count;
+    e->seen[slot] = 1;
     return TMS_OK;
 }
 

@@ -47,6 +47,9 @@ typedef struct tma_acc {
 } tma_acc;
 
 int tma_acc_init(tma_acc *a, tma_group_by by, size_t expect);
+/* Index of the entry for key's value, appended (zeroed) if missing; the
+ * entries array may move.  On failure nothing was added. */
+int tma_acc_index(tma_acc *a, const tma_key *key, size_t *index);
 int tma_acc_add(tma_acc *a, const tma_key *key, int slot, uint64_t size,
                 uint64_t count);
 void tma_acc_free(tma_acc *a);

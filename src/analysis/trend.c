@@ -33,7 +33,8 @@ void tma_trend_free(tma_trend *t)
     free(t->counts);
     free(t->file_total);
     free(t->file_time);
-    free(t->slots);
+    tma_acc_free(t->keys);
+    free(t->keys);
     memset(t, 0, sizeof *t);
 }
 
@@ -50,9 +51,12 @@ int tma_trend_init(tma_trend *t, tma_group_by by, size_t nfiles,
     t->nfiles_max = nfiles;
     t->file_total = calloc(nfiles, sizeof *t->file_total);
     t->file_time = calloc(nfiles, sizeof *t->file_time);
-    t->mask = 1023;
-    t->slots = calloc(t->mask + 1, sizeof *t->slots);
-    if (t->file_total == NULL || t->file_time == NULL || t->slots == NULL) {
+    t->keys = calloc(1, sizeof *t->keys);
+    if (t->keys != NULL && tma_acc_init(t->keys, by, 0) < 0) {
+        free(t->keys);
+        t->keys = NULL;
+    }
+    if (t->file_total == NULL || t->file_time == NULL || t->keys == NULL) {
         tma_trend_free(t);
         return tma_fail(err, TMS_E_NOMEM, "cannot compute trends: out of "
                         "memory");
@@ -82,49 +86,22 @@ static int grow_rows(tma_trend *t)
     return TMS_OK;
 }
 
-static int grow_slots(tma_trend *t)
-{
-    size_t cap = (t->mask + 1) * 2;
-    uint32_t *s = calloc(cap, sizeof *s);
-    if (s == NULL)
-        return TMS_E_NOMEM;
-    for (size_t i = 0; i < t->n; i++) {
-        size_t h = tma_key_hash(t->by, &t->rows[i].key) & (cap - 1);
-        while (s[h] != 0)
-            h = (h + 1) & (cap - 1);
-        s[h] = (uint32_t)i + 1;
-    }
-    free(t->slots);
-    t->slots = s;
-    t->mask = cap - 1;
-    return TMS_OK;
-}
-
-/* Row of key's value, created (zero in every file) if missing. */
+/* Row of key's value (the index of its entry in t->keys), created with
+ * zero in every file if missing. */
 static int row_of(tma_trend *t, const tma_key *key, size_t *out)
 {
-    if ((t->n + 1) * 2 > t->mask + 1 && grow_slots(t) < 0)
+    size_t n = t->keys->n;
+    if (n == t->cap && grow_rows(t) < 0)
         return TMS_E_NOMEM;
-    size_t h = tma_key_hash(t->by, key) & t->mask;
-    for (; t->slots[h] != 0; h = (h + 1) & t->mask) {
-        size_t i = t->slots[h] - 1;
-        if (tma_key_cmp(t->by, &t->rows[i].key, key) == 0) {
-            *out = i;
-            return TMS_OK;
-        }
-    }
-    if (t->n >= UINT32_MAX - 1)
-        return TMS_E_LIMIT;
-    if (t->n == t->cap && grow_rows(t) < 0)
-        return TMS_E_NOMEM;
+    int rc = tma_acc_index(t->keys, key, out);
+    if (rc < 0 || *out < n)
+        return rc;
     size_t i = t->n++;
     memset(&t->rows[i], 0, sizeof t->rows[i]);
     t->rows[i].key = *key;
     t->rows[i].index = (uint32_t)i;
     memset(&t->sizes[i * t->nfiles_max], 0, t->nfiles_max * sizeof *t->sizes);
     memset(&t->counts[i * t->nfiles_max], 0, t->nfiles_max * sizeof *t->counts);
-    t->slots[h] = (uint32_t)i + 1;
-    *out = i;
     return TMS_OK;
 }
 

@@ -9,14 +9,10 @@
 
 #include "commands.h"
 #include "exitcodes.h"
+#include "gate.h"
 #include "report.h"
 
-typedef struct gate {
-    const char *option;   /* "fail-if-growth" */
-    const char *text;     /* as the user wrote it */
-    tma_threshold t;
-    int set;
-} gate;
+typedef tm_gate gate;
 
 typedef struct diff_ctx {
     tm_display display;
@@ -32,16 +28,7 @@ static int opt_gate(void *ctx, const tm_opt *o, const char *arg)
 {
     diff_ctx *c = ctx;
     gate *g = o->value == GATE_TOTAL ? &c->total : &c->site;
-    tms_error err = { 0 };
-    g->option = o->long_name;
-    g->text = arg;
-    if (tma_threshold_parse(arg, &g->t, &err) < 0) {
-        tm_error("bad value '%s' for --%s: %s", arg, g->option,
-                 err.msg[0] ? err.msg : "expected a size (10MiB) or a percentage (5%)");
-        return -1;
-    }
-    g->set = 1;
-    return 0;
+    return tm_gate_parse(g, o->long_name, arg);
 }
 
 static const tm_opt diff_opts[] = {
@@ -66,16 +53,9 @@ static const tm_command diff_command = {
     .files_needed = "at least two files, OLD and NEW",
 };
 
-/* 1 breached, 0 not; a libtma failure counts as not breached after a
- * message (cannot happen with a parsed threshold). */
 static int breached(const gate *g, uint64_t old_size, uint64_t new_size)
 {
-    int b = tma_threshold_breached(&g->t, old_size, new_size);
-    if (b < 0) {
-        tm_error("cannot check --%s %s", g->option, g->text);
-        return 0;
-    }
-    return b;
+    return tm_gate_breached(g, old_size, new_size);
 }
 
 /* Sites to print for a breach: for the total, every site that grew; for

@@ -10,13 +10,8 @@
 
 #include "commands.h"
 #include "exitcodes.h"
+#include "gate.h"
 #include "report.h"
-
-typedef struct gate {
-    const char *option, *text;   /* "fail-if-growth", as the user wrote it */
-    tma_threshold t;
-    int set;
-} gate;
 
 typedef struct trend_ctx {
     tm_display display;
@@ -24,7 +19,7 @@ typedef struct trend_ctx {
     tm_format format;
     double steady;        /* share, 0..1 */
     int no_order;
-    gate total, site;
+    tm_gate total, site;
 } trend_ctx;
 
 enum { GATE_TOTAL, GATE_SITE };
@@ -32,17 +27,8 @@ enum { GATE_TOTAL, GATE_SITE };
 static int opt_gate(void *ctx, const tm_opt *o, const char *arg)
 {
     trend_ctx *c = ctx;
-    gate *g = o->value == GATE_TOTAL ? &c->total : &c->site;
-    tms_error err = { 0 };
-    g->option = o->long_name;
-    g->text = arg;
-    if (tma_threshold_parse(arg, &g->t, &err) < 0) {
-        tm_error("bad value '%s' for --%s: %s", arg, g->option, err.msg[0]
-                 ? err.msg : "expected a size (10MiB) or a percentage (5%)");
-        return -1;
-    }
-    g->set = 1;
-    return 0;
+    return tm_gate_parse(o->value == GATE_TOTAL ? &c->total : &c->site,
+                         o->long_name, arg);
 }
 
 static int opt_steady(void *ctx, const tm_opt *o, const char *arg)
@@ -96,8 +82,8 @@ static int is_steady(const trend_ctx *c, const tma_trend_row *r)
 /* The per-site gate: steady and over the threshold. */
 static int site_breached(const trend_ctx *c, const tma_trend_row *r)
 {
-    return c->site.set && is_steady(c, r) &&
-           tma_threshold_breached(&c->site.t, r->first_size, r->last_size) == 1;
+    return is_steady(c, r) &&
+           tm_gate_breached(&c->site, r->first_size, r->last_size);
 }
 
 static tma_diff_item as_item(const tma_trend_row *r)
@@ -289,7 +275,7 @@ static int check_gates(const trend_ctx *c, const tma_trend *t)
     char d[64];
     size_t nf = t->nfiles;
     uint64_t first = t->file_total[0], last = t->file_total[nf - 1];
-    if (c->total.set && tma_threshold_breached(&c->total.t, first, last) == 1) {
+    if (tm_gate_breached(&c->total, first, last)) {
         tma_size_format(d, sizeof d, (int64_t)(last - first), 1);
         tm_error("total growth %s over the series is over --%s %s", d,
                  c->total.option, c->total.text);

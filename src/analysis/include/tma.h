@@ -325,9 +325,9 @@ typedef struct tma_trend {
     uint64_t *file_total;    /* owned: total_size of each file */
     int64_t *file_time;      /* owned: timestamp_ns of each file */
     /* private */
-    size_t nfiles_max, cap, mask;
+    size_t nfiles_max, cap;
     uint64_t *sizes, *counts;
-    uint32_t *slots;
+    struct tma_acc *keys;    /* key value -> row (tma_internal.h) */
 } tma_trend;
 
 /* Start a trend over nfiles (>= 2) groupings of kind by.  Then add each
