@@ -548,6 +548,13 @@ static PyObject *take_snapshot_data(PyObject *mod, PyObject *args)
     if (self == NULL)
         return NULL;
     int rc = tmt_core_export(self->snap, traces);
+    /* The host, so that files from many machines can be told apart once
+     * exported (tmtool export labels samples and rows with it). */
+    char host[256];
+    if (rc == 0 && gethostname(host, sizeof host) == 0) {
+        host[sizeof host - 1] = '\0';
+        rc = tms_snapshot_set_meta(self->snap, "host", host);
+    }
     if (rc < 0) {
         if (!PyErr_Occurred())
             tmt_raise_tms(rc, NULL, 0, NULL);
@@ -579,7 +586,8 @@ int tmt_snapshot_init(PyObject *module)
         }
     }
     if (PyModule_AddFunctions(module, snap_functions) < 0 ||
-        PyModule_AddFunctions(module, tmt_filter_methods) < 0)
+        PyModule_AddFunctions(module, tmt_filter_methods) < 0 ||
+        PyModule_AddFunctions(module, tmt_export_methods) < 0)
         return -1;
     return 0;
 }
