@@ -17,7 +17,7 @@ $(VENV)/.bootstrap-ok: tools/bootstrap.sh tools/requirements-dev.txt
 	touch $@
 
 $(BUILD)/build.ninja: | deps
-	$(MESON) setup $(BUILD) -Dpython=$(abspath $(VENV))/bin/python
+	$(MESON) setup $(BUILD) -Dpython=$(abspath $(VENV))/bin/python -Dpprof=enabled
 
 build: deps $(BUILD)/build.ninja
 	$(MESON) compile -C $(BUILD)

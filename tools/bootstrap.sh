@@ -10,8 +10,11 @@ PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 say() { printf 'bootstrap: %s\n' "$*" >&2; }
 
+# protobuf-c (library + protoc-c) and zlib: tmtool export --format pprof;
+# golang-go: `go tool pprof` reads those exports back in the tests.
 debs="build-essential pkg-config libzstd-dev libcjson-dev libncurses-dev zstd
-valgrind man-db bash-completion tmux chromium"
+valgrind man-db bash-completion tmux chromium libprotobuf-c-dev
+protobuf-c-compiler zlib1g-dev golang-go"
 missing=""
 for p in $debs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
@@ -31,7 +34,7 @@ if [ ! -x "$VENV/bin/python" ]; then
     say "creating $VENV with $($PYTHON --version 2>&1)"
     "$PYTHON" -m venv "$VENV"
 fi
-if ! "$VENV/bin/python" -c 'import mesonpy, pytest, zstandard' 2>/dev/null ||
+if ! "$VENV/bin/python" -c 'import mesonpy, pytest, zstandard, pyarrow, duckdb' 2>/dev/null ||
    [ ! -x "$VENV/bin/meson" ] || [ ! -x "$VENV/bin/ninja" ]; then
     say "installing Python build and test tools into $VENV"
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check \

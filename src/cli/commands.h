@@ -66,5 +66,6 @@ int cmd_filter(int argc, char **argv);
 int cmd_metrics(int argc, char **argv);
 int cmd_flame(int argc, char **argv);
 int cmd_trend(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif

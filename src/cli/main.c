@@ -21,6 +21,7 @@ static const struct cmd {
     { "metrics", cmd_metrics, "show the metrics of a snapshot or a series" },
     { "flame", cmd_flame, "draw live memory by call path (HTML or folded stacks)" },
     { "trend", cmd_trend, "rank sites by how steadily they grew across a series" },
+    { "export", cmd_export, "write snapshots as pprof or Parquet for fleet tools" },
     /* "watch" (live view) is not there yet. */
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

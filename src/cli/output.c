@@ -122,6 +122,11 @@ void tm_set_quiet(int quiet)
     quiet_ = quiet;
 }
 
+int tm_is_quiet(void)
+{
+    return quiet_;
+}
+
 /* ---- progress ---------------------------------------------------------- */
 
 struct tm_progress {

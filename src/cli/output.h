@@ -52,6 +52,7 @@ const char *tm_color_off(void);
 
 /* Quiet: no progress line. */
 void tm_set_quiet(int quiet);
+int tm_is_quiet(void);
 
 /* A progress line on stderr for a file that takes more than a moment to
  * read: shown only when stderr is a TTY and not quiet, after 0.4 s, and

@@ -72,6 +72,8 @@ int tmt_filter_from_py(PyObject *obj, tma_filter *out, PyObject **keep);
 int tmt_frames_from_py(PyObject *traceback, tma_frame_view **out,
                        size_t *n, PyObject **keep);
 extern PyMethodDef tmt_filter_methods[];
+/* snapcols.c: a snapshot as packed columns, for the Parquet export. */
+extern PyMethodDef tmt_export_methods[];
 
 /* --- snapgroup.c ------------------------------------------------------- */
 extern PyTypeObject tmt_Groups_Type;

@@ -1,0 +1,19 @@
+/* outfile.h -- files tmtool writes that are not .tms (exports): written
+ * whole and atomically, as libtms writes snapshots, so a reader never sees
+ * half a profile and a failure leaves no debris. */
+#ifndef HEADER_outfile
+#define HEADER_outfile
+
+#include <stddef.h>
+
+/* Write buf to path: a 0600 temporary file in the same directory, written,
+ * fsync'd, given 0644 & ~umask, renamed over path, directory fsync'd; the
+ * temporary file is removed on any failure.  "-" writes to stdout.
+ * Returns 0 or an exit code after reporting. */
+int tm_outfile_write(const char *path, const void *buf, size_t len);
+
+/* 1 if path names the same existing file as any of inputs[0..n) (so an
+ * export cannot overwrite its own input), else 0. */
+int tm_outfile_is_input(const char *path, char *const *inputs, size_t n);
+
+#endif

@@ -1,0 +1,202 @@
+/* snapcols.c -- a snapshot as columns, for table writers (the Parquet
+ * export, tmtrace/_export.py).
+ *
+ * Millions of traces cannot go through a Python object each: these
+ * functions hand out packed little arrays (bytes of native uint64/uint32/
+ * int32) that pyarrow wraps without copying, plus the frame and traceback
+ * tables once.  The sums per site come from libtma (tma_group by
+ * traceback), the same rule `tmtool top` uses; nothing is added up here. */
+#include "snapapi.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* A bytes object of n items of size elem, filled by the caller through
+ * *data.  NULL (exception set) on overflow or OOM. */
+static PyObject *packed(size_t n, size_t elem, void **data)
+{
+    if (n > (size_t)PY_SSIZE_T_MAX / elem)
+        return PyErr_NoMemory();
+    PyObject *b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * elem));
+    if (b != NULL)
+        *data = PyBytes_AS_STRING(b);
+    return b;
+}
+
+static tms_snapshot *snap_of(PyObject *obj)
+{
+    if (!PyObject_TypeCheck(obj, &tmt_SnapshotData_Type)) {
+        PyErr_SetString(PyExc_TypeError, "expected a SnapshotData");
+        return NULL;
+    }
+    return ((tmt_SnapshotData *)obj)->snap;
+}
+
+/* export_frames(data) -> (strings, frame_file, frame_line, tb_start,
+ * tb_frames): strings a list of str; frame_file int32 string ids (-1:
+ * unknown); frame_line int32 (-1: unknown); tb_start int64 with
+ * ntracebacks + 1 offsets into tb_frames (uint32 frame ids, most recent
+ * first). */
+static PyObject *export_frames(PyObject *mod, PyObject *arg)
+{
+    (void)mod;
+    tms_snapshot *s = snap_of(arg);
+    if (s == NULL)
+        return NULL;
+    PyObject *strs = PyList_New(s->nstrings), *ff = NULL, *fl = NULL;
+    PyObject *ts = NULL, *tf = NULL, *out = NULL;
+    if (strs == NULL)
+        return NULL;
+    for (uint32_t i = 0; i < s->nstrings; i++) {
+        PyObject *u = PyUnicode_DecodeUTF8(s->strings[i].data,
+                                           s->strings[i].len, "replace");
+        if (u == NULL)
+            goto out;
+        PyList_SET_ITEM(strs, i, u);
+    }
+    int32_t *file, *line;
+    int64_t *start;
+    uint32_t *frames;
+    uint64_t nframes = s->tb_start != NULL ? s->tb_start[s->ntracebacks] : 0;
+    if ((ff = packed(s->nframes, sizeof *file, (void **)&file)) == NULL ||
+        (fl = packed(s->nframes, sizeof *line, (void **)&line)) == NULL ||
+        (ts = packed((size_t)s->ntracebacks + 1, sizeof *start,
+                     (void **)&start)) == NULL ||
+        (tf = packed(nframes, sizeof *frames, (void **)&frames)) == NULL)
+        goto out;
+    for (uint32_t i = 0; i < s->nframes; i++) {
+        file[i] = s->frames[i].filename == TMS_NONE ? -1
+                                                    : (int32_t)s->frames[i].filename;
+        line[i] = s->frames[i].lineno;
+    }
+    for (uint32_t i = 0; i <= s->ntracebacks; i++)
+        start[i] = s->tb_start != NULL ? (int64_t)s->tb_start[i] : 0;
+    if (nframes)
+        memcpy(frames, s->tb_frames, nframes * sizeof *frames);
+    out = PyTuple_Pack(5, strs, ff, fl, ts, tf);
+out:
+    Py_DECREF(strs);
+    Py_XDECREF(ff);
+    Py_XDECREF(fl);
+    Py_XDECREF(ts);
+    Py_XDECREF(tf);
+    return out;
+}
+
+/* export_sites(data) -> (traceback, size, count): one entry per traceback
+ * holding memory, from libtma's traceback grouping (uint32, uint64,
+ * uint64).  The snapshot must have traces. */
+static PyObject *export_sites(PyObject *mod, PyObject *arg)
+{
+    (void)mod;
+    tms_snapshot *s = snap_of(arg);
+    if (s == NULL)
+        return NULL;
+    tma_groups g = { 0 };
+    tms_error err = { 0, "" };
+    int rc = tma_group(s, TMA_BY_TRACEBACK, 0, &g, &err);
+    if (rc < 0)
+        return tmt_raise_tms(rc, &err, 0, NULL);
+    uint32_t *tb;
+    uint64_t *size, *count;
+    PyObject *a = NULL, *b = NULL, *c = NULL, *out = NULL;
+    if ((a = packed(g.n, sizeof *tb, (void **)&tb)) != NULL &&
+        (b = packed(g.n, sizeof *size, (void **)&size)) != NULL &&
+        (c = packed(g.n, sizeof *count, (void **)&count)) != NULL) {
+        for (size_t i = 0; i < g.n; i++) {
+            tb[i] = g.items[i].key.traceback;
+            size[i] = g.items[i].size;
+            count[i] = g.items[i].count;
+        }
+        out = PyTuple_Pack(3, a, b, c);
+    }
+    tma_groups_free(&g);
+    Py_XDECREF(a);
+    Py_XDECREF(b);
+    Py_XDECREF(c);
+    return out;
+}
+
+/* export_stats(data) -> (frame, size, count): the per-line statistics
+ * (uint32 frame ids, uint64, uint64), for snapshots without traces. */
+static PyObject *export_stats(PyObject *mod, PyObject *arg)
+{
+    (void)mod;
+    tms_snapshot *s = snap_of(arg);
+    if (s == NULL)
+        return NULL;
+    uint32_t *fr;
+    uint64_t *size, *count;
+    PyObject *a = NULL, *b = NULL, *c = NULL, *out = NULL;
+    if ((a = packed(s->nstats, sizeof *fr, (void **)&fr)) != NULL &&
+        (b = packed(s->nstats, sizeof *size, (void **)&size)) != NULL &&
+        (c = packed(s->nstats, sizeof *count, (void **)&count)) != NULL) {
+        for (uint64_t i = 0; i < s->nstats; i++) {
+            fr[i] = s->stats[i].frame;
+            size[i] = s->stats[i].size;
+            count[i] = s->stats[i].count;
+        }
+        out = PyTuple_Pack(3, a, b, c);
+    }
+    Py_XDECREF(a);
+    Py_XDECREF(b);
+    Py_XDECREF(c);
+    return out;
+}
+
+/* export_traces(data) -> (address, size, traceback): uint64, uint64,
+ * uint32, one entry per trace; None without traces. */
+static PyObject *export_traces(PyObject *mod, PyObject *arg)
+{
+    (void)mod;
+    tms_snapshot *s = snap_of(arg);
+    if (s == NULL)
+        return NULL;
+    if (!s->has_traces)
+        Py_RETURN_NONE;
+    uint64_t *addr, *size;
+    uint32_t *tb;
+    PyObject *a = NULL, *b = NULL, *c = NULL, *out = NULL;
+    if ((a = packed(s->ntraces, sizeof *addr, (void **)&addr)) != NULL &&
+        (b = packed(s->ntraces, sizeof *size, (void **)&size)) != NULL &&
+        (c = packed(s->ntraces, sizeof *tb, (void **)&tb)) != NULL) {
+        for (uint64_t i = 0; i < s->ntraces; i++) {
+            addr[i] = s->traces[i].address;
+            size[i] = s->traces[i].size;
+            tb[i] = s->traces[i].traceback;
+        }
+        out = PyTuple_Pack(3, a, b, c);
+    }
+    Py_XDECREF(a);
+    Py_XDECREF(b);
+    Py_XDECREF(c);
+    return out;
+}
+
+/* export_series_id(data) -> the 16-byte series id as 32 hex digits. */
+static PyObject *export_series_id(PyObject *mod, PyObject *arg)
+{
+    (void)mod;
+    tms_snapshot *s = snap_of(arg);
+    if (s == NULL)
+        return NULL;
+    char hex[33];
+    for (int i = 0; i < 16; i++)
+        snprintf(hex + 2 * i, 3, "%02x", s->header.series_id[i]);
+    return PyUnicode_FromStringAndSize(hex, 32);
+}
+
+PyMethodDef tmt_export_methods[] = {
+    {"export_series_id", export_series_id, METH_O,
+     "export_series_id(data) -> the series id, 32 hex digits"},
+    {"export_frames", export_frames, METH_O,
+     "export_frames(data) -> (strings, frame_file, frame_line, tb_start, "
+     "tb_frames) as packed arrays"},
+    {"export_sites", export_sites, METH_O,
+     "export_sites(data) -> (traceback, size, count) per traceback (libtma)"},
+    {"export_stats", export_stats, METH_O,
+     "export_stats(data) -> (frame, size, count) per line statistic"},
+    {"export_traces", export_traces, METH_O,
+     "export_traces(data) -> (address, size, traceback) per trace, or None"},
+    {NULL, NULL, 0, NULL},
+};
