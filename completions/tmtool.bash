@@ -21,7 +21,14 @@ _tmtool()
 
     case $prev in
         --group-by) COMPREPLY=($(compgen -W "filename line traceback address" -- "$cur")); return ;;
-        --format) COMPREPLY=($(compgen -W "text json csv" -- "$cur")); return ;;
+        --format)
+            if [[ $cmd == export ]]; then
+                COMPREPLY=($(compgen -W "pprof parquet" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "text json csv" -- "$cur"))
+            fi
+            return ;;
+        --rows) COMPREPLY=($(compgen -W "site trace" -- "$cur")); return ;;
         --color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
         -o|--output) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         -n|--count|--filename-parts|--address|--fail-if-growth|--fail-if-site-growth|\
@@ -30,7 +37,7 @@ _tmtool()
     esac
 
     if [[ -z $cmd ]]; then
-        COMPREPLY=($(compgen -W "top diff filter metrics help --version --help" -- "$cur"))
+        COMPREPLY=($(compgen -W "top diff filter metrics export help --version --help" -- "$cur"))
         return
     fi
 
@@ -40,7 +47,8 @@ _tmtool()
         diff) opts="$display $filters $common --first --fail-if-growth --fail-if-site-growth" ;;
         filter) opts="$filters $common --output -o --drop-traces" ;;
         metrics) opts="$common" ;;
-        help) COMPREPLY=($(compgen -W "top diff filter metrics" -- "$cur")); return ;;
+        export) opts="$filters --format --color --quiet -q --help -h --output -o --merge --rows" ;;
+        help) COMPREPLY=($(compgen -W "top diff filter metrics export" -- "$cur")); return ;;
         *) return ;;
     esac
     if [[ $cur == -* ]]; then

@@ -1,26 +1,27 @@
 # fish completion for tmtool(1): subcommands, options, values, .tms files.
-set -l cmds top diff filter metrics help
+set -l cmds top diff filter metrics export help
 
 complete -c tmtool -f
 complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -a top -d 'Biggest allocation sites'
 complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -a diff -d 'What grew or shrank'
 complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -a filter -d 'Write a filtered copy'
 complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -a metrics -d 'Metrics of snapshots'
+complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -a export -d 'Write pprof or Parquet'
 complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -a help -d 'Help of a command'
 complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -l version -d 'Show the version'
-complete -c tmtool -n "__fish_seen_subcommand_from help" -a "top diff filter metrics"
+complete -c tmtool -n "__fish_seen_subcommand_from help" -a "top diff filter metrics export"
 
 # .tms files as operands
-complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics" -k -a "(__fish_complete_suffix .tms)"
+complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics export" -k -a "(__fish_complete_suffix .tms)"
 
 # every command
 complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics" -l format -x -a "text json csv" -d 'Output format'
-complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics" -l color -x -a "auto always never" -d 'Colour'
-complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics" -s q -l quiet -d 'No progress line'
-complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics" -s h -l help -d 'Show help'
+complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics export" -l color -x -a "auto always never" -d 'Colour'
+complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics export" -s q -l quiet -d 'No progress line'
+complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics export" -s h -l help -d 'Show help'
 
 # filters: top, diff, filter
-set -l f "__fish_seen_subcommand_from top diff filter"
+set -l f "__fish_seen_subcommand_from top diff filter export"
 complete -c tmtool -n $f -s i -l include -x -d 'Keep: most recent frame matches PATTERN[:LINENO]'
 complete -c tmtool -n $f -s x -l exclude -x -d 'Drop: most recent frame matches'
 complete -c tmtool -n $f -s I -l include-traceback -x -d 'Keep: any frame matches'
@@ -44,3 +45,7 @@ complete -c tmtool -n "__fish_seen_subcommand_from diff" -l fail-if-growth -x -d
 complete -c tmtool -n "__fish_seen_subcommand_from diff" -l fail-if-site-growth -x -d 'Fail if a site grew more'
 complete -c tmtool -n "__fish_seen_subcommand_from filter" -s o -l output -r -F -d 'Output file'
 complete -c tmtool -n "__fish_seen_subcommand_from filter" -l drop-traces -d 'Keep only statistics'
+complete -c tmtool -n "__fish_seen_subcommand_from export" -l format -x -a "pprof parquet" -d 'Export format'
+complete -c tmtool -n "__fish_seen_subcommand_from export" -s o -l output -r -F -d 'File (or directory for parquet)'
+complete -c tmtool -n "__fish_seen_subcommand_from export" -l merge -d 'pprof: sum the files by stack'
+complete -c tmtool -n "__fish_seen_subcommand_from export" -l rows -x -a "site trace" -d 'parquet: a row per site or trace'

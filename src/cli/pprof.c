@@ -250,13 +250,15 @@ static const char *str_of(const tms_snapshot *s, uint32_t id)
     return id == TMS_NONE || id >= s->nstrings ? NULL : s->strings[id].data;
 }
 
-/* The function name of a frame.  .tms 1.0 frames carry none: pprof then
- * shows the file as the function (so `pprof -top` groups by file and
- * `-top -lines` by line), or "?" when the file is unknown too. */
-static const char *frame_function(const tms_snapshot *s, const tms_frame *f)
+/* The function name of a frame (format 1.1).  Frames without one (1.0
+ * files, frames the tracer could not name) show their file as the
+ * function, so that `pprof -top` still groups them by file, or "?" when
+ * the file is unknown too. */
+static const char *frame_function(const tms_snapshot *s, uint32_t frame)
 {
-    const char *file = str_of(s, f->filename);
-    return file != NULL ? file : "?";
+    const char *name = str_of(s, tms_frame_function(s, frame));
+    const char *file = str_of(s, s->frames[frame].filename);
+    return name != NULL ? name : file != NULL ? file : "?";
 }
 
 /* Location id (>= 1) of one (function, file, line), added if new. */
@@ -305,7 +307,7 @@ static int frame_location(tm_pprof *p, const tms_snapshot *s, uint32_t frame,
                           uint64_t *out)
 {
     const tms_frame *f = &s->frames[frame];
-    return location_of(p, frame_function(s, f), str_of(s, f->filename),
+    return location_of(p, frame_function(s, frame), str_of(s, f->filename),
                        f->lineno, out);
 }
 

@@ -33,8 +33,9 @@ static tms_snapshot *snap_of(PyObject *obj)
 }
 
 /* export_frames(data) -> (strings, frame_file, frame_line, tb_start,
- * tb_frames): strings a list of str; frame_file int32 string ids (-1:
- * unknown); frame_line int32 (-1: unknown); tb_start int64 with
+ * tb_frames, frame_function): strings a list of str; frame_file and
+ * frame_function int32 string ids (-1: unknown); frame_line int32 (-1:
+ * unknown); tb_start int64 with
  * ntracebacks + 1 offsets into tb_frames (uint32 frame ids, most recent
  * first). */
 static PyObject *export_frames(PyObject *mod, PyObject *arg)
@@ -44,7 +45,7 @@ static PyObject *export_frames(PyObject *mod, PyObject *arg)
     if (s == NULL)
         return NULL;
     PyObject *strs = PyList_New(s->nstrings), *ff = NULL, *fl = NULL;
-    PyObject *ts = NULL, *tf = NULL, *out = NULL;
+    PyObject *ts = NULL, *tf = NULL, *fn = NULL, *out = NULL;
     if (strs == NULL)
         return NULL;
     for (uint32_t i = 0; i < s->nstrings; i++) {
@@ -54,7 +55,7 @@ static PyObject *export_frames(PyObject *mod, PyObject *arg)
             goto out;
         PyList_SET_ITEM(strs, i, u);
     }
-    int32_t *file, *line;
+    int32_t *file, *line, *func;
     int64_t *start;
     uint32_t *frames;
     uint64_t nframes = s->tb_start != NULL ? s->tb_start[s->ntracebacks] : 0;
@@ -62,24 +63,28 @@ static PyObject *export_frames(PyObject *mod, PyObject *arg)
         (fl = packed(s->nframes, sizeof *line, (void **)&line)) == NULL ||
         (ts = packed((size_t)s->ntracebacks + 1, sizeof *start,
                      (void **)&start)) == NULL ||
-        (tf = packed(nframes, sizeof *frames, (void **)&frames)) == NULL)
+        (tf = packed(nframes, sizeof *frames, (void **)&frames)) == NULL ||
+        (fn = packed(s->nframes, sizeof *func, (void **)&func)) == NULL)
         goto out;
     for (uint32_t i = 0; i < s->nframes; i++) {
         file[i] = s->frames[i].filename == TMS_NONE ? -1
                                                     : (int32_t)s->frames[i].filename;
         line[i] = s->frames[i].lineno;
+        uint32_t name = tms_frame_function(s, i);
+        func[i] = name == TMS_NONE ? -1 : (int32_t)name;
     }
     for (uint32_t i = 0; i <= s->ntracebacks; i++)
         start[i] = s->tb_start != NULL ? (int64_t)s->tb_start[i] : 0;
     if (nframes)
         memcpy(frames, s->tb_frames, nframes * sizeof *frames);
-    out = PyTuple_Pack(5, strs, ff, fl, ts, tf);
+    out = PyTuple_Pack(6, strs, ff, fl, ts, tf, fn);
 out:
     Py_DECREF(strs);
     Py_XDECREF(ff);
     Py_XDECREF(fl);
     Py_XDECREF(ts);
     Py_XDECREF(tf);
+    Py_XDECREF(fn);
     return out;
 }
 

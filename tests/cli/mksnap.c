@@ -9,6 +9,7 @@
  *     stat FILE:LINE SIZE COUNT
  *     metric NAME int|percent|size i|f VALUE
  *     meta KEY VALUE
+ *     function FILE:LINE NAME        the frame's function (format 1.1)
  *   A spec without trace lines gives a stats-only snapshot.
  *   mksnap --synthetic OUT NTRACES NFRAMES NSITES SEED [SCALE_PERCENT]
  *     a big synthetic snapshot for bench/: NSITES distinct lines, tracebacks
@@ -101,6 +102,14 @@ static int from_spec(const char *out)
             rc = tms_snapshot_add_metric(s, name, mf,
                                          isf ? TMS_VALUE_FLOAT : TMS_VALUE_INT,
                                          isf ? 0 : atoll(val), isf ? atof(val) : 0);
+        } else if (strcmp(kw, "function") == 0) {
+            uint32_t f, name;
+            rc = intern_frame(s, strtok(NULL, " "), &f);
+            const char *fn = strtok(NULL, " ");
+            if (rc == 0)
+                rc = tms_snapshot_intern_string(s, fn, strlen(fn), &name);
+            if (rc == 0)
+                rc = tms_snapshot_set_function(s, f, name);
         } else if (strcmp(kw, "meta") == 0) {
             const char *k = strtok(NULL, " "), *v = strtok(NULL, "");
             rc = tms_snapshot_set_meta(s, k, v ? v : "");

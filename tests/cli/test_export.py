@@ -91,6 +91,18 @@ def pprof_top(path, index):
     return rows
 
 
+def pprof_functions(path):
+    """{(file, line): function} of the -top -lines rows."""
+    out = run(GO, "tool", "pprof", "-top", "-lines", "-nodefraction=0",
+              "-nodecount=100000", path).stdout
+    names = {}
+    for line in out.splitlines():
+        m = TOP_LINE.match(line)
+        if m:
+            names[pprof_where(m.group(2))] = m.group(2).rpartition(" ")[0]
+    return names
+
+
 def pprof_where(where):
     """(file, line) of "FUNCTION FILE:LINE"; pprof leaves out ":0" (line
     unknown) and prints "FUNCTION :LINE" or "FUNCTION" alone when the file
@@ -160,6 +172,8 @@ class Fixture:
             stat ?:7 64 1
             stat ?:? 40 1
             stat util.py:? 700 1
+            function /srv/app.py:12 handle
+            function /srv/main.py:3 main
             meta deploy v42
             meta host web-1
             """)
@@ -235,6 +249,15 @@ class PprofTest(unittest.TestCase):
         raw = run(GO, "tool", "pprof", "-raw", path).stdout
         self.assertIn("Time: 2023-11-14 22:13:20 +0000 UTC", raw)
 
+    def test_function_names(self):
+        # named frames (format 1.1) show their function; unnamed ones their
+        # file, so that -top without -lines still groups by something real
+        names = pprof_functions(self.export(Fixture.odd))
+        self.assertEqual(names[("/srv/app.py", 12)], "handle")
+        self.assertEqual(names[("/srv/main.py", 3)], "main")
+        self.assertEqual(names[("util.py", 0)], "util.py")
+        self.assertEqual(names[("", 7)], "?")
+
     def test_stats_only_file_gives_one_line_stacks(self):
         self.assert_top_equal([Fixture.stats_only])
         self.assert_top_equal([Fixture.stats_only, Fixture.odd], "--merge")
@@ -308,6 +331,15 @@ class ParquetTest(unittest.TestCase):
         # (an empty traceback stays empty in both)
         self.maxDiff = None
         self.assertEqual(got, want)
+
+    def test_function_names(self):
+        path = self.export(Fixture.odd)
+        rows = duck("SELECT DISTINCT f.file, f.line, f.function FROM "
+                    "(SELECT unnest(traceback) AS f FROM read_parquet(?))", path)
+        names = {(f, l): n for f, l, n in rows}
+        self.assertEqual(names[("/srv/app.py", 12)], "handle")
+        self.assertEqual(names[("/srv/main.py", 3)], "main")
+        self.assertIsNone(names[("/srv/main.py", 9)])
 
     def test_rows_per_trace(self):
         files = Fixture.traced

@@ -67,22 +67,24 @@ def _repeat(pa, value, typ, n):
     return pa.array([value], typ).take(zeros)
 
 
-def _frames(pa, data, frame_type):
-    """Every frame of the snapshot as a struct, indexed by frame id."""
-    strings, ffile, fline, _, _ = _tmtrace.export_frames(data)
-    files = pa.array(strings, pa.string())
+def _frames(pa, tables, frame_type):
+    """Every frame of the snapshot as a struct, indexed by frame id, from
+    tables = _tmtrace.export_frames(data)."""
+    strings, ffile, fline, _, _, ffunc = tables
+    strings = pa.array(strings, pa.string())
     file_idx = _negative_to_null(pa, _packed(pa, pa.int32(), ffile))
+    func_idx = _negative_to_null(pa, _packed(pa, pa.int32(), ffunc))
     line = _negative_to_null(pa, _packed(pa, pa.int32(), fline))
+    # a function is null when unknown (.tms 1.0 files)
     return pa.StructArray.from_arrays(
-        [pa.nulls(len(line), pa.string()),   # .tms 1.0 frames have no name
-         files.take(file_idx), line],
+        [strings.take(func_idx), strings.take(file_idx), line],
         fields=list(frame_type))
 
 
-def _stacks(pa, data, list_type):
+def _stacks(pa, tables, list_type):
     """Every traceback, as list_type, indexed by traceback id."""
-    frames = _frames(pa, data, list_type.value_type)
-    _, _, _, tb_start, tb_frames = _tmtrace.export_frames(data)
+    frames = _frames(pa, tables, list_type.value_type)
+    _, _, _, tb_start, tb_frames, _ = tables
     values = frames.take(_packed(pa, pa.uint32(), tb_frames))
     offsets = _packed(pa, pa.int64(), tb_start)
     return pa.LargeListArray.from_arrays(offsets, values).cast(list_type)
@@ -93,6 +95,7 @@ def snapshot_table(pa, data, path, rows):
     site (traceback; line for a stats-only file) or one per trace."""
     sch = schema(pa)
     list_type = sch.field("traceback").type
+    tables = _tmtrace.export_frames(data)
     addresses = None
     if rows == "trace":
         cols = _tmtrace.export_traces(data)
@@ -103,20 +106,20 @@ def snapshot_table(pa, data, path, rows):
         addresses = _packed(pa, pa.uint64(), addr)
         sizes = _packed(pa, pa.uint64(), size)
         counts = _repeat(pa, 1, pa.int64(), len(sizes))
-        traceback = _stacks(pa, data, list_type).take(
+        traceback = _stacks(pa, tables, list_type).take(
             _packed(pa, pa.uint32(), tb))
     elif data.has_traces:
         tb, size, count = _tmtrace.export_sites(data)
         sizes = _packed(pa, pa.uint64(), size)
         counts = _packed(pa, pa.uint64(), count)
-        traceback = _stacks(pa, data, list_type).take(
+        traceback = _stacks(pa, tables, list_type).take(
             _packed(pa, pa.uint32(), tb))
     else:
         # Statistics only: a site is a line, its stack that one frame.
         frame, size, count = _tmtrace.export_stats(data)
         sizes = _packed(pa, pa.uint64(), size)
         counts = _packed(pa, pa.uint64(), count)
-        frames = _frames(pa, data, list_type.value_type)
+        frames = _frames(pa, tables, list_type.value_type)
         offsets = pa.array(range(len(sizes) + 1), pa.int32())
         traceback = pa.ListArray.from_arrays(
             offsets, frames.take(_packed(pa, pa.uint32(), frame)))
