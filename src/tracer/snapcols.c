@@ -88,6 +88,22 @@ out:
     return out;
 }
 
+/* A tuple of three new packed arrays of n items each, element sizes e0..e2;
+ * *p0..*p2 point at their bytes, which the caller fills before the tuple
+ * is seen by anyone.  NULL (exception set) on failure. */
+static PyObject *columns3(size_t n, size_t e0, void **p0, size_t e1, void **p1,
+                          size_t e2, void **p2)
+{
+    PyObject *a = packed(n, e0, p0), *b = NULL, *c = NULL, *out = NULL;
+    if (a != NULL && (b = packed(n, e1, p1)) != NULL &&
+        (c = packed(n, e2, p2)) != NULL)
+        out = PyTuple_Pack(3, a, b, c);
+    Py_XDECREF(a);
+    Py_XDECREF(b);
+    Py_XDECREF(c);
+    return out;
+}
+
 /* export_sites(data) -> (traceback, size, count): one entry per traceback
  * holding memory, from libtma's traceback grouping (uint32, uint64,
  * uint64).  The snapshot must have traces. */
@@ -104,21 +120,14 @@ static PyObject *export_sites(PyObject *mod, PyObject *arg)
         return tmt_raise_tms(rc, &err, 0, NULL);
     uint32_t *tb;
     uint64_t *size, *count;
-    PyObject *a = NULL, *b = NULL, *c = NULL, *out = NULL;
-    if ((a = packed(g.n, sizeof *tb, (void **)&tb)) != NULL &&
-        (b = packed(g.n, sizeof *size, (void **)&size)) != NULL &&
-        (c = packed(g.n, sizeof *count, (void **)&count)) != NULL) {
-        for (size_t i = 0; i < g.n; i++) {
-            tb[i] = g.items[i].key.traceback;
-            size[i] = g.items[i].size;
-            count[i] = g.items[i].count;
-        }
-        out = PyTuple_Pack(3, a, b, c);
+    PyObject *out = columns3(g.n, sizeof *tb, (void **)&tb, sizeof *size,
+                             (void **)&size, sizeof *count, (void **)&count);
+    for (size_t i = 0; out != NULL && i < g.n; i++) {
+        tb[i] = g.items[i].key.traceback;
+        size[i] = g.items[i].size;
+        count[i] = g.items[i].count;
     }
     tma_groups_free(&g);
-    Py_XDECREF(a);
-    Py_XDECREF(b);
-    Py_XDECREF(c);
     return out;
 }
 
@@ -132,20 +141,13 @@ static PyObject *export_stats(PyObject *mod, PyObject *arg)
         return NULL;
     uint32_t *fr;
     uint64_t *size, *count;
-    PyObject *a = NULL, *b = NULL, *c = NULL, *out = NULL;
-    if ((a = packed(s->nstats, sizeof *fr, (void **)&fr)) != NULL &&
-        (b = packed(s->nstats, sizeof *size, (void **)&size)) != NULL &&
-        (c = packed(s->nstats, sizeof *count, (void **)&count)) != NULL) {
-        for (uint64_t i = 0; i < s->nstats; i++) {
-            fr[i] = s->stats[i].frame;
-            size[i] = s->stats[i].size;
-            count[i] = s->stats[i].count;
-        }
-        out = PyTuple_Pack(3, a, b, c);
+    PyObject *out = columns3(s->nstats, sizeof *fr, (void **)&fr, sizeof *size,
+                             (void **)&size, sizeof *count, (void **)&count);
+    for (uint64_t i = 0; out != NULL && i < s->nstats; i++) {
+        fr[i] = s->stats[i].frame;
+        size[i] = s->stats[i].size;
+        count[i] = s->stats[i].count;
     }
-    Py_XDECREF(a);
-    Py_XDECREF(b);
-    Py_XDECREF(c);
     return out;
 }
 
@@ -161,20 +163,14 @@ static PyObject *export_traces(PyObject *mod, PyObject *arg)
         Py_RETURN_NONE;
     uint64_t *addr, *size;
     uint32_t *tb;
-    PyObject *a = NULL, *b = NULL, *c = NULL, *out = NULL;
-    if ((a = packed(s->ntraces, sizeof *addr, (void **)&addr)) != NULL &&
-        (b = packed(s->ntraces, sizeof *size, (void **)&size)) != NULL &&
-        (c = packed(s->ntraces, sizeof *tb, (void **)&tb)) != NULL) {
-        for (uint64_t i = 0; i < s->ntraces; i++) {
-            addr[i] = s->traces[i].address;
-            size[i] = s->traces[i].size;
-            tb[i] = s->traces[i].traceback;
-        }
-        out = PyTuple_Pack(3, a, b, c);
+    PyObject *out = columns3(s->ntraces, sizeof *addr, (void **)&addr,
+                             sizeof *size, (void **)&size, sizeof *tb,
+                             (void **)&tb);
+    for (uint64_t i = 0; out != NULL && i < s->ntraces; i++) {
+        addr[i] = s->traces[i].address;
+        size[i] = s->traces[i].size;
+        tb[i] = s->traces[i].traceback;
     }
-    Py_XDECREF(a);
-    Py_XDECREF(b);
-    Py_XDECREF(c);
     return out;
 }
 
