@@ -199,3 +199,27 @@ int tma_groups_merge(const tma_groups *parts, size_t nparts, tma_groups *out,
     tma_acc_free(&a);
     return TMS_OK;
 }
+
+void tma_diff_sum(const tma_diff *d, size_t from, size_t to,
+                  tma_diff_item *out)
+{
+    memset(out, 0, sizeof *out);
+    for (size_t i = from; i < to && i < d->n; i++) {
+        out->size_diff += d->items[i].size_diff;
+        out->size += d->items[i].size;
+        out->count_diff += d->items[i].count_diff;
+        out->count += d->items[i].count;
+    }
+}
+
+void tma_groups_total(const tma_groups *cur, const tma_groups *old,
+                      tma_diff_item *out)
+{
+    memset(out, 0, sizeof *out);
+    out->size = cur->total_size;
+    out->count = cur->total_count;
+    if (old != NULL) {
+        out->size_diff = diff_u64(out->size, old->total_size);
+        out->count_diff = diff_u64(out->count, old->total_count);
+    }
+}

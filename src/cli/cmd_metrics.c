@@ -53,13 +53,13 @@ static void value_text(char *buf, size_t cap, const row *r, const tms_metric *m)
     if (m == NULL)
         snprintf(buf, cap, "-");
     else
-        tm_metric_value_text(buf, cap, r->format, m->kind == TMS_VALUE_FLOAT,
+        tma_metric_value_text(buf, cap, r->format, m->kind == TMS_VALUE_FLOAT,
                              m->i, m->f, 0);
 }
 
 static void change_text(char *buf, size_t cap, const row *r)
 {
-    tm_metric_value_text(buf, cap, r->format, r->any_float,
+    tma_metric_value_text(buf, cap, r->format, r->any_float,
                          r->last->i - r->first->i,
                          as_double(r->last) - as_double(r->first), 1);
 }

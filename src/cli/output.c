@@ -12,6 +12,12 @@
 #include <unistd.h>
 
 #include "exitcodes.h"
+#include "tma.h"
+
+/* tm_role is tma_role by number: the escapes live in libtma. */
+_Static_assert((int)TM_ROLE_TITLE == (int)TMA_ROLE_TITLE &&
+               (int)TM_ROLE_RANK == (int)TMA_ROLE_RANK &&
+               (int)TM_ROLE_BAD == (int)TMA_ROLE_BAD, "tm_role != tma_role");
 
 static int quiet_;
 static int color_;
@@ -101,20 +107,12 @@ int tm_color_enabled(void)
 
 const char *tm_color_on(tm_role role)
 {
-    static const char *const seq[] = {
-        [TM_ROLE_TITLE] = "\033[36m",   /* cyan */
-        [TM_ROLE_NAME] = "\033[1m",     /* bold */
-        [TM_ROLE_GROW] = "\033[31m",    /* red: memory went up */
-        [TM_ROLE_SHRINK] = "\033[32m",  /* green */
-        [TM_ROLE_RANK] = "\033[1m",
-        [TM_ROLE_BAD] = "\033[1;31m",
-    };
-    return color_ ? seq[role] : "";
+    return tma_color_on(color_, (tma_role)role);
 }
 
 const char *tm_color_off(void)
 {
-    return color_ ? "\033[0m" : "";
+    return tma_color_off(color_);
 }
 
 void tm_set_quiet(int quiet)

@@ -70,25 +70,3 @@ size_t tm_report_shown(const tm_report *r, const tm_display *d)
     size_t n = r->diff.n;
     return d->count > 0 && (size_t)d->count < n ? (size_t)d->count : n;
 }
-
-void tm_report_rest(const tm_report *r, size_t shown, tma_diff_item *out)
-{
-    memset(out, 0, sizeof *out);
-    for (size_t i = shown; i < r->diff.n; i++) {
-        out->size_diff += r->diff.items[i].size_diff;
-        out->size += r->diff.items[i].size;
-        out->count_diff += r->diff.items[i].count_diff;
-        out->count += r->diff.items[i].count;
-    }
-}
-
-void tm_report_total(const tm_report *r, tma_diff_item *out)
-{
-    memset(out, 0, sizeof *out);
-    out->size = r->cur.groups->total_size;
-    out->count = r->cur.groups->total_count;
-    if (r->old.groups) {
-        out->size_diff = (int64_t)(out->size - r->old.groups->total_size);
-        out->count_diff = (int64_t)(out->count - r->old.groups->total_count);
-    }
-}

@@ -43,9 +43,5 @@ void tm_report_free(tm_report *r);
 
 /* Entries shown with d's --count. */
 size_t tm_report_shown(const tm_report *r, const tm_display *d);
-/* The entries after the first `shown`, summed (key left empty). */
-void tm_report_rest(const tm_report *r, size_t shown, tma_diff_item *out);
-/* The totals over traces (not over cumulative items), compared. */
-void tm_report_total(const tm_report *r, tma_diff_item *out);
 
 #endif

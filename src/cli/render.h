@@ -11,8 +11,10 @@
 
 #include "pipeline.h"
 
-/* ---- text (render_text.c) ---- */
+/* ---- text (render_text.c): libtma's renderer with tmtool's titles ---- */
 
+/* The renderer's options for d, colours as --color decided. */
+tma_text_opts tm_text_opts(const tm_display *d);
 /* Key of an entry ("…/a.py:12", "memory block 0x…"); tracebacks give
  * their most recent frame here (tm_report_text shows them whole). */
 void tm_key_write(FILE *f, const tm_display *d, const tma_key *key);
@@ -23,15 +25,11 @@ void tm_item_write(FILE *f, const tm_display *d, const tma_diff_item *it,
                    int compared);
 /* "name, 2024-05-01 12:00:00" (the file's time), or the name alone. */
 void tm_side_title(FILE *f, const tm_side *side);
-/* "  Traceback (most recent call first):" then one '    File "...", line
- * N' per frame, filenames shortened per d. */
+/* "  Traceback (most recent call first):" and its frames. */
 void tm_traceback_text(FILE *f, const tm_display *d, const tms_snapshot *s,
                        uint32_t tb);
-/* A metric value per its format (size: binary units, percent: 1.0 =
- * 100.0%); sign adds '+'.  64 bytes are always enough. */
-void tm_metric_value_text(char *buf, size_t cap, tms_metric_format fmt,
-                          int is_float, int64_t i, double f, int sign);
-void tm_report_text(FILE *f, const tm_report *r, const tm_display *d);
+/* 0, or -1 on OOM or a write error. */
+int tm_report_text(FILE *f, const tm_report *r, const tm_display *d);
 
 /* ---- JSON (render_json.c); NULL / -1 on OOM ---- */
 

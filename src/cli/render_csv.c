@@ -80,9 +80,9 @@ void tm_report_csv(FILE *f, const tm_report *r, const tm_display *d)
     for (size_t i = 0; i < shown; i++)
         csv_row(f, r, d, "entry", i + 1, &r->diff.items[i], 1);
     if (shown < r->diff.n) {
-        tm_report_rest(r, shown, &sum);
+        tma_diff_sum(&r->diff, shown, r->diff.n, &sum);
         csv_row(f, r, d, "rest", 0, &sum, 0);
     }
-    tm_report_total(r, &sum);
+    tma_groups_total(r->cur.groups, r->old.groups, &sum);
     csv_row(f, r, d, "total", 0, &sum, 0);
 }

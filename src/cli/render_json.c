@@ -145,12 +145,12 @@ cJSON *tm_report_json(const tm_report *r, const tm_display *d)
         if (x == NULL || !cJSON_AddItemToArray(entries, x))
             goto fail;
     }
-    tm_report_rest(r, shown, &sum);
+    tma_diff_sum(&r->diff, shown, r->diff.n, &sum);
     x = cJSON_AddObjectToObject(o, "rest");
     if (x == NULL || tm_json_add_u64(x, "entries", r->diff.n - shown) < 0 ||
         add_numbers_json(x, &sum) < 0)
         goto fail;
-    tm_report_total(r, &sum);
+    tma_groups_total(r->cur.groups, r->old.groups, &sum);
     x = cJSON_AddObjectToObject(o, "total");
     if (x == NULL || add_numbers_json(x, &sum) < 0)
         goto fail;

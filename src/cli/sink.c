@@ -32,7 +32,11 @@ int tm_sink_emit(tm_sink *k, const tm_report *r, const tm_display *d,
     cJSON *o;
     switch (k->format) {
     case TM_FORMAT_TEXT:
-        tm_report_text(stdout, r, d);
+        /* A write error is main's to report (tm_finish_stdout). */
+        if (tm_report_text(stdout, r, d) < 0 && !ferror(stdout)) {
+            tm_error("out of memory");
+            return TM_EXIT_BADFILE;
+        }
         break;
     case TM_FORMAT_CSV:
         if (!k->csv_started)

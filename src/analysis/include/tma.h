@@ -29,6 +29,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "tms.h"
 
@@ -347,6 +348,79 @@ void tma_trend_sort(tma_trend *t);
 /* The size of row r in each of the t->nfiles files. */
 const uint64_t *tma_trend_sizes(const tma_trend *t, const tma_trend_row *r);
 void tma_trend_free(tma_trend *t);
+
+/* The rest sum and the totals of a report: items [from, to) of d summed
+ * (key left zero), and the totals over traces of cur compared with old
+ * (NULL: diffs 0), as DisplayTop's "N more" and "Total" lines show them. */
+void tma_diff_sum(const tma_diff *d, size_t from, size_t to,
+                  tma_diff_item *out);
+void tma_groups_total(const tma_groups *cur, const tma_groups *old,
+                      tma_diff_item *out);
+
+/* ===========================================================================
+ * Text (DisplayTop's layout; tmtool top and diff print the same)
+ * ======================================================================== */
+/* The one text renderer: DisplayTop (through _tmtrace) and tmtool call
+ * it, so the two print the same text for every grouping, cumulative or
+ * not, compared or not.  It writes to a FILE (stdout, or a memory stream
+ * for a string) and never cuts a file name short.  Layout:
+ *
+ *   TITLE: Top 3 allocations per filename and line number (compared to OLD)
+ *   #1: .../pkg/mod.py:12: size=1.5 KiB (+512 B), count=3 (+1), average=512 B
+ *   2 more: size=100 B (+0 B), count=2 (+0), average=50 B
+ *   Total: size=1.6 KiB (+512 B), count=5 (+1), average=327 B
+ *   (blank line, metrics by name "rss: 16.0 MiB (+6144 KiB)", blank line)
+ *
+ * Grouped by traceback, an entry has no key on its line but the whole
+ * traceback under it; an unknown line number is '?'. */
+
+/* Colour roles; escapes come from one table (ANSI). */
+typedef enum {
+    TMA_ROLE_TITLE,    /* section headers */
+    TMA_ROLE_NAME,     /* titles, metric values */
+    TMA_ROLE_GROW,     /* positive differences */
+    TMA_ROLE_SHRINK,   /* negative differences */
+    TMA_ROLE_RANK,     /* "#1" */
+    TMA_ROLE_BAD,      /* threshold breaches */
+} tma_role;
+/* The escape for a role, "" when color is 0. */
+const char *tma_color_on(int color, tma_role role);
+const char *tma_color_off(int color);
+
+typedef struct tma_text_opts {
+    tma_group_by by;
+    size_t count;          /* entries shown; 0: all */
+    int filename_parts;    /* as tma_filename_format */
+    int show_size, show_count, show_average, show_metrics;
+    int color;             /* 1: ANSI colours by role */
+} tma_text_opts;
+
+/* One side of a report: its title, its grouping (totals, cumulative) and
+ * the snapshot whose metrics are shown (NULL: none). */
+typedef struct tma_text_side {
+    const char *title;
+    const tma_groups *groups;
+    const tms_snapshot *metrics;
+} tma_text_side;
+
+/* The report of d (sorted) for cur compared with old (old NULL or
+ * old->groups NULL: not compared).  Returns 0, or -1 when f reports an
+ * error or memory ran out. */
+int tma_text_report(FILE *f, const tma_text_opts *o, const tma_text_side *cur,
+                    const tma_text_side *old, const tma_diff *d);
+/* Its parts, for other layouts (tmtool's breach lines, --address):
+ * a key ("…/a.py:12", "memory block 0x…"; a traceback's most recent
+ * frame), an entry's numbers, a whole traceback, a file name. */
+void tma_text_key(FILE *f, const tma_text_opts *o, const tma_key *key);
+void tma_text_item(FILE *f, const tma_text_opts *o, const tma_diff_item *it,
+                   int compared);
+void tma_text_traceback(FILE *f, const tma_text_opts *o,
+                        const tms_snapshot *s, uint32_t tb);
+void tma_text_filename(FILE *f, const char *filename, int parts);
+/* A metric value per its format (size: binary units, percent: 1.0 =
+ * 100.0%); sign adds '+'.  64 bytes are always enough. */
+void tma_metric_value_text(char *buf, size_t cap, tms_metric_format fmt,
+                           int is_float, int64_t i, double f, int sign);
 
 #ifdef __cplusplus
 }
