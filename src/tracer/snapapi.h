@@ -57,10 +57,23 @@ int tmt_utf8_view(PyObject *str, const char **data, size_t *len,
                   PyObject **keep);
 /* Encode a str (or None -> TMS_NONE) into the snapshot's strings. */
 int tmt_intern_pystr(tms_snapshot *s, PyObject *str, uint32_t *out);
+/* An int in [0, 2**64) (TypeError/ValueError naming `what`). */
+int tmt_u64_from_py(PyObject *obj, const char *what, uint64_t *out);
+/* A (filename, lineno) pair as a frame id of s. */
+int tmt_intern_pyframe(tms_snapshot *s, PyObject *frame, uint32_t *out);
+/* A tuple of frames as a traceback id of s; buf and cap are scratch space
+ * the caller frees with PyMem_Free. */
+int tmt_intern_pytraceback(tms_snapshot *s, PyObject *tb, uint32_t **buf,
+                           Py_ssize_t *cap, uint32_t *out);
 /* lineno: None -> TMS_LINENO_NONE, else an int in [0, INT32_MAX]. */
 int tmt_lineno_from_py(PyObject *obj, int32_t *out);
 PyObject *tmt_lineno_to_py(int32_t lineno);
 PyObject *tmt_decode_str(const char *data, size_t len);
+
+/* --- snapobj.c --------------------------------------------------------- */
+/* A new snapshot holding only the metrics of a sequence of (name, value,
+ * format) tuples; NULL with an exception set. */
+tms_snapshot *tmt_metrics_snapshot(PyObject *seq);
 
 /* --- filterbind.c ------------------------------------------------------ */
 /* A tma_filter borrowed from a Python Filter-like object (attributes
@@ -78,6 +91,8 @@ extern PyMethodDef tmt_export_methods[];
 /* --- snapgroup.c ------------------------------------------------------- */
 extern PyTypeObject tmt_Groups_Type;
 extern PyTypeObject tmt_Diff_Type;
+/* groups_from_dict, diff_from_list, render_top. */
+extern PyMethodDef tmt_group_functions[];
 /* SnapshotData.top_by: a Groups object keeping data alive. */
 PyObject *tmt_groups_new(tmt_SnapshotData *data, const char *group_by,
                          int cumulative);

@@ -290,7 +290,7 @@ PyObject *tmt_build_stats(const tms_snapshot *s)
 
 /* ---- Python dicts -> C ------------------------------------------------- */
 
-static int u64_from_py(PyObject *obj, const char *what, uint64_t *out)
+int tmt_u64_from_py(PyObject *obj, const char *what, uint64_t *out)
 {
     if (!PyLong_Check(obj)) {
         PyErr_Format(PyExc_TypeError, "%s must be int, not %.100s", what,
@@ -308,7 +308,7 @@ static int u64_from_py(PyObject *obj, const char *what, uint64_t *out)
 }
 
 /* A (filename, lineno) pair as a frame id. */
-static int intern_pyframe(tms_snapshot *s, PyObject *frame, uint32_t *out)
+int tmt_intern_pyframe(tms_snapshot *s, PyObject *frame, uint32_t *out)
 {
     if (!PyTuple_Check(frame) && !PyList_Check(frame)) {
         PyErr_Format(PyExc_TypeError,
@@ -330,7 +330,7 @@ static int intern_pyframe(tms_snapshot *s, PyObject *frame, uint32_t *out)
     return rc < 0 ? tms_to_py_error(rc) : 0;
 }
 
-static int intern_pytraceback(tms_snapshot *s, PyObject *tb, uint32_t **buf,
+int tmt_intern_pytraceback(tms_snapshot *s, PyObject *tb, uint32_t **buf,
                               Py_ssize_t *cap, uint32_t *out)
 {
     if (!PyTuple_Check(tb) && !PyList_Check(tb)) {
@@ -354,7 +354,7 @@ static int intern_pytraceback(tms_snapshot *s, PyObject *tb, uint32_t **buf,
         *cap = n;
     }
     for (Py_ssize_t i = 0; i < n; i++)
-        if (intern_pyframe(s, PySequence_Fast_GET_ITEM(tb, i), &(*buf)[i]) < 0)
+        if (tmt_intern_pyframe(s, PySequence_Fast_GET_ITEM(tb, i), &(*buf)[i]) < 0)
             return -1;
     int rc = tms_snapshot_intern_traceback(s, *buf, (uint32_t)n, out);
     return rc < 0 ? tms_to_py_error(rc) : 0;
@@ -381,9 +381,9 @@ static int fill_traces(tms_snapshot *s, PyObject *traces)
             ret = -1;
             break;
         }
-        if (u64_from_py(key, "address", &addr) < 0 ||
-            u64_from_py(PySequence_Fast_GET_ITEM(val, 0), "size", &size) < 0 ||
-            intern_pytraceback(s, PySequence_Fast_GET_ITEM(val, 1), &buf, &cap,
+        if (tmt_u64_from_py(key, "address", &addr) < 0 ||
+            tmt_u64_from_py(PySequence_Fast_GET_ITEM(val, 0), "size", &size) < 0 ||
+            tmt_intern_pytraceback(s, PySequence_Fast_GET_ITEM(val, 1), &buf, &cap,
                                &tb) < 0) {
             ret = -1;
             break;
@@ -426,8 +426,8 @@ static int fill_stats(tms_snapshot *s, PyObject *stats)
                                 "a stat must be a (size, count) tuple");
                 return -1;
             }
-            if (u64_from_py(PyTuple_GET_ITEM(val, 0), "size", &size) < 0 ||
-                u64_from_py(PyTuple_GET_ITEM(val, 1), "count", &count) < 0)
+            if (tmt_u64_from_py(PyTuple_GET_ITEM(val, 0), "size", &size) < 0 ||
+                tmt_u64_from_py(PyTuple_GET_ITEM(val, 1), "count", &count) < 0)
                 return -1;
             int rc = tms_snapshot_intern_frame(s, nid, lineno, &frame);
             if (rc == 0)

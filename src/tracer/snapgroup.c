@@ -17,6 +17,7 @@ typedef struct {
     tma_diff d;
     PyObject *new_groups;
     PyObject *old_groups;   /* may be NULL: compare_to(None) */
+    PyObject *data;         /* made from a list: its keys' SnapshotData */
 } tmt_Diff;
 
 /* ---- keys ---------------------------------------------------------------- */
@@ -100,6 +101,85 @@ static PyObject *key_obj(key_caches *kc, tma_group_by by, const tma_key *k,
     return tb;
 }
 
+/* A Python key as a tma_key whose ids are interned into s: the reverse of
+ * key_obj, for groupings and differences made by hand. */
+static int key_from_py(tms_snapshot *s, tma_group_by by, PyObject *obj,
+                       tma_key *k, uint32_t **buf, Py_ssize_t *cap)
+{
+    uint32_t frame;
+    memset(k, 0, sizeof *k);
+    k->snap = s;
+    k->filename = TMS_NONE;
+    k->lineno = TMS_LINENO_NONE;
+    switch (by) {
+    case TMA_BY_FILENAME:
+        return tmt_intern_pystr(s, obj, &k->filename);
+    case TMA_BY_LINE:
+        if (tmt_intern_pyframe(s, obj, &frame) < 0)
+            return -1;
+        k->filename = s->frames[frame].filename;
+        k->lineno = s->frames[frame].lineno;
+        return 0;
+    case TMA_BY_TRACEBACK:
+        return tmt_intern_pytraceback(s, obj, buf, cap, &k->traceback);
+    case TMA_BY_ADDRESS:
+        return tmt_u64_from_py(obj, "address", &k->address);
+    }
+    return 0;
+}
+
+/* group_by as a name, or None: then read from the key's shape (a
+ * StatsDiff built without its GroupedStats): int address, str or None
+ * filename, a tuple of frames traceback, else line. */
+static int by_from_py(PyObject *name, PyObject *key, tma_group_by *by)
+{
+    if (name == Py_None) {
+        if (key == NULL || PyLong_Check(key))
+            *by = key == NULL ? TMA_BY_LINE : TMA_BY_ADDRESS;
+        else if (key == Py_None || PyUnicode_Check(key))
+            *by = TMA_BY_FILENAME;
+        else if (PyTuple_Check(key) && (PyTuple_GET_SIZE(key) == 0 ||
+                                        PyTuple_Check(PyTuple_GET_ITEM(key, 0))))
+            *by = TMA_BY_TRACEBACK;
+        else
+            *by = TMA_BY_LINE;
+        return 0;
+    }
+    const char *text = PyUnicode_Check(name) ? PyUnicode_AsUTF8(name) : NULL;
+    if (text != NULL && tma_group_by_parse(text, by) == 0)
+        return 0;
+    if (!PyErr_Occurred())
+        PyErr_Format(PyExc_ValueError,
+                     "group_by must be 'filename', 'line', 'address' or "
+                     "'traceback', not %R", name);
+    return -1;
+}
+
+/* A (size, count) or (size_diff, size, count_diff, count, key) entry. */
+static PyObject *entry_fast(PyObject *obj, Py_ssize_t n, const char *what)
+{
+    PyObject *fast = (PyTuple_Check(obj) || PyList_Check(obj))
+        ? PySequence_Fast(obj, what) : NULL;
+    if (fast != NULL && PySequence_Fast_GET_SIZE(fast) == n)
+        return fast;
+    Py_XDECREF(fast);
+    if (!PyErr_Occurred())
+        PyErr_SetString(PyExc_TypeError, what);
+    return NULL;
+}
+
+static int i64_from_py(PyObject *obj, int64_t *out)
+{
+    long long v = PyLong_Check(obj) ? PyLong_AsLongLong(obj) : -1;
+    if (!PyLong_Check(obj))
+        PyErr_Format(PyExc_TypeError, "a difference must be int, not %.100s",
+                     Py_TYPE(obj)->tp_name);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    *out = v;
+    return 0;
+}
+
 /* ---- Groups -------------------------------------------------------------- */
 
 PyObject *tmt_groups_new(tmt_SnapshotData *data, const char *group_by,
@@ -132,6 +212,67 @@ static void groups_dealloc(tmt_Groups *self)
     tma_groups_free(&self->g);
     Py_XDECREF(self->data);
     PyObject_Free(self);
+}
+
+/* _tmtrace.groups_from_dict(stats, group_by, cumulative): a GroupedStats
+ * built by hand ({key: (size, count)}) as a Groups, so it is compared,
+ * sorted and rendered by libtma like one made by top_by.  Totals are the
+ * sums of its entries. */
+static PyObject *groups_from_dict(PyObject *mod, PyObject *args)
+{
+    PyObject *stats, *name, *key, *val;
+    int cumulative = 0;
+    (void)mod;
+    if (!PyArg_ParseTuple(args, "OO|p:groups_from_dict", &stats, &name,
+                          &cumulative))
+        return NULL;
+    if (!PyDict_Check(stats)) {
+        PyErr_SetString(PyExc_TypeError, "stats must be a dict");
+        return NULL;
+    }
+    tma_group_by by;
+    if (by_from_py(name, NULL, &by) < 0)
+        return NULL;
+    tms_snapshot *s = tms_snapshot_new();
+    PyObject *data = s ? tmt_snapshotdata_wrap(s) : PyErr_NoMemory();
+    if (data == NULL)
+        return NULL;
+    tmt_Groups *self = PyObject_New(tmt_Groups, &tmt_Groups_Type);
+    if (self == NULL) {
+        Py_DECREF(data);
+        return NULL;
+    }
+    memset(&self->g, 0, sizeof self->g);
+    self->data = data;
+    self->g.by = by;
+    self->g.cumulative = cumulative;
+    Py_ssize_t n = PyDict_GET_SIZE(stats), pos = 0, cap = 0;
+    uint32_t *buf = NULL;
+    self->g.items = malloc((size_t)(n ? n : 1) * sizeof *self->g.items);
+    if (self->g.items == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    while (PyDict_Next(stats, &pos, &key, &val)) {
+        tma_stat *st = &self->g.items[self->g.n];
+        PyObject *fast = entry_fast(val, 2, "a stat must be a (size, count) tuple");
+        int bad = fast == NULL ||
+            tmt_u64_from_py(PySequence_Fast_GET_ITEM(fast, 0), "size", &st->size) < 0 ||
+            tmt_u64_from_py(PySequence_Fast_GET_ITEM(fast, 1), "count", &st->count) < 0 ||
+            key_from_py(s, by, key, &st->key, &buf, &cap) < 0;
+        Py_XDECREF(fast);
+        if (bad)
+            goto fail;
+        self->g.total_size += st->size;
+        self->g.total_count += st->count;
+        self->g.n++;
+    }
+    PyMem_Free(buf);
+    return (PyObject *)self;
+fail:
+    PyMem_Free(buf);
+    Py_DECREF(self);
+    return NULL;
 }
 
 static PyObject *groups_to_dict(tmt_Groups *self, PyObject *unused)
@@ -232,6 +373,7 @@ static PyObject *diff_new(tmt_Groups *new_, tmt_Groups *old)
     self->new_groups = (PyObject *)new_;
     Py_XINCREF(old);
     self->old_groups = (PyObject *)old;
+    self->data = NULL;
     tms_error err = {0, ""};
     int rc = tma_diff_compute(old ? &old->g : NULL, &new_->g, &self->d, &err);
     if (rc < 0) {
@@ -246,7 +388,74 @@ static void diff_dealloc(tmt_Diff *self)
     tma_diff_free(&self->d);
     Py_XDECREF(self->new_groups);
     Py_XDECREF(self->old_groups);
+    Py_XDECREF(self->data);
     PyObject_Free(self);
+}
+
+/* _tmtrace.diff_from_list(differences, group_by_or_None): a StatsDiff's
+ * list set by hand, as a Diff (in the list's order), so it is sorted and
+ * rendered by libtma. */
+static PyObject *diff_from_list(PyObject *mod, PyObject *args)
+{
+    PyObject *list, *name;
+    (void)mod;
+    if (!PyArg_ParseTuple(args, "OO:diff_from_list", &list, &name))
+        return NULL;
+    PyObject *items = PySequence_Fast(list, "differences must be a list");
+    if (items == NULL)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(items), cap = 0;
+    uint32_t *buf = NULL;
+    tmt_Diff *self = NULL;
+    tma_group_by by;
+    PyObject *first = NULL;
+    if (n > 0 && PyTuple_Check(PySequence_Fast_GET_ITEM(items, 0)) &&
+        PyTuple_GET_SIZE(PySequence_Fast_GET_ITEM(items, 0)) == 5)
+        first = PyTuple_GET_ITEM(PySequence_Fast_GET_ITEM(items, 0), 4);
+    if (by_from_py(name, first, &by) < 0)
+        goto fail;
+    tms_snapshot *s = tms_snapshot_new();
+    PyObject *data = s ? tmt_snapshotdata_wrap(s) : PyErr_NoMemory();
+    if (data == NULL)
+        goto fail;
+    self = PyObject_New(tmt_Diff, &tmt_Diff_Type);
+    if (self == NULL) {
+        Py_DECREF(data);
+        goto fail;
+    }
+    memset(&self->d, 0, sizeof self->d);
+    self->new_groups = self->old_groups = NULL;
+    self->data = data;
+    self->d.by = by;
+    self->d.items = malloc((size_t)(n ? n : 1) * sizeof *self->d.items);
+    if (self->d.items == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        tma_diff_item *it = &self->d.items[i];
+        PyObject *fast = entry_fast(PySequence_Fast_GET_ITEM(items, i), 5,
+            "a difference must be a (size_diff, size, count_diff, count, key) tuple");
+        int bad = fast == NULL ||
+            i64_from_py(PySequence_Fast_GET_ITEM(fast, 0), &it->size_diff) < 0 ||
+            tmt_u64_from_py(PySequence_Fast_GET_ITEM(fast, 1), "size", &it->size) < 0 ||
+            i64_from_py(PySequence_Fast_GET_ITEM(fast, 2), &it->count_diff) < 0 ||
+            tmt_u64_from_py(PySequence_Fast_GET_ITEM(fast, 3), "count", &it->count) < 0 ||
+            key_from_py(s, by, PySequence_Fast_GET_ITEM(fast, 4), &it->key, &buf,
+                        &cap) < 0;
+        Py_XDECREF(fast);
+        if (bad)
+            goto fail;
+        self->d.n++;
+    }
+    PyMem_Free(buf);
+    Py_DECREF(items);
+    return (PyObject *)self;
+fail:
+    PyMem_Free(buf);
+    Py_DECREF(items);
+    Py_XDECREF(self);
+    return NULL;
 }
 
 static PyObject *diff_sort(tmt_Diff *self, PyObject *unused)
@@ -256,15 +465,18 @@ static PyObject *diff_sort(tmt_Diff *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
-/* [(size_diff, size, count_diff, count, key)], None replaced in keys. */
-static PyObject *diff_to_list(tmt_Diff *self, PyObject *unused)
+/* [(size_diff, size, count_diff, count, key)]; None replaced in keys
+ * (compare_to's rule) unless replace is false. */
+static PyObject *diff_to_list(tmt_Diff *self, PyObject *args)
 {
     key_caches kc = {.n = 0};
-    (void)unused;
+    int replace = 1;
+    if (!PyArg_ParseTuple(args, "|p:to_list", &replace))
+        return NULL;
     PyObject *list = PyList_New((Py_ssize_t)self->d.n);
     for (size_t i = 0; list != NULL && i < self->d.n; i++) {
         const tma_diff_item *it = &self->d.items[i];
-        PyObject *key = key_obj(&kc, self->d.by, &it->key, 1);
+        PyObject *key = key_obj(&kc, self->d.by, &it->key, replace);
         PyObject *t = key ? Py_BuildValue("(LKLKN)", (long long)it->size_diff,
                                           (unsigned long long)it->size,
                                           (long long)it->count_diff,
@@ -288,8 +500,8 @@ static Py_ssize_t diff_len(tmt_Diff *self)
 static PyMethodDef diff_methods[] = {
     {"sort", (PyCFunction)diff_sort, METH_NOARGS,
      "sort in StatsDiff.sort's order (libtma)"},
-    {"to_list", (PyCFunction)diff_to_list, METH_NOARGS,
-     "[(size_diff, size, count_diff, count, key)]"},
+    {"to_list", (PyCFunction)diff_to_list, METH_VARARGS,
+     "to_list(replace=True) -> [(size_diff, size, count_diff, count, key)]"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -304,4 +516,79 @@ PyTypeObject tmt_Diff_Type = {
     .tp_doc = "Two groupings compared by libtma (made by Groups.compare).",
     .tp_methods = diff_methods,
     .tp_as_sequence = &diff_seq,
+};
+
+/* ---- text ---------------------------------------------------------------- */
+
+/* _tmtrace.render_top(diff, new_groups, old_groups, new_title, old_title,
+ *                     new_metrics, old_metrics, count, filename_parts,
+ *                     show_size, show_count, show_average, show_metrics,
+ *                     color) -> str
+ * DisplayTop's text from libtma's renderer (tma_text_report), the one
+ * tmtool prints.  old_groups None: not compared.  Metrics are sequences
+ * of (name, value, format). */
+static PyObject *render_top(PyObject *mod, PyObject *args)
+{
+    tmt_Diff *diff;
+    tmt_Groups *cur;
+    PyObject *old, *cur_metrics, *old_metrics, *old_title_obj;
+    const char *cur_title;
+    Py_ssize_t count;
+    int parts, size, cnt, average, metrics, color;
+    (void)mod;
+    if (!PyArg_ParseTuple(args, "O!O!OsOOOnippppp:render_top",
+                          &tmt_Diff_Type, &diff, &tmt_Groups_Type, &cur, &old,
+                          &cur_title, &old_title_obj, &cur_metrics,
+                          &old_metrics, &count, &parts, &size, &cnt, &average,
+                          &metrics, &color))
+        return NULL;
+    if (old != Py_None && !PyObject_TypeCheck(old, &tmt_Groups_Type)) {
+        PyErr_SetString(PyExc_TypeError, "old_groups must be a Groups or None");
+        return NULL;
+    }
+    const char *old_title = "";
+    if (old_title_obj != Py_None &&
+        (old_title = PyUnicode_AsUTF8(old_title_obj)) == NULL)
+        return NULL;
+    if (count < 0) {
+        PyErr_SetString(PyExc_ValueError, "count must be >= 0");
+        return NULL;
+    }
+    tms_snapshot *cm = tmt_metrics_snapshot(cur_metrics), *om = NULL;
+    if (cm == NULL)
+        return NULL;
+    if (old_metrics != Py_None && (om = tmt_metrics_snapshot(old_metrics)) == NULL) {
+        tms_snapshot_free(cm);
+        return NULL;
+    }
+    tma_text_opts o = {
+        .by = diff->d.by, .count = (size_t)count, .filename_parts = parts,
+        .show_size = size, .show_count = cnt, .show_average = average,
+        .show_metrics = metrics, .color = color,
+    };
+    tma_text_side cs = { cur_title, &cur->g, cm };
+    tma_text_side os = { old_title, old == Py_None ? NULL : &((tmt_Groups *)old)->g, om };
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    int rc = f == NULL ? -1 : tma_text_report(f, &o, &cs, &os, &diff->d);
+    if (f != NULL && fclose(f) != 0)
+        rc = -1;
+    tms_snapshot_free(cm);
+    tms_snapshot_free(om);
+    PyObject *res = rc < 0 ? PyErr_NoMemory() : tmt_decode_str(text, len);
+    free(text);
+    return res;
+}
+
+PyMethodDef tmt_group_functions[] = {
+    {"groups_from_dict", groups_from_dict, METH_VARARGS,
+     "groups_from_dict(stats, group_by, cumulative=False) -> Groups"},
+    {"diff_from_list", diff_from_list, METH_VARARGS,
+     "diff_from_list(differences, group_by_or_None) -> Diff (list order)"},
+    {"render_top", render_top, METH_VARARGS,
+     "render_top(diff, new_groups, old_groups, new_title, old_title, "
+     "new_metrics, old_metrics, count, filename_parts, show_size, "
+     "show_count, show_average, show_metrics, color) -> str"},
+    {NULL, NULL, 0, NULL},
 };

@@ -280,18 +280,16 @@ static PyObject *sd_metrics(tmt_SnapshotData *self, PyObject *unused)
     return list;
 }
 
-/* Replace every metric with those of the sequence; all or nothing. */
-static PyObject *sd_set_metrics(tmt_SnapshotData *self, PyObject *seq)
+tms_snapshot *tmt_metrics_snapshot(PyObject *seq)
 {
-    if (check_idle(self) < 0)
-        return NULL;
     PyObject *fast = PySequence_Fast(seq, "metrics must be a sequence");
     if (fast == NULL)
         return NULL;
     tms_snapshot *tmp = tms_snapshot_new();
     if (tmp == NULL) {
         Py_DECREF(fast);
-        return PyErr_NoMemory();
+        PyErr_NoMemory();
+        return NULL;
     }
     for (Py_ssize_t k = 0; k < PySequence_Fast_GET_SIZE(fast); k++) {
         PyObject *item = PySequence_Fast_GET_ITEM(fast, k);
@@ -305,25 +303,34 @@ static PyObject *sd_set_metrics(tmt_SnapshotData *self, PyObject *seq)
             goto fail;
     }
     Py_DECREF(fast);
-    /* Metrics are not interned (tms_intern_find_metric scans), so moving
-     * the array between snapshots keeps both consistent. */
-    {
-        tms_snapshot *s = self->snap;
-        tms_metric *old = s->metrics;
-        uint32_t nold = s->nmetrics, capold = s->cap_metrics;
-        s->metrics = tmp->metrics;
-        s->nmetrics = tmp->nmetrics;
-        s->cap_metrics = tmp->cap_metrics;
-        tmp->metrics = old;
-        tmp->nmetrics = nold;
-        tmp->cap_metrics = capold;
-    }
-    tms_snapshot_free(tmp);
-    Py_RETURN_NONE;
+    return tmp;
 fail:
     Py_DECREF(fast);
     tms_snapshot_free(tmp);
     return NULL;
+}
+
+/* Replace every metric with those of the sequence; all or nothing. */
+static PyObject *sd_set_metrics(tmt_SnapshotData *self, PyObject *seq)
+{
+    if (check_idle(self) < 0)
+        return NULL;
+    tms_snapshot *tmp = tmt_metrics_snapshot(seq);
+    if (tmp == NULL)
+        return NULL;
+    /* Metrics are not interned (tms_intern_find_metric scans), so moving
+     * the array between snapshots keeps both consistent. */
+    tms_snapshot *s = self->snap;
+    tms_metric *old = s->metrics;
+    uint32_t nold = s->nmetrics, capold = s->cap_metrics;
+    s->metrics = tmp->metrics;
+    s->nmetrics = tmp->nmetrics;
+    s->cap_metrics = tmp->cap_metrics;
+    tmp->metrics = old;
+    tmp->nmetrics = nold;
+    tmp->cap_metrics = capold;
+    tms_snapshot_free(tmp);
+    Py_RETURN_NONE;
 }
 
 static PyObject *sd_meta(tmt_SnapshotData *self, PyObject *unused)
@@ -587,7 +594,8 @@ int tmt_snapshot_init(PyObject *module)
     }
     if (PyModule_AddFunctions(module, snap_functions) < 0 ||
         PyModule_AddFunctions(module, tmt_filter_methods) < 0 ||
-        PyModule_AddFunctions(module, tmt_export_methods) < 0)
+        PyModule_AddFunctions(module, tmt_export_methods) < 0 ||
+        PyModule_AddFunctions(module, tmt_group_functions) < 0)
         return -1;
     return 0;
 }

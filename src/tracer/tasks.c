@@ -7,8 +7,8 @@
  * Python side decides again which tasks are really due, so neither is
  * visible to the user.
  *
- * Also here: tiny bindings to libtma's size and filename formatting, so
- * DisplayTop prints exactly what tmtool prints. */
+ * Also here: a tiny binding to libtma's size parser, so thresholds read
+ * the same units as tmtool's. */
 #include "tasks.h"
 
 #include <stdint.h>
@@ -231,54 +231,7 @@ static PyObject *tasks_state(PyObject *self, PyObject *noargs)
                          "generation", LOAD(&tasks_generation));
 }
 
-/* ---- libtma formatting, shared with tmtool -------------------------- */
-
-static PyObject *size_format(PyObject *self, PyObject *args)
-{
-    (void)self;
-    long long bytes;
-    int with_sign = 0;
-    if (!PyArg_ParseTuple(args, "L|p:_size_format", &bytes, &with_sign))
-        return NULL;
-    char buf[64];
-    int n = tma_size_format(buf, sizeof buf, (int64_t)bytes, with_sign);
-    if (n < 0 || (size_t)n >= sizeof buf) {
-        PyErr_Format(PyExc_RuntimeError, "tma_size_format failed (%d)", n);
-        return NULL;
-    }
-    return PyUnicode_FromStringAndSize(buf, n);
-}
-
-static PyObject *filename_format(PyObject *self, PyObject *args)
-{
-    (void)self;
-    PyObject *name;
-    int parts;
-    if (!PyArg_ParseTuple(args, "Oi:_filename_format", &name, &parts))
-        return NULL;
-    const char *cname = NULL;
-    if (name != Py_None) {
-        cname = PyUnicode_AsUTF8(name);
-        if (cname == NULL)
-            return NULL;
-    }
-    char small[512];
-    int n = tma_filename_format(small, sizeof small, cname, parts);
-    if (n < 0) {
-        PyErr_Format(PyExc_RuntimeError, "tma_filename_format failed (%d)", n);
-        return NULL;
-    }
-    if ((size_t)n < sizeof small)
-        return PyUnicode_DecodeUTF8(small, n, "surrogateescape");
-    /* Long path: format again into a buffer of the reported length. */
-    char *big = PyMem_RawMalloc((size_t)n + 1);
-    if (big == NULL)
-        return PyErr_NoMemory();
-    tma_filename_format(big, (size_t)n + 1, cname, parts);
-    PyObject *res = PyUnicode_DecodeUTF8(big, n, "surrogateescape");
-    PyMem_RawFree(big);
-    return res;
-}
+/* ---- libtma's size parser, shared with tmtool ------------------------ */
 
 static PyObject *size_parse(PyObject *self, PyObject *arg)
 {
@@ -311,10 +264,6 @@ static PyMethodDef tasks_methods[] = {
     {"_tasks_poke", tasks_poke, METH_O,
      "Run the hook's check with this traced size."},
     {"_tasks_state", tasks_state, METH_NOARGS, "The trigger's state (tests)."},
-    {"_size_format", size_format, METH_VARARGS,
-     "_size_format(bytes, with_sign=False): libtma's human size."},
-    {"_filename_format", filename_format, METH_VARARGS,
-     "_filename_format(filename_or_None, parts): libtma's short filename."},
     {"_size_parse", size_parse, METH_O,
      "_size_parse(text): bytes, by libtma's size parser; ValueError if bad."},
     {NULL, NULL, 0, NULL},

@@ -191,20 +191,90 @@ def test_display_top_task(fake_size, tmp_path):
         tmtrace.disable()
 
 
-@pytest.mark.skipif(tmtool() is None, reason="tmtool not built")
-def test_same_entries_and_numbers_as_tmtool_top(tracing, tmp_path):
+def tmtool_text(*args):
+    run = subprocess.run([tmtool(), *args], capture_output=True, text=True,
+                         env=dict(os.environ, NO_COLOR="1"))
+    assert run.returncode == 0, run.stderr
+    return run.stdout
+
+
+def untitled(text, *paths):
+    # tmtool's titles name the file before the time DisplayTop shows.
+    for path in paths:
+        text = text.replace(path + ", ", "")
+    return text
+
+
+def out_of(call, *args, **kw):
+    out = io.StringIO()
+    call(*args, file=out, **kw)
+    return out.getvalue()
+
+
+GROUPINGS = [(by, cumulative) for by in ("filename", "line", "traceback", "address")
+             for cumulative in (False, True)]
+
+
+@pytest.fixture
+def two_files(tracing, tmp_path):
     keep = [bytearray(1000 * i) for i in range(1, 40)]
-    path = str(tmp_path / "s.tms")
-    tmtrace.Snapshot.create(traces=True).write(path)
-    loaded = tmtrace.Snapshot.load(path)
-    for args, kw in [([], {}), (["--group-by", "filename"], {"group_by": "filename"}),
-                     (["--cumulative"], {"cumulative": True})]:
-        mine = lines(DisplayTop(), loaded, count=7, **kw)
-        run = subprocess.run([tmtool(), "top", "-n", "7", *args, path],
-                             capture_output=True, text=True,
-                             env=dict(os.environ, NO_COLOR="1"))
-        assert run.returncode == 0, run.stderr
-        theirs = run.stdout.splitlines()
-        # Titles differ (file name vs time); every entry and number agree.
-        assert mine[1:] == theirs[1:len(mine)], (mine, theirs)
+    a = str(tmp_path / "a.tms")
+    tmtrace.Snapshot.create(traces=True).write(a)
+    keep += [bytearray(777 * i) for i in range(1, 30)]
+    del keep[:5]
+    b = str(tmp_path / "b.tms")
+    tmtrace.Snapshot.create(traces=True).write(b)
+    yield a, b
     del keep
+
+
+@pytest.mark.skipif(tmtool() is None, reason="tmtool not built")
+@pytest.mark.parametrize("by,cumulative", GROUPINGS)
+def test_top_text_is_tmtool_top(two_files, by, cumulative):
+    # Every grouping, cumulative or not: DisplayTop prints what tmtool
+    # top prints for the same file, letter for letter but the file name.
+    a, _ = two_files
+    flags = ["--cumulative"] if cumulative else []
+    theirs = tmtool_text("top", "-n", "7", "--group-by", by, *flags, a)
+    mine = out_of(DisplayTop().display_snapshot, Snapshot.load(a), count=7,
+                  group_by=by, cumulative=cumulative)
+    assert mine == untitled(theirs, a)
+
+
+@pytest.mark.skipif(tmtool() is None, reason="tmtool not built")
+@pytest.mark.parametrize("by,cumulative", GROUPINGS)
+def test_diff_text_is_tmtool_diff(two_files, by, cumulative):
+    # The compared form: display_top_diff and a second display_top_stats
+    # print tmtool diff's text.
+    a, b = two_files
+    flags = ["--cumulative"] if cumulative else []
+    theirs = untitled(tmtool_text("diff", "-n", "5", "--group-by", by, *flags,
+                                  a, b), a, b)
+    old = Snapshot.load(a).top_by(by, cumulative)
+    new = Snapshot.load(b).top_by(by, cumulative)
+    d = DisplayTop()
+    assert out_of(d.display_top_diff, new.compare_to(old), count=5) == theirs
+    out_of(d.display_top_stats, old)
+    assert out_of(d.display_top_stats, new, count=5) == theirs
+
+
+@pytest.mark.skipif(tmtool() is None, reason="tmtool not built")
+def test_hand_made_and_unknown_lines_as_tmtool(tmp_path):
+    # Line 0 is 0 and an unknown line '?', a traceback entry has no key on
+    # its line: tmtool's rules (DisplayTop printed "?" for 0 and a key).
+    traces = {0x10: (100, (("/p/a.py", 0), ("/p/m.py", 3))),
+              0x20: (50, (("/p/b.py", None),)), 0x30: (7, ())}
+    snap = Snapshot(T0, 1, traces)
+    path = str(tmp_path / "h.tms")
+    snap.write(path)
+    for by in ("line", "traceback"):
+        theirs = untitled(tmtool_text("top", "--group-by", by, path), path)
+        mine = out_of(DisplayTop().display_snapshot, snap, group_by=by)
+        assert mine == theirs
+    line = out_of(DisplayTop().display_snapshot, snap).splitlines()
+    assert line[1:4] == ["#1: /p/a.py:0: size=100 B, count=1",
+                         "#2: /p/b.py:?: size=50 B, count=1",
+                         "#3: ???:?: size=7 B, count=1"]
+    tb = out_of(DisplayTop().display_snapshot, snap, group_by="traceback")
+    assert tb.splitlines()[1:3] == ["#1: size=100 B, count=1",
+                                    "  Traceback (most recent call first):"]

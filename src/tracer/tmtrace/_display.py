@@ -1,10 +1,10 @@
 """DisplayTop and DisplayTopTask (PEP 454).
 
-The layout is `tmtool top`'s (src/cli/report.c), and so are the rules
-behind it: grouping, comparison and order come from libtma through the
-snapshot API (Snapshot.top_by, GroupedStats.compare_to, StatsDiff.sort),
-sizes and shortened file names from libtma's formatters.  The same
-snapshot therefore gives the same entries and numbers in both.
+The text comes from libtma's one renderer (tma_text_report, through
+_tmtrace.render_top), the one `tmtool top` and `tmtool diff` print, and so
+do grouping, comparison and order (Snapshot.top_by, GroupedStats.compare_to,
+StatsDiff.sort).  This module only holds the options, the titles (a
+snapshot's time) and where the text goes.
 """
 import datetime
 import sys
@@ -15,21 +15,7 @@ from ._task import Task, _int_arg, _validated
 
 __all__ = ["DisplayTop", "DisplayTopTask"]
 
-_PER = {
-    "filename": "filename",
-    "line": "filename and line number",
-    "traceback": "traceback",
-    "address": "address",
-}
-
-# Colour roles, as tmtool's.
-_TITLE, _NAME, _GROW, _SHRINK, _RANK = ("\033[36m", "\033[1m", "\033[31m",
-                                        "\033[32m", "\033[1m")
-_OFF = "\033[0m"
-
-
-def _size(n, sign=False):
-    return _tmtrace._size_format(int(n), sign)
+_GROUP_BY = ("address", "filename", "line", "traceback")
 
 
 def _check_count(count):
@@ -47,30 +33,22 @@ def _check_color(color):
 
 
 def _check_group_by(group_by):
-    if group_by not in _PER:
+    if group_by not in _GROUP_BY:
         raise ValueError("group_by must be one of %s, not %r"
-                         % (", ".join(sorted(_PER)), group_by))
+                         % (", ".join(_GROUP_BY), group_by))
     return group_by
 
 
-def _totals(stats):
-    """(size, count) of a GroupedStats: over traces, not over cumulative
-    items, when the grouping knows them (as tmtool's total line)."""
-    groups = getattr(stats, "_groups", None)
-    if groups is not None:
-        return groups.total_size, groups.total_count
-    values = stats.stats.values()
-    return sum(v[0] for v in values), sum(v[1] for v in values)
+def _title(stats):
+    when = getattr(stats, "timestamp", None)
+    if isinstance(when, datetime.datetime):
+        return when.strftime("%Y-%m-%d %H:%M:%S")
+    return "snapshot"
 
 
-def _metric_text(value, fmt, sign=False):
-    if fmt == "percent":
-        return ("%+.1f%%" if sign else "%.1f%%") % (value * 100.0)
-    if fmt == "size":
-        return _size(value, sign)
-    if isinstance(value, float):
-        return ("%+g" if sign else "%g") % value
-    return ("%+d" if sign else "%d") % value
+def _metrics(stats):
+    metrics = getattr(stats, "metrics", None) or {}
+    return [(name, m.value, m.format) for name, m in metrics.items()]
 
 
 class DisplayTop:
@@ -122,125 +100,29 @@ class DisplayTop:
         """Display a StatsDiff (sorted here, biggest first)."""
         self._display(top_diff, count, file, top_diff.old_stats)
 
-    # -- rendering -------------------------------------------------------
+    # -- output ----------------------------------------------------------
     def _display(self, top_diff, count, file, old_stats):
         count = _check_count(count)
         if file is None:
             file = sys.stdout
-        self._use_color = self._color
-        if self._use_color is None:
+        color = self._color
+        if color is None:
             isatty = getattr(file, "isatty", None)
             try:
-                self._use_color = bool(isatty and isatty())
+                color = bool(isatty and isatty())
             except Exception:
-                self._use_color = False
+                color = False
         top_diff.sort()
-        file.write("".join(self._lines(top_diff, count, old_stats)))
-        file.flush()
-
-    def _c(self, role, text):
-        return role + text + _OFF if self._use_color else text
-
-    def _key_text(self, group_by, key):
-        if group_by == "address":
-            return "memory block 0x%x" % key
-        if group_by == "filename":
-            return _tmtrace._filename_format(key, self._filename_parts)
-        if group_by == "traceback":
-            key = key[0] if key else (None, None)
-        filename, lineno = key
-        name = _tmtrace._filename_format(filename, self._filename_parts)
-        # StatsDiff keys carry an unknown line as 0 (PEP 454 compare_to).
-        return "%s:%s" % (name, lineno or "?")
-
-    def _item_text(self, size_diff, size, count_diff, count, compared,
-                   show_count):
-        def size_text():
-            text = _size(size)
-            if compared:
-                role = _GROW if size_diff > 0 else _SHRINK if size_diff < 0 else None
-                diff = _size(size_diff, True)
-                text += " (%s)" % (self._c(role, diff) if role else diff)
-            return text
-        if not show_count and not self.average:
-            return size_text()
-        parts = []
-        if self.size:
-            parts.append("size=" + size_text())
-        if show_count and (count or count_diff):
-            text = "count=%d" % count
-            if compared:
-                text += " (%+d)" % count_diff
-            parts.append(text)
-        if self.average and count > 1:
-            parts.append("average=" + _size(size // count))
-        return ", ".join(parts)
-
-    def _title(self, stats):
-        when = getattr(stats, "timestamp", None)
-        if isinstance(when, datetime.datetime):
-            return when.strftime("%Y-%m-%d %H:%M:%S")
-        return "snapshot"
-
-    def _lines(self, top_diff, count, old_stats):
         new = top_diff.new_stats
-        group_by = new.group_by
         compared = old_stats is not None
-        items = top_diff.differences
-        shown = len(items) if count == 0 else min(count, len(items))
-        head = "%s: %s" % (self._c(_NAME, self._title(new)), self._c(
-            _TITLE, "%s %d allocations per %s" % (
-                "Cumulative top" if new.cumulative else "Top", shown,
-                _PER.get(group_by, group_by))))
-        if compared:
-            head += " (compared to %s)" % self._title(old_stats)
-        yield head + "\n"
-        show_count = self.count and group_by != "address"
-        for rank, (size_diff, size, count_diff, nblocks, key) in enumerate(
-                items[:shown], 1):
-            text = self._item_text(size_diff, size, count_diff, nblocks,
-                                   compared, show_count)
-            yield "%s: %s: %s\n" % (self._c(_RANK, "#%d" % rank),
-                                    self._key_text(group_by, key), text)
-            if group_by == "traceback":
-                yield "  Traceback (most recent call first):\n"
-                for filename, lineno in key or ((None, None),):
-                    yield '    File "%s", line %s\n' % (
-                        _tmtrace._filename_format(filename, self._filename_parts),
-                        lineno or "?")
-        rest = items[shown:]
-        if rest:
-            sums = [sum(item[i] for item in rest) for i in range(4)]
-            yield "%s: %s\n" % (self._c(_TITLE, "%d more" % len(rest)),
-                                self._item_text(*sums, compared, show_count))
-        size, nblocks = _totals(new)
-        size_diff = count_diff = 0
-        if compared:
-            old_size, old_count = _totals(old_stats)
-            size_diff, count_diff = size - old_size, nblocks - old_count
-        yield "Total: %s\n" % self._item_text(size_diff, size, count_diff,
-                                              nblocks, compared, self.count)
-        if self.metrics:
-            yield from self._metric_lines(new, old_stats)
-        yield "\n"
-
-    def _metric_lines(self, new, old_stats):
-        cur = dict(getattr(new, "metrics", None) or {})
-        old = dict(getattr(old_stats, "metrics", None) or {}) if old_stats else {}
-        names = sorted(set(cur) | set(old))
-        if not names:
-            return
-        yield "\n"
-        for name in names:
-            metric = cur.get(name)
-            value = (_metric_text(metric.value, metric.format)
-                     if metric is not None else "-")
-            line = "%s: %s" % (name, self._c(_NAME, value))
-            before = old.get(name)
-            if metric is not None and before is not None:
-                line += " (%s)" % _metric_text(metric.value - before.value,
-                                               metric.format, True)
-            yield line + "\n"
+        file.write(_tmtrace.render_top(
+            top_diff._cdiff(), new._cgroups(),
+            old_stats._cgroups() if compared else None,
+            _title(new), _title(old_stats) if compared else None,
+            _metrics(new), _metrics(old_stats) if compared else None,
+            count, self._filename_parts, bool(self.size), bool(self.count),
+            bool(self.average), bool(self.metrics), color))
+        file.flush()
 
 
 class DisplayTopTask(Task):

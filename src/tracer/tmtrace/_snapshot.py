@@ -81,14 +81,12 @@ class Metric:
 
 # ---- StatsDiff -------------------------------------------------------------
 
-def _diff_order(item):
-    size_diff, size, count_diff, count, key = item
-    return (abs(size_diff), size, abs(count_diff), count, key)
-
-
 class StatsDiff:
     """Differences between two GroupedStats: ``differences`` is a list of
-    (size_diff, size, count_diff, count, key) tuples."""
+    (size_diff, size, count_diff, count, key) tuples.
+
+    The list lives in libtma (``_tmtrace.Diff``) until it is read; a list
+    set by hand is sorted and displayed by libtma too."""
 
     def __init__(self, differences, old_stats, new_stats):
         self._differences = differences
@@ -113,13 +111,22 @@ class StatsDiff:
         self._differences = value
         self._diff = None
 
+    def _cdiff(self):
+        """The libtma Diff holding this list, in its order."""
+        if self._differences is None:
+            return self._diff
+        return _tmtrace.diff_from_list(
+            self._differences, getattr(self.new_stats, "group_by", None))
+
     def sort(self):
         """Biggest first: by abs(size_diff), size, abs(count_diff), count,
-        then key."""
-        if self._diff is not None and self._differences is None:
-            self._diff.sort()
-        else:
-            self._differences.sort(key=_diff_order, reverse=True)
+        then key (libtma's order, tmtool's too)."""
+        diff = self._cdiff()
+        diff.sort()
+        if self._differences is not None:
+            # The same list object, in libtma's order.
+            self._differences[:] = diff.to_list(False)
+            self._diff = None
 
     def __repr__(self):
         return "<StatsDiff %d differences group_by=%r>" % (
@@ -129,51 +136,6 @@ class StatsDiff:
 
 
 # ---- GroupedStats ------------------------------------------------------------
-
-def _frame_key(frame):
-    filename, lineno = frame
-    return ("" if filename is None else filename,
-            0 if lineno is None else lineno)
-
-
-def _comparable_key(key, group_by):
-    # The spec: None becomes '' for filenames and 0 for line numbers.
-    if group_by == "filename":
-        return "" if key is None else key
-    if group_by == "line":
-        return _frame_key(key)
-    if group_by == "traceback":
-        return tuple(_frame_key(frame) for frame in key)
-    return key
-
-
-def _comparable(stats, group_by):
-    out = {}
-    for key, (size, count) in stats.items():
-        key = _comparable_key(key, group_by)
-        old = out.get(key)
-        out[key] = (size, count) if old is None else \
-            (old[0] + size, old[1] + count)
-    return out
-
-
-def _compare_dicts(old, new, group_by):
-    """compare_to on plain dicts: the rule libtma applies to C groupings."""
-    new = _comparable(new, group_by)
-    if old is None:
-        return [(0, size, 0, count, key)
-                for key, (size, count) in new.items()]
-    old = _comparable(old, group_by)
-    differences = []
-    for key, (size, count) in new.items():
-        old_size, old_count = old.get(key, (0, 0))
-        differences.append((size - old_size, size, count - old_count, count,
-                            key))
-    for key, (size, count) in old.items():
-        if key not in new:
-            differences.append((-size, 0, -count, 0, key))
-    return differences
-
 
 class GroupedStats:
     """Top of allocated memory blocks grouped by *group_by*: ``stats`` is
@@ -206,21 +168,23 @@ class GroupedStats:
         self._stats = value
         self._groups = None
 
+    def _cgroups(self):
+        """The libtma Groups: top_by's, or one made from the stats dict
+        (made again each time: the dict may have been edited)."""
+        if self._groups is not None:
+            return self._groups
+        return _tmtrace.groups_from_dict(self._stats, self.group_by,
+                                         bool(self.cumulative))
+
     def compare_to(self, old_stats=None):
         """Compare to an older GroupedStats; return an unsorted StatsDiff."""
         if old_stats is not None and old_stats.group_by != self.group_by:
             raise ValueError("cannot compare stats grouped by %r to stats "
                              "grouped by %r"
                              % (self.group_by, old_stats.group_by))
-        if self._groups is not None and (
-                old_stats is None or old_stats._groups is not None):
-            old = None if old_stats is None else old_stats._groups
-            return StatsDiff._from_diff(self._groups.compare(old), old_stats,
-                                        self)
-        differences = _compare_dicts(
-            None if old_stats is None else old_stats.stats, self.stats,
-            self.group_by)
-        return StatsDiff(differences, old_stats, self)
+        old = None if old_stats is None else old_stats._cgroups()
+        return StatsDiff._from_diff(self._cgroups().compare(old), old_stats,
+                                    self)
 
     def __repr__(self):
         return "<GroupedStats group_by=%r cumulative=%r %d keys>" % (
