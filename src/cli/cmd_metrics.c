@@ -127,7 +127,7 @@ static void print_text(char **paths, tms_snapshot **snaps, size_t n,
             w = strlen(rows[q].name);
     for (size_t i = 0; i < n; i++) {
         tm_format_time(when, sizeof when, snaps[i]->header.timestamp_ns);
-        printf("%s%s, %s%s: %u metric%s\n", tm_color_on(TM_ROLE_NAME), paths[i],
+        printf("%s%s, %s%s: %u metric%s\n", tm_color_on(TMA_ROLE_NAME), paths[i],
                when, tm_color_off(), snaps[i]->nmetrics,
                snaps[i]->nmetrics == 1 ? "" : "s");
     }
@@ -141,7 +141,7 @@ static void print_text(char **paths, tms_snapshot **snaps, size_t n,
         }
         return;
     }
-    printf("%s%-*s  %12s  %12s  %12s  %12s  %12s%s\n", tm_color_on(TM_ROLE_TITLE),
+    printf("%s%-*s  %12s  %12s  %12s  %12s  %12s%s\n", tm_color_on(TMA_ROLE_TITLE),
            (int)w, "metric", "first", "last", "change", "min", "max",
            tm_color_off());
     for (size_t q = 0; q < nrows; q++) {

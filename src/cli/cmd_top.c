@@ -169,7 +169,7 @@ static void address_text(const top_ctx *c, const char *path,
     it.key.snap = s;
     it.key.address = c->address;
     d.by = TMA_BY_ADDRESS;
-    fputs(tm_color_on(TM_ROLE_NAME), stdout);
+    fputs(tm_color_on(TMA_ROLE_NAME), stdout);
     tm_side_title(stdout, &side);
     printf("%s: ", tm_color_off());
     tm_key_write(stdout, &d, &it.key);

@@ -114,8 +114,8 @@ static void text_row(const trend_ctx *c, const tma_trend *t,
     if (sl > 9.2e18) sl = 9.2e18;
     if (sl < -9.2e18) sl = -9.2e18;
     tma_size_format(slope, sizeof slope, (int64_t)(sl < 0 ? sl - 0.5 : sl + 0.5), 1);
-    const char *on = tm_color_on(r->change > 0 ? TM_ROLE_GROW : TM_ROLE_SHRINK);
-    printf("%s#%zu%s: ", tm_color_on(TM_ROLE_RANK), rank, tm_color_off());
+    const char *on = tm_color_on(r->change > 0 ? TMA_ROLE_GROW : TMA_ROLE_SHRINK);
+    printf("%s#%zu%s: ", tm_color_on(TMA_ROLE_RANK), rank, tm_color_off());
     tm_key_write(stdout, &c->display, &r->key);
     printf(": %s%s%s (%s -> %s), grew in %" PRIu32 "/%" PRIu32
            " intervals, %s/%s, fit %.2f%s\n",
@@ -134,7 +134,7 @@ static void text_report(const trend_ctx *c, const tma_trend *t,
     tm_format_time(a, sizeof a, t->file_time[0]);
     tm_format_time(b, sizeof b, t->file_time[nf - 1]);
     printf("%sTrend of %zu snapshots by %s, %s .. %s%s ('%s' .. '%s')\n",
-           tm_color_on(TM_ROLE_TITLE), nf, tma_group_by_name(t->by), a, b,
+           tm_color_on(TMA_ROLE_TITLE), nf, tma_group_by_name(t->by), a, b,
            tm_color_off(), files[0], files[nf - 1]);
     for (size_t i = 0; i < shown; i++)
         text_row(c, t, &t->rows[i], i + 1);

@@ -12,12 +12,6 @@
 #include <unistd.h>
 
 #include "exitcodes.h"
-#include "tma.h"
-
-/* tm_role is tma_role by number: the escapes live in libtma. */
-_Static_assert((int)TM_ROLE_TITLE == (int)TMA_ROLE_TITLE &&
-               (int)TM_ROLE_RANK == (int)TMA_ROLE_RANK &&
-               (int)TM_ROLE_BAD == (int)TMA_ROLE_BAD, "tm_role != tma_role");
 
 static int quiet_;
 static int color_;
@@ -105,9 +99,9 @@ int tm_color_enabled(void)
     return color_;
 }
 
-const char *tm_color_on(tm_role role)
+const char *tm_color_on(tma_role role)
 {
-    return tma_color_on(color_, (tma_role)role);
+    return tma_color_on(color_, role);
 }
 
 const char *tm_color_off(void)

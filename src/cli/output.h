@@ -10,6 +10,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "tma.h"
+
 /* Version of the JSON documents tmtool prints (format/JSON.md).  Bump the
  * major on any change that could break a reader; add fields freely. */
 #define TM_JSON_SCHEMA_VERSION 1
@@ -32,22 +34,16 @@ typedef enum { TM_COLOR_AUTO = 0, TM_COLOR_ALWAYS, TM_COLOR_NEVER } tm_color_mod
 int tm_format_parse(const char *text, tm_format *out);
 int tm_color_parse(const char *text, tm_color_mode *out);
 
-/* Colours are chosen by role, never by name at the call site. */
-typedef enum {
-    TM_ROLE_TITLE,    /* section headers */
-    TM_ROLE_NAME,     /* timestamps, file names */
-    TM_ROLE_GROW,     /* positive differences */
-    TM_ROLE_SHRINK,   /* negative differences */
-    TM_ROLE_RANK,     /* "#1" */
-    TM_ROLE_BAD,      /* threshold breaches */
-} tm_role;
+/* Colours are chosen by role (tma_role: TMA_ROLE_TITLE, _NAME, _GROW,
+ * _SHRINK, _RANK, _BAD), never by name at the call site; the escapes are
+ * libtma's, shared with DisplayTop. */
 
 /* Decide once: ALWAYS, NEVER, or AUTO = stdout is a TTY, NO_COLOR unset or
  * empty, TERM not "dumb". */
 void tm_color_setup(tm_color_mode mode);
 int tm_color_enabled(void);
 /* Escape sequences for a role, "" when colour is off. */
-const char *tm_color_on(tm_role role);
+const char *tm_color_on(tma_role role);
 const char *tm_color_off(void);
 
 /* Quiet: no progress line. */

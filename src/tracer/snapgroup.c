@@ -155,6 +155,14 @@ static int by_from_py(PyObject *name, PyObject *key, tma_group_by *by)
     return -1;
 }
 
+/* A SnapshotData of its own for keys made from Python (*s is its
+ * snapshot, owned by it); NULL with an exception set. */
+static PyObject *key_store(tms_snapshot **s)
+{
+    *s = tms_snapshot_new();
+    return *s ? tmt_snapshotdata_wrap(*s) : PyErr_NoMemory();
+}
+
 /* A (size, count) or (size_diff, size, count_diff, count, key) entry. */
 static PyObject *entry_fast(PyObject *obj, Py_ssize_t n, const char *what)
 {
@@ -233,8 +241,8 @@ static PyObject *groups_from_dict(PyObject *mod, PyObject *args)
     tma_group_by by;
     if (by_from_py(name, NULL, &by) < 0)
         return NULL;
-    tms_snapshot *s = tms_snapshot_new();
-    PyObject *data = s ? tmt_snapshotdata_wrap(s) : PyErr_NoMemory();
+    tms_snapshot *s;
+    PyObject *data = key_store(&s);
     if (data == NULL)
         return NULL;
     tmt_Groups *self = PyObject_New(tmt_Groups, &tmt_Groups_Type);
@@ -414,8 +422,8 @@ static PyObject *diff_from_list(PyObject *mod, PyObject *args)
         first = PyTuple_GET_ITEM(PySequence_Fast_GET_ITEM(items, 0), 4);
     if (by_from_py(name, first, &by) < 0)
         goto fail;
-    tms_snapshot *s = tms_snapshot_new();
-    PyObject *data = s ? tmt_snapshotdata_wrap(s) : PyErr_NoMemory();
+    tms_snapshot *s;
+    PyObject *data = key_store(&s);
     if (data == NULL)
         goto fail;
     self = PyObject_New(tmt_Diff, &tmt_Diff_Type);
