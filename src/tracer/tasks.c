@@ -231,7 +231,7 @@ static PyObject *tasks_state(PyObject *self, PyObject *noargs)
                          "generation", LOAD(&tasks_generation));
 }
 
-/* ---- libtma's size parser, shared with tmtool ------------------------ */
+/* ---- libtma's size parser and formatter, shared with tmtool --------- */
 
 static PyObject *size_parse(PyObject *self, PyObject *arg)
 {
@@ -246,6 +246,24 @@ static PyObject *size_parse(PyObject *self, PyObject *arg)
         return NULL;
     }
     return PyLong_FromUnsignedLongLong(out);
+}
+
+/* libtma's size formatter (CPython's rule), for the pytest plugin's
+ * messages: the text tmtool and DisplayTop print for the same number. */
+static PyObject *size_format(PyObject *self, PyObject *args)
+{
+    (void)self;
+    long long bytes;
+    int with_sign = 0;
+    if (!PyArg_ParseTuple(args, "L|p:_size_format", &bytes, &with_sign))
+        return NULL;
+    char buf[64];
+    int n = tma_size_format(buf, sizeof buf, (int64_t)bytes, with_sign);
+    if (n < 0 || (size_t)n >= sizeof buf) {
+        PyErr_Format(PyExc_RuntimeError, "tma_size_format failed (%d)", n);
+        return NULL;
+    }
+    return PyUnicode_FromStringAndSize(buf, n);
 }
 
 static PyMethodDef tasks_methods[] = {
@@ -266,6 +284,8 @@ static PyMethodDef tasks_methods[] = {
     {"_tasks_state", tasks_state, METH_NOARGS, "The trigger's state (tests)."},
     {"_size_parse", size_parse, METH_O,
      "_size_parse(text): bytes, by libtma's size parser; ValueError if bad."},
+    {"_size_format", size_format, METH_VARARGS,
+     "_size_format(bytes, sign=False): '12.3 KiB', by libtma's formatter."},
     {NULL, NULL, 0, NULL},
 };
 
