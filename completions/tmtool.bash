@@ -24,6 +24,8 @@ _tmtool()
         --format)
             if [[ $cmd == export ]]; then
                 COMPREPLY=($(compgen -W "pprof parquet" -- "$cur"))
+            elif [[ $cmd == flame ]]; then
+                COMPREPLY=($(compgen -W "html collapsed" -- "$cur"))
             else
                 COMPREPLY=($(compgen -W "text json csv" -- "$cur"))
             fi
@@ -32,12 +34,13 @@ _tmtool()
         --color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
         -o|--output) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         -n|--count|--filename-parts|--address|--fail-if-growth|--fail-if-site-growth|\
+        --title|--steady|\
         -i|--include|-x|--exclude|-I|--include-traceback|-X|--exclude-traceback)
             return ;;
     esac
 
     if [[ -z $cmd ]]; then
-        COMPREPLY=($(compgen -W "top diff filter metrics export help --version --help" -- "$cur"))
+        COMPREPLY=($(compgen -W "top diff filter metrics export flame trend help --version --help" -- "$cur"))
         return
     fi
 
@@ -48,7 +51,9 @@ _tmtool()
         filter) opts="$filters $common --output -o --drop-traces" ;;
         metrics) opts="$common" ;;
         export) opts="$filters --format --color --quiet -q --help -h --output -o --merge --rows" ;;
-        help) COMPREPLY=($(compgen -W "top diff filter metrics export" -- "$cur")); return ;;
+        flame) opts="$filters --format --color --quiet -q --help -h --output -o --title --filename-parts" ;;
+        trend) opts="$display $filters $common --steady --fail-if-growth --fail-if-site-growth --no-order" ;;
+        help) COMPREPLY=($(compgen -W "top diff filter metrics export flame trend" -- "$cur")); return ;;
         *) return ;;
     esac
     if [[ $cur == -* ]]; then

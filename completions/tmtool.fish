@@ -1,5 +1,5 @@
 # fish completion for tmtool(1): subcommands, options, values, .tms files.
-set -l cmds top diff filter metrics export help
+set -l cmds top diff filter metrics export flame trend help
 
 complete -c tmtool -f
 complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -a top -d 'Biggest allocation sites'
@@ -7,28 +7,30 @@ complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -a diff -d 'What g
 complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -a filter -d 'Write a filtered copy'
 complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -a metrics -d 'Metrics of snapshots'
 complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -a export -d 'Write pprof or Parquet'
+complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -a flame -d 'Flame graph of live memory'
+complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -a trend -d 'Sites ranked by steady growth'
 complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -a help -d 'Help of a command'
 complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -l version -d 'Show the version'
-complete -c tmtool -n "__fish_seen_subcommand_from help" -a "top diff filter metrics export"
+complete -c tmtool -n "__fish_seen_subcommand_from help" -a "top diff filter metrics export flame trend"
 
 # .tms files as operands
-complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics export" -k -a "(__fish_complete_suffix .tms)"
+complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics export flame trend" -k -a "(__fish_complete_suffix .tms)"
 
 # every command
-complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics" -l format -x -a "text json csv" -d 'Output format'
-complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics export" -l color -x -a "auto always never" -d 'Colour'
-complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics export" -s q -l quiet -d 'No progress line'
-complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics export" -s h -l help -d 'Show help'
+complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics trend" -l format -x -a "text json csv" -d 'Output format'
+complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics export flame trend" -l color -x -a "auto always never" -d 'Colour'
+complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics export flame trend" -s q -l quiet -d 'No progress line'
+complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics export flame trend" -s h -l help -d 'Show help'
 
 # filters: top, diff, filter
-set -l f "__fish_seen_subcommand_from top diff filter export"
+set -l f "__fish_seen_subcommand_from top diff filter export flame trend"
 complete -c tmtool -n $f -s i -l include -x -d 'Keep: most recent frame matches PATTERN[:LINENO]'
 complete -c tmtool -n $f -s x -l exclude -x -d 'Drop: most recent frame matches'
 complete -c tmtool -n $f -s I -l include-traceback -x -d 'Keep: any frame matches'
 complete -c tmtool -n $f -s X -l exclude-traceback -x -d 'Drop: any frame matches'
 
 # display: top, diff
-set -l d "__fish_seen_subcommand_from top diff"
+set -l d "__fish_seen_subcommand_from top diff trend"
 complete -c tmtool -n $d -l group-by -x -a "filename line traceback address" -d 'Grouping key'
 complete -c tmtool -n $d -l cumulative -d 'Count under every frame'
 complete -c tmtool -n $d -s n -l count -x -d 'Entries shown'
@@ -49,3 +51,11 @@ complete -c tmtool -n "__fish_seen_subcommand_from export" -l format -x -a "ppro
 complete -c tmtool -n "__fish_seen_subcommand_from export" -s o -l output -r -F -d 'File (or directory for parquet)'
 complete -c tmtool -n "__fish_seen_subcommand_from export" -l merge -d 'pprof: sum the files by stack'
 complete -c tmtool -n "__fish_seen_subcommand_from export" -l rows -x -a "site trace" -d 'parquet: a row per site or trace'
+complete -c tmtool -n "__fish_seen_subcommand_from flame" -l format -x -a "html collapsed" -d 'Page or folded stacks'
+complete -c tmtool -n "__fish_seen_subcommand_from flame" -s o -l output -r -F -d 'Output file'
+complete -c tmtool -n "__fish_seen_subcommand_from flame" -l title -x -d 'Title of the page'
+complete -c tmtool -n "__fish_seen_subcommand_from flame" -l filename-parts -x -d 'File name parts in labels'
+complete -c tmtool -n "__fish_seen_subcommand_from trend" -l steady -x -d 'Share of intervals grown to count as steady (50%)'
+complete -c tmtool -n "__fish_seen_subcommand_from trend" -l fail-if-growth -x -d 'Fail if total grew more (10MiB, 5%)'
+complete -c tmtool -n "__fish_seen_subcommand_from trend" -l fail-if-site-growth -x -d 'Fail if a steady site grew more'
+complete -c tmtool -n "__fish_seen_subcommand_from trend" -l no-order -d 'Files in the order given'

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -206,6 +207,51 @@ class TrendTest(unittest.TestCase):
         leak = [e for e in doc["sites"] if e["filename"] == "/app/leak.py"][0]
         self.assertEqual(leak["slope_unit"], "bytes/file")
         self.assertAlmostEqual(leak["slope"], 1500.0)
+
+
+
+class DocsTest(unittest.TestCase):
+    """Every option flame and trend take (read from their --help, which is
+    generated from the option tables) is in the man page and in the bash,
+    zsh and fish completions; bash completes the commands' names."""
+    SRC = os.environ.get("TM_SOURCE_ROOT",
+                         os.path.join(os.path.dirname(__file__), "..", ".."))
+
+    def read(self, *path):
+        with open(os.path.join(self.SRC, *path)) as f:
+            return f.read()
+
+    def test_options_documented_and_completed(self):
+        man = self.read("man", "tmtool.1")
+        bash = self.read("completions", "tmtool.bash")
+        fish = self.read("completions", "tmtool.fish")
+        zsh = self.read("completions", "_tmtool")
+        for cmd in ("flame", "trend"):
+            rc, out, _ = run(cmd, "--help")
+            self.assertEqual(rc, 0)
+            opts = set(re.findall(r"^\s+(?:-\w, )?--([a-z][a-z-]+)", out, re.M))
+            self.assertIn("help", opts)
+            self.assertIn(".SS %s\n" % cmd, man)
+            for o in opts:
+                self.assertIn("--" + o, bash, (cmd, o))
+                self.assertIn("'--%s" % o, zsh.replace("{-", "'").replace(",--", "'--"),
+                              (cmd, o))
+                self.assertIn("-l " + o, fish, (cmd, o))
+                self.assertIn(r"\-\-" + o.replace("-", r"\-"), man, (cmd, o))
+
+    def test_bash_completes_the_commands(self):
+        comp = os.path.join(self.SRC, "completions", "tmtool.bash")
+        script = ('source "%s"; COMP_WORDS=(tmtool %s); COMP_CWORD=%d; _tmtool; '
+                  'printf "%%s\\n" "${COMPREPLY[@]}"')
+        def complete(words):
+            p = subprocess.run(["bash", "-c", script % (comp, " ".join(
+                "'%s'" % w for w in words), len(words))], capture_output=True,
+                text=True)
+            return set(p.stdout.split())
+        self.assertEqual(complete(["fl"]), {"flame"})
+        self.assertEqual(complete(["tr"]), {"trend"})
+        self.assertEqual(complete(["flame", "--format", ""]), {"html", "collapsed"})
+        self.assertIn("--steady", complete(["trend", "--st"]))
 
 
 if __name__ == "__main__":
