@@ -115,7 +115,8 @@ int tma_snapshot_stats_from_traces(tms_snapshot *s, tms_error *err)
         return tma_fail(err, TMS_E_ARG, "cannot compute stats: no snapshot");
     if (!s->has_traces)
         return tma_fail(err, TMS_E_ARG,
-                        "cannot compute stats: snapshot has no traces");
+                        "cannot compute stats: snapshot has no traces "
+                        "(" TMA_HINT_TRACES ")");
     tms_stat *st;
     uint64_t n;
     int rc = build_stats(s, NULL, &st, &n, err);

@@ -270,11 +270,14 @@ static int uses_stats(tma_group_by by, int cumulative)
     return !cumulative && (by == TMA_BY_FILENAME || by == TMA_BY_LINE);
 }
 
+/* The message says what to re-run: a user who meets it has a file taken
+ * without traces and needs to know how to get one with them. */
 static int no_traces(tma_group_by by, int cumulative, tms_error *err)
 {
     return tma_fail(err, TMS_E_ARG,
-                    "cannot group by %s%s: snapshot has no traces",
-                    tma_group_by_name(by), cumulative ? " cumulatively" : "");
+                    "cannot group by %s%s: snapshot has no traces "
+                    "(%s)", tma_group_by_name(by),
+                    cumulative ? " cumulatively" : "", TMA_HINT_TRACES);
 }
 
 static int finish(tma_groups *out, tma_group_by by, int cumulative, int rc)

@@ -225,8 +225,8 @@ static int top_address(const top_ctx *c, char **paths, size_t n)
         if (rc != TM_EXIT_OK)
             goto out;
         if (!snaps[i]->has_traces) {
-            tm_error("'%s' has no traces: cannot look up address %s",
-                     paths[i], hex);
+            tm_error("'%s' has no traces: cannot look up address %s (%s)",
+                     paths[i], hex, TMA_HINT_TRACES);
             rc = TM_EXIT_USAGE;
             goto out;
         }

@@ -209,3 +209,142 @@ def test_tmtool_reads_the_runner_files(tmp_path):
                          capture_output=True, text=True)
     assert top.returncode == 0
     assert "leaky.py:4: size=25.0 MiB" in top.stdout, top.stdout
+
+
+# --- issue 14: what a new user types -------------------------------------
+
+ARGV = "import sys\nprint('argv', sys.argv[1:])\n"
+
+
+def test_options_after_the_module_are_the_modules(tmp_path):
+    # README: `-m mypackage.worker --port 8080`; `-m pytest -q`.
+    pkg = tmp_path / "mypackage"
+    pkg.mkdir()
+    write(pkg / "__init__.py", "")
+    write(pkg / "worker.py", ARGV)
+    run = run_python(["-m", "tmtrace", "run", "--threshold", "50MiB", "-o",
+                      str(tmp_path / "o"), "-m", "mypackage.worker",
+                      "--port", "8080", "-q", "--nframe", "3", "--", "-o"],
+                     cwd=str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    assert ("argv ['--port', '8080', '-q', '--nframe', '3', '--', '-o']"
+            in run.stdout), run.stdout
+    assert len(snapshot_files(tmp_path / "o")) == 1
+    # -mMODULE, as python accepts it
+    run = run_python(["-m", "tmtrace", "run", "-o", str(tmp_path / "o"),
+                      "-mmypackage.worker", "-x"], cwd=str(tmp_path))
+    assert run.returncode == 0 and "argv ['-x']" in run.stdout, run.stderr
+
+
+def test_help_after_the_module_is_the_modules(tmp_path):
+    run = run_python(["-m", "tmtrace", "run", "-o", str(tmp_path), "-m",
+                      "json.tool", "-h"])
+    plain = run_python(["-m", "json.tool", "-h"])
+    assert run.returncode == plain.returncode == 0, run.stderr
+    assert run.stdout == plain.stdout
+    assert "tmtrace" not in run.stdout
+
+
+def test_options_after_the_script_are_the_scripts(tmp_path):
+    script = write(tmp_path / "a.py", ARGV)
+    run = run_python(["-m", "tmtrace", "run", "-o", str(tmp_path / "o"),
+                      script, "--output", "x", "-m", "y", "--help"])
+    assert run.returncode == 0, run.stderr
+    assert "argv ['--output', 'x', '-m', 'y', '--help']" in run.stdout
+    # `--` ends the runner's options and is not passed on
+    dash = write(tmp_path / "-dash.py", ARGV)
+    run = run_python(["-m", "tmtrace", "run", "-o", str(tmp_path / "o"),
+                      "--", os.path.basename(dash), "--", "z"],
+                     cwd=str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    assert "argv ['--', 'z']" in run.stdout
+
+
+def test_version():
+    for args in (["--version"], ["-V"], ["run", "--version"]):
+        run = run_python(["-m", "tmtrace"] + args)
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.startswith("tmtrace %s (" % tmtrace.__version__)
+        assert sys.version.split()[0] in run.stdout
+
+
+@pytest.mark.parametrize("bare", ["5", "1048576", "1.5"])
+def test_threshold_without_unit_is_refused_with_a_hint(tmp_path, bare):
+    script = write(tmp_path / "s.py", "pass\n")
+    run = run_python(["-m", "tmtrace", "run", "--threshold", bare, "-o",
+                      str(tmp_path), script])
+    assert run.returncode == 2
+    assert "no unit" in run.stderr and "%sMiB" % bare in run.stderr
+    assert snapshot_files(tmp_path) == []
+
+
+@needs_hook
+def test_tiny_threshold_is_rate_limited_with_one_warning(tmp_path):
+    # A threshold of 1 byte is due at nearly every allocation: the files
+    # written on the schedule are capped (a burst, then RATE a second).
+    script = write(tmp_path / "busy.py", textwrap.dedent("""\
+        import time
+        start = time.monotonic()
+        keep = []
+        while time.monotonic() - start < 1.5:
+            keep.append(bytearray(100))
+        print("elapsed", time.monotonic() - start)
+    """))
+    import time
+    start = time.monotonic()
+    run = run_python(["-m", "tmtrace", "run", "--threshold", "1B", "-o",
+                      str(tmp_path), script])
+    wall = time.monotonic() - start
+    assert run.returncode == 0, run.stderr
+    from tmtrace import _runner
+    # the burst, RATE a second over the whole run, the final snapshot
+    cap = _runner.BURST + _runner.RATE * wall + 1
+    files = snapshot_files(tmp_path)
+    assert _runner.BURST < len(files) <= cap, (len(files), cap)
+    assert run.stderr.count("writing at most") == 1, run.stderr
+    assert re.search(r"rate-limited \d+ time", run.stderr), run.stderr
+
+
+def test_defaults_answer_traceback_questions(tmp_path):
+    # No option: enough frames to reach the caller, and every trace kept,
+    # so `tmtool top --group-by traceback` works on the file.
+    script = write(tmp_path / "deep.py", textwrap.dedent("""\
+        def a():
+            return bytearray(100000)
+        def b():
+            return a()
+        keep = b()
+    """))
+    run = run_python(["-m", "tmtrace", "run", "-o", str(tmp_path), script])
+    assert run.returncode == 0, run.stderr
+    snap = tmtrace.Snapshot.load(snapshot_files(tmp_path)[0])
+    assert snap.traceback_limit == 10
+    tbs = [list(tb) for size, tb in snap.traces.values() if size >= 100000]
+    assert [(script, 2), (script, 4), (script, 5)] in [tb[:3] for tb in tbs]
+    run = run_python(["-m", "tmtrace", "run", "--no-traces", "-o",
+                      str(tmp_path / "n"), script])
+    assert run.returncode == 0, run.stderr
+    nofile = snapshot_files(tmp_path / "n")[0]
+    assert not tmtrace.Snapshot.load(nofile).traces
+    # Without traces, the error says what to re-run with.
+    with pytest.raises(ValueError, match="python -m tmtrace run --traces"):
+        tmtrace.Snapshot.load(nofile).top_by("traceback")
+    if tmtool() is not None:
+        import subprocess
+        top = subprocess.run([tmtool(), "top", "--group-by", "traceback",
+                              nofile], capture_output=True, text=True)
+        assert top.returncode != 0
+        assert "has no traces" in top.stderr and "--traces" in top.stderr
+
+
+def test_rate_limit_bucket_with_a_fake_clock():
+    from tmtrace import _runner
+    now = [100.0]
+    limit = _runner._RateLimit(rate=2.0, burst=5, clock=lambda: now[0])
+    assert [limit.wait() for _ in range(5)] == [0.0] * 5   # the burst
+    assert limit.wait() == pytest.approx(0.5)              # then 2 a second
+    now[0] += 0.5
+    assert limit.wait() == 0.0 and limit.wait() == pytest.approx(0.5)
+    now[0] += 60                                           # refills to the burst only
+    assert [limit.wait() for _ in range(6)].count(0.0) == 5
+    assert limit.deferred == 3

@@ -66,7 +66,8 @@ def test_variable_traces_the_program(site_env, tmp_path):
     script = tmp_path / "p.py"
     script.write_text(PROGRAM)
     env = dict(site_env, TMTRACE="5", TMTRACE_OUTPUT=str(tmp_path / "out"),
-               TMTRACE_THRESHOLD="1.5MiB", TMTRACE_TRACES="1")
+               TMTRACE_THRESHOLD="1.5MiB", TMTRACE_TRACES="1",
+               TMTRACE_VERBOSE="1")
     run = run_python([str(script)], env=env, cwd=str(tmp_path))
     assert run.returncode == 0, run.stderr
     assert "traced True" in run.stdout
@@ -120,6 +121,8 @@ def test_no_op_where_the_package_is_not_importable(tmp_path):
     ({"TMTRACE": "0"}, "TMTRACE='0'", False),
     ({"TMTRACE": "2", "TMTRACE_DELAY": "soon"}, "TMTRACE_DELAY='soon'", True),
     ({"TMTRACE": "2", "TMTRACE_THRESHOLD": "10QB"}, "TMTRACE_THRESHOLD='10QB'", True),
+    ({"TMTRACE": "2", "TMTRACE_THRESHOLD": "4096"}, "write 4096MiB", True),
+    ({"TMTRACE": "2", "TMTRACE_VERBOSE": "loud"}, "TMTRACE_VERBOSE='loud'", True),
     ({"TMTRACE": "2", "TMTRACE_TRACES": "yes"}, "TMTRACE_TRACES='yes'", True),
 ])
 def test_bad_values_warn_once_and_run(site_env, tmp_path, env, warning, traced):
@@ -131,6 +134,94 @@ def test_bad_values_warn_once_and_run(site_env, tmp_path, env, warning, traced):
     assert ("traced %s" % traced) in run.stdout
     assert run.stderr.count(warning) == 1, run.stderr
     assert len(files(tmp_path)) == (1 if traced else 0)
+
+
+def make_venv(tmp_path):
+    """A real venv (no pip: fast) with the .pth in its site-packages and
+    the in-tree package on PYTHONPATH."""
+    env_dir = tmp_path / "venv"
+    venv.create(str(env_dir), with_pip=False, symlinks=True)
+    python = str(env_dir / "bin" / "python")
+    site_dir = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True).stdout.strip()
+    shutil.copy(PTH, site_dir)
+    return python
+
+
+def run_in(python, args, env, cwd):
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("TMTRACE", "PYTHONPATH"))}
+    clean.update(env, PYTHONPATH=os.pathsep.join(IN_TREE))
+    return subprocess.run([python] + args, capture_output=True, text=True,
+                          env=clean, cwd=cwd, timeout=120)
+
+
+def test_bad_value_warns_once_in_a_venv(tmp_path):
+    # A venv's site.py runs every .pth line twice.
+    python = make_venv(tmp_path)
+    run = run_in(python, ["-c", "import sys; print(sys.modules['tmtrace']"
+                                ".is_enabled())"],
+                 {"TMTRACE": "2", "TMTRACE_DELAY": "soon",
+                  "TMTRACE_OUTPUT": str(tmp_path / "o")}, str(tmp_path))
+    assert run.returncode == 0 and run.stdout.strip() == "True", run.stderr
+    assert run.stderr.count("TMTRACE_DELAY='soon'") == 1, run.stderr
+    assert run.stderr.count("tmtrace:") == 1, run.stderr
+    assert len(files(tmp_path / "o")) == 1   # one session, one final snapshot
+
+
+def test_default_output_is_per_user_not_the_current_directory(tmp_path):
+    python = make_venv(tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+    home = tmp_path / "home"
+    home.mkdir()
+    run = run_in(python, ["-c", "x = bytearray(10**6)"],
+                 {"TMTRACE": "1", "HOME": str(home)}, str(work))
+    assert run.returncode == 0 and run.stderr == "", run.stderr
+    assert files(work) == []
+    where = home / ".local" / "state" / "tmtrace"
+    assert len(files(where)) == 1
+    assert (where.stat().st_mode & 0o777) == 0o700
+    state = tmp_path / "state"
+    run = run_in(python, ["-c", "pass"],
+                 {"TMTRACE": "1", "HOME": str(home),
+                  "XDG_STATE_HOME": str(state)}, str(work))
+    assert run.returncode == 0, run.stderr
+    assert len(files(state / "tmtrace")) == 1 and files(work) == []
+
+
+FD2_PROGRAM = textwrap.dedent("""    import os, sys
+    # The program's data goes where fd 2 was (issue 10, item 5).
+    fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    os.dup2(fd, 2)
+    os.write(2, b"DATA")
+    keep = bytearray(10**6)
+""")
+
+
+def test_variable_mode_is_silent_unless_asked(site_env, tmp_path):
+    script = tmp_path / "fd2.py"
+    script.write_text(FD2_PROGRAM)
+    data = tmp_path / "data.bin"
+    env = dict(site_env, TMTRACE="3", TMTRACE_OUTPUT=str(tmp_path / "o"),
+               TMTRACE_DELAY="1", TMTRACE_THRESHOLD="512k")
+    run = run_python([str(script), str(data)], env=env, cwd=str(tmp_path))
+    assert run.returncode == 0
+    assert data.read_bytes() == b"DATA"
+    assert len(files(tmp_path / "o")) >= 1
+    # a traced child's stderr stays empty
+    run = run_python(["-c", "import subprocess, sys; subprocess.run("
+                      "[sys.executable, '-c', 'x = bytearray(10**6)'])"],
+                     env=env, cwd=str(tmp_path))
+    assert run.returncode == 0 and run.stderr == "" and run.stdout == ""
+    assert len({re.match(r".*tmtrace-(\d+)-", n).group(1)
+                for n in files(tmp_path / "o")}) == 3
+    # TMTRACE_VERBOSE=1 turns the message on
+    run = run_python(["-c", "pass"], env=dict(env, TMTRACE_VERBOSE="1"),
+                     cwd=str(tmp_path))
+    assert re.fullmatch(r"tmtrace: 1 snapshot of pid \d+ in .*\n", run.stderr), \
+        run.stderr
 
 
 CHILDREN = textwrap.dedent("""\

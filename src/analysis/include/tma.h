@@ -162,6 +162,11 @@ typedef struct tma_groups {
     uint64_t total_count;
 } tma_groups;
 
+/* How to get a snapshot with traces: the hint in every "snapshot has no
+ * traces" message of libtma and tmtool. */
+#define TMA_HINT_TRACES "take it with traces: python -m tmtrace run " \
+    "--traces, TMTRACE_TRACES=1 or Snapshot.create(traces=True)"
+
 /* Group s.  Rules (PEP 454 top_by):
  *   - cumulative is ignored for ADDRESS and TRACEBACK and when
  *     s->header.traceback_limit < 2;

@@ -2,9 +2,7 @@
 python -m tmtrace export --format parquet -o PATH FILE...  (tmtrace._export)"""
 import sys
 
+from tmtrace._cmdline import main
+
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["export"]:
-        from tmtrace._export import main
-        sys.exit(main(sys.argv[2:]))
-    from tmtrace._runner import run
-    sys.exit(run())
+    sys.exit(main())

@@ -1,35 +1,82 @@
 """Tracing a program without changing it: the session behind both
-``python -m tmtrace run`` and the TMTRACE environment variable.
+``python -m tmtrace run`` (see _cmdline) and the TMTRACE environment
+variable (see _startup).
 
 A session enables tracing, schedules a TakeSnapshotTask writing
 ``<output>/tmtrace-<pid>-<counter>.tms`` on a delay and/or a memory
-threshold, takes a final snapshot at exit and says on stderr where the
-files went.  Child processes: the settings are exported as TMTRACE*
-variables, so a Python child that imports site (subprocess, multiprocessing
-spawn/forkserver) starts its own session through the .pth hook; a fork
-child, where tracing is disabled at fork (PEP 454), starts a fresh session
-of its own from an os.register_at_fork handler.  Every process names its
-files by its pid.
+threshold, and takes a final snapshot at exit.  It says where the files
+went only when asked (``verbose``: the runner asks; the variable mode is
+silent unless TMTRACE_VERBOSE=1), because a traced program's stderr is
+its own: test suites compare it, and a program that moved its descriptors
+would find our line inside its data.
+
+Child processes: the settings are exported as TMTRACE* variables, so a
+Python child that imports site (subprocess, multiprocessing spawn/
+forkserver) starts its own session through the .pth hook; a fork child,
+where tracing is disabled at fork (PEP 454), starts a fresh session of its
+own from an os.register_at_fork handler.  Every process names its files by
+its pid.
 """
-import argparse
 import atexit
 import os
 import sys
-import traceback
+import time
+
+import _tmtrace
+
+from ._task import TakeSnapshotTask
 
 __all__ = []
 
 _session = None  # the running Session of this process, or None
 
 
+# Scheduled snapshots written at most RATE a second, after a burst of
+# BURST: a threshold far below what the program allocates (the issue that
+# asked for this saw 164,370 files in 15 s) would otherwise spend the
+# program's time and the user's disk on files nobody reads.
+RATE = 2.0
+BURST = 5
+
+
+class _RateLimit:
+    """Token bucket: wait() is 0 when a snapshot may be written now (and
+    takes the token), else the seconds until one may."""
+
+    def __init__(self, rate=RATE, burst=BURST, clock=time.monotonic):
+        self.rate = rate
+        self.burst = burst
+        self.clock = clock
+        self.tokens = float(burst)
+        self.last = clock()
+        self.deferred = 0
+
+    def wait(self):
+        now = self.clock()
+        self.tokens = min(self.burst,
+                          self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return 0.0
+        self.deferred += 1
+        return (1.0 - self.tokens) / self.rate
+
+
+def _describe(size):
+    return _tmtrace._size_format(size)
+
+
 class Session:
     def __init__(self, nframe=1, output=".", delay=None, threshold=None,
-                 traces=False):
+                 traces=False, verbose=False):
         self.nframe = nframe
         self.output = os.path.abspath(output)
         self.delay = delay
         self.threshold = threshold
         self.traces = traces
+        self.verbose = verbose
+        self.limit = _RateLimit()
         self.task = None
         self.pid = None
         self.files = []
@@ -41,12 +88,13 @@ class Session:
         env = {"TMTRACE": str(self.nframe), "TMTRACE_OUTPUT": self.output,
                "TMTRACE_TRACES": "1" if self.traces else "0"}
         env["TMTRACE_DELAY"] = str(self.delay) if self.delay else ""
-        env["TMTRACE_THRESHOLD"] = str(self.threshold) if self.threshold else ""
+        # "B": a bare number is refused (it used to mean bytes by surprise).
+        env["TMTRACE_THRESHOLD"] = ("%dB" % self.threshold
+                                    if self.threshold else "")
         return env
 
     def start(self):
         from . import _tracing
-        from ._task import TakeSnapshotTask
         self.pid = os.getpid()
         self.files = []
         self.final_done = False
@@ -59,8 +107,8 @@ class Session:
             _tracing.enable()
         template = os.path.join(self.output.replace("$", "$$"),
                                 "tmtrace-$pid-$counter.tms")
-        self.task = TakeSnapshotTask(template, traces=self.traces,
-                                     callback=self._written)
+        self.task = _SessionTask(self, template, traces=self.traces,
+                                 callback=self._written)
         if self.delay:
             self.task.set_delay(self.delay)
         if self.threshold:
@@ -94,16 +142,71 @@ class Session:
             _warn("cannot write the final snapshot: %s" % exc)
         self.announce()
 
+    def rate_limit(self):
+        """Called on the schedule when a snapshot is due: 0 to write it,
+        else the seconds to wait (with one warning, the first time)."""
+        wait = self.limit.wait()
+        if wait and self.limit.deferred == 1:
+            what = ("threshold %s" % _describe(self.threshold)
+                    if self.threshold else "the schedule")
+            _warn("snapshots are due more often than %g a second with %s: "
+                  "writing at most %g a second (raise the threshold)"
+                  % (RATE, what, RATE))
+        return wait
+
     def announce(self):
+        if not self.verbose:
+            return
         written = [f for f in self.files if os.path.exists(f)]
         if not written:
             _warn("no snapshot written for pid %d" % self.pid)
             return
         names = [os.path.basename(f) for f in written]
         span = names[0] if len(names) == 1 else "%s .. %s" % (names[0], names[-1])
-        _warn("%d snapshot%s of pid %d in %s: %s" % (
+        n = self.limit.deferred
+        skipped = ("; rate-limited %d time%s" % (n, "" if n == 1 else "s")
+                   if n else "")
+        _warn("%d snapshot%s of pid %d in %s: %s%s" % (
             len(names), "" if len(names) == 1 else "s", self.pid,
-            self.output, span))
+            self.output, span, skipped))
+
+
+class _SessionTask(TakeSnapshotTask):
+    """The session's TakeSnapshotTask: scheduled calls pass through the
+    session's rate limit; the final snapshot (a direct call) does not.
+
+    A deferred snapshot pauses the schedule rather than skipping calls one
+    by one: with a threshold far below the program's allocation rate the
+    task is due at nearly every allocation, and running Python for each
+    (to skip it) would slow the program many times over.  While paused the
+    task has no threshold and a timer due when the limit lets the next
+    snapshot through; then the user's schedule comes back."""
+
+    def __init__(self, session, *args, **kw):
+        TakeSnapshotTask.__init__(self, *args, **kw)
+        self._session = session
+        self._paused = None   # (threshold, delay) to restore, while paused
+        self._resume_ns = 0
+
+    def _call_on_schedule(self):
+        wait = self._session.rate_limit()
+        if wait:
+            if self._paused is None:
+                self._paused = (self._threshold, self._delay)
+            self._threshold = None
+            self._delay = 1   # the timer's unit; _reset_refs places it
+            self._resume_ns = _tmtrace._tasks_now() + int(wait * 1e9)
+            return None
+        if self._paused is not None:
+            self._threshold, self._delay = self._paused
+            self._paused = None
+        return TakeSnapshotTask._call_on_schedule(self)
+
+    def _reset_refs(self):
+        TakeSnapshotTask._reset_refs(self)
+        if self._paused is not None:
+            # Due when now >= _timer_start + 1 s, that is at _resume_ns.
+            self._timer_start = self._resume_ns - 1_000_000_000
 
 
 def _warn(message):
@@ -141,7 +244,7 @@ def _after_fork_child():
         from ._task import cancel_tasks
         cancel_tasks()
         _session = Session(parent.nframe, parent.output, parent.delay,
-                           parent.threshold, parent.traces)
+                           parent.threshold, parent.traces, parent.verbose)
         _session.start()
     except Exception as exc:
         _session = None
@@ -164,13 +267,14 @@ _hooks_installed = False
 
 
 def start(nframe=1, output=".", delay=None, threshold=None, traces=False,
-          export=True):
+          export=True, verbose=False):
     """Start tracing this process; return the Session.  A session that
-    is already running (TMTRACE set for the runner itself) is replaced."""
+    is already running (TMTRACE set for the runner itself) is replaced.
+    verbose: say on stderr at exit where the snapshots went."""
     global _session, _hooks_installed
     if _session is not None:
         _session.stop()
-    session = Session(nframe, output, delay, threshold, traces)
+    session = Session(nframe, output, delay, threshold, traces, verbose)
     session.start()
     _session = session
     if not _hooks_installed:
@@ -181,142 +285,3 @@ def start(nframe=1, output=".", delay=None, threshold=None, traces=False,
     if export:
         os.environ.update(session.environ())
     return session
-
-
-# --------------------------------------------------------------------------
-# python -m tmtrace run
-
-_EPILOG = """\
-The program runs as `python script.py args...` (or `python -m module`)
-would: same sys.argv, __main__, sys.path[0], exit status (sys.exit codes;
-1 and a traceback on an uncaught exception), signals and KeyboardInterrupt.
-
-Snapshots are written to DIR as tmtrace-<pid>-<counter>.tms: on the
-schedule given by --delay and/or --threshold, plus a final one at exit.
-Where they went is printed on stderr.  Read them with tmtool top/diff or
-tmtrace.Snapshot.load.
-
-Child processes: Python children (subprocess, multiprocessing spawn and
-forkserver) are traced with the same settings through the TMTRACE*
-environment variables when tmtrace is installed in their site-packages;
-fork children (multiprocessing fork, os.fork) are traced by this process's
-fork hook.  Every process writes its own files, named by its pid.
-
-Without the runner: TMTRACE=<nframe> python script.py (see
-docs/tracing-without-code-changes.md).
-"""
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected a whole number, got '%s'"
-                                         % text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1, got %d" % value)
-    return value
-
-
-def _size(text):
-    import _tmtrace
-    try:
-        value = _tmtrace._size_parse(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc))
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1 byte")
-    return value
-
-
-def _parser():
-    parser = argparse.ArgumentParser(
-        prog="python -m tmtrace",
-        description="Trace the memory allocations of a Python program "
-                    "without changing it.",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
-    run = sub.add_parser(
-        "run", help="run a script or module under tracing",
-        description="Run a Python script or module under tracing, writing "
-                    "snapshots (.tms files).",
-        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
-        usage="python -m tmtrace run [options] (script.py | -m module) "
-              "[args...]")
-    run.add_argument("--nframe", type=_positive_int, default=1, metavar="N",
-                     help="frames stored per traceback (default: 1)")
-    run.add_argument("--output", "-o", default=".", metavar="DIR",
-                     help="directory for the snapshots (created if "
-                          "missing; default: current directory)")
-    run.add_argument("--delay", type=_positive_int, metavar="S",
-                     help="take a snapshot every S seconds (timer driven "
-                          "by allocations, 1 s resolution)")
-    run.add_argument("--threshold", type=_size, metavar="SIZE",
-                     help="take a snapshot whenever the traced memory moved "
-                          "by more than SIZE since the last one (e.g. "
-                          "10MiB, 512k)")
-    run.add_argument("--traces", action="store_true",
-                     help="store every trace, not only per-line statistics "
-                          "(needed for --group-by traceback/address and "
-                          "cumulative tops; bigger files)")
-    run.add_argument("-m", dest="module", metavar="MODULE",
-                     help="run library module MODULE as a script")
-    run.add_argument("target", nargs=argparse.REMAINDER, metavar="script.py",
-                     help="the script, then its arguments")
-    return parser
-
-
-def _program_tb(tb):
-    # Drop the runner's and runpy's frames, as `python script.py` shows
-    # only the program's.
-    import runpy
-    skip = {os.path.normcase(os.path.abspath(__file__)),
-            os.path.normcase(os.path.abspath(runpy.__file__))}
-    while tb is not None:
-        name = tb.tb_frame.f_code.co_filename
-        if not (name.startswith("<frozen runpy")
-                or os.path.normcase(os.path.abspath(name)) in skip):
-            break
-        tb = tb.tb_next
-    return tb
-
-
-def run(argv=None):
-    """Entry point of `python -m tmtrace`; returns the exit status."""
-    import runpy
-    parser = _parser()
-    args = parser.parse_args(argv)
-    if args.module is None and not args.target:
-        parser.error("the run command needs a script or -m module")
-    if args.module is not None:
-        target, prog_args = args.module, list(args.target)
-    else:
-        target, prog_args = args.target[0], list(args.target[1:])
-        if target.startswith("-"):
-            parser.error("unknown option '%s' (options go before the script)"
-                         % target)
-        if not os.path.exists(target):
-            sys.stderr.write("%s: can't open file %r: [Errno 2] No such file "
-                             "or directory\n" % (sys.executable, target))
-            return 2
-    start(args.nframe, args.output, args.delay, args.threshold, args.traces)
-    try:
-        if args.module is not None:
-            # run_module sets sys.argv[0] to the module's file, as -m does;
-            # sys.path[0] is already the current directory (we run as -m).
-            sys.argv = [target] + prog_args
-            runpy.run_module(target, run_name="__main__", alter_sys=True)
-        else:
-            sys.argv = [target] + prog_args
-            sys.path[0] = os.path.dirname(os.path.abspath(target))
-            runpy.run_path(target, run_name="__main__")
-    except (SystemExit, KeyboardInterrupt):
-        raise
-    except BaseException:
-        etype, value, tb = sys.exc_info()
-        tb = _program_tb(tb)
-        # The hook prints value.__traceback__ on recent versions.
-        sys.excepthook(etype, value.with_traceback(tb), tb)
-        return 1
-    return 0

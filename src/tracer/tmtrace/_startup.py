@@ -4,17 +4,23 @@ The .pth file installed with the package imports this module only when
 TMTRACE is set.  Variables:
 
   TMTRACE=<nframe>        enable tracing, <nframe> frames per traceback
-  TMTRACE_OUTPUT=<dir>    where snapshots go (default: current directory)
+  TMTRACE_OUTPUT=<dir>    where snapshots go (default: a per-user directory,
+                          $XDG_STATE_HOME/tmtrace, else
+                          ~/.local/state/tmtrace, created 0700)
   TMTRACE_DELAY=<s>       a snapshot every <s> seconds
   TMTRACE_THRESHOLD=<size> a snapshot when the traced memory moved by more
-                          than <size> (10MiB, 512k, 1048576)
-  TMTRACE_TRACES=1        store every trace, not only per-line statistics
+                          than <size>, with a unit (10MiB, 512k, 4096B)
+  TMTRACE_TRACES=0|1      store every trace (1, the default) or only
+                          per-line statistics (0)
+  TMTRACE_VERBOSE=1       say on stderr at exit where the snapshots went
   TMTRACE_LIVE=0          do not serve live snapshots (tmtool watch --pid)
 
-A final snapshot is written at exit.  A bad value gives one warning on
-stderr; the program then runs untraced (bad TMTRACE) or with the default
-for that setting, and never fails because of tmtrace.  Ignored under
-``python -E`` / ``-I``.
+A final snapshot is written at exit.  Nothing is printed unless
+TMTRACE_VERBOSE=1 or something is wrong: a bad value gives one warning on
+stderr (one per process, although a venv's site runs the .pth line twice);
+the program then runs untraced (bad TMTRACE) or with the default for that
+setting, and never fails because of tmtrace.  Ignored under ``python -E`` /
+``-I``.
 """
 import os
 import sys
@@ -39,16 +45,31 @@ def _whole(name, text):
 
 
 def _size(text):
+    from ._cmdline import unit_size
     try:
-        import _tmtrace
-        value = _tmtrace._size_parse(text)
-        if value >= 1:
-            return value
-        reason = "must be at least 1 byte"
+        return unit_size(text)
     except ValueError as exc:
-        reason = str(exc)
-    _warn("ignoring TMTRACE_THRESHOLD=%r: %s" % (text, reason))
+        _warn("ignoring TMTRACE_THRESHOLD=%r: %s" % (text, exc))
     return None
+
+
+def _flag(name, environ, default):
+    text = environ.get(name, "").strip()
+    if text in ("0", "1"):
+        return text == "1"
+    if text:
+        _warn("ignoring %s=%r: expected 0 or 1" % (name, text))
+    return default
+
+
+def default_output(environ):
+    """Where snapshots go without TMTRACE_OUTPUT: a directory of the user,
+    not the current directory of every Python process the variable
+    reaches (pip, build tools, test runners)."""
+    state = environ.get("XDG_STATE_HOME", "").strip()
+    if not os.path.isabs(state):   # the XDG rule: relative paths are invalid
+        state = os.path.join(os.path.expanduser("~"), ".local", "state")
+    return os.path.join(state, "tmtrace")
 
 
 def settings(environ):
@@ -57,25 +78,38 @@ def settings(environ):
     if nframe is None:
         _warn("tracing is off for this process")
         return None
+    from ._cmdline import DEFAULT_TRACES
     delay = environ.get("TMTRACE_DELAY", "").strip()
     threshold = environ.get("TMTRACE_THRESHOLD", "").strip()
-    traces = environ.get("TMTRACE_TRACES", "").strip()
-    if traces not in ("", "0", "1"):
-        _warn("ignoring TMTRACE_TRACES=%r: expected 0 or 1" % traces)
-        traces = ""
+    output = environ.get("TMTRACE_OUTPUT", "").strip()
+    if not output:
+        output = default_output(environ)
+        try:
+            os.makedirs(output, mode=0o700, exist_ok=True)
+        except OSError:
+            pass  # the session reports it
     return {
         "nframe": nframe,
-        "output": environ.get("TMTRACE_OUTPUT", "").strip() or ".",
+        "output": output,
         "delay": _whole("TMTRACE_DELAY", delay) if delay else None,
         "threshold": _size(threshold) if threshold else None,
-        "traces": traces == "1",
+        "traces": _flag("TMTRACE_TRACES", environ, DEFAULT_TRACES),
+        "verbose": _flag("TMTRACE_VERBOSE", environ, False),
     }
+
+
+# A venv's site processes its site-packages twice (once from venv(), once
+# as a prefix: CPython's site.py), and the .pth line with it: the second
+# call must neither warn again nor start a second session.
+_started = False
 
 
 def run():
     """Called from the .pth file when TMTRACE is set."""
-    if sys.flags.ignore_environment or not os.environ.get("TMTRACE"):
+    global _started
+    if _started or sys.flags.ignore_environment or not os.environ.get("TMTRACE"):
         return
+    _started = True
     try:
         config = settings(os.environ)
         if config is None:
