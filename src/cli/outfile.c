@@ -1,17 +1,17 @@
-/* outfile.c -- atomic whole-file writes for exports (see outfile.h). */
+/* outfile.c -- whole-file writes for exports (see outfile.h), atomic
+ * through libtms's tms_outfile (one rule for every file tmtool writes). */
 #include "outfile.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "exitcodes.h"
+#include "input.h"
 #include "output.h"
+#include "tms.h"
 
 static int write_all(int fd, const unsigned char *p, size_t len)
 {
@@ -38,62 +38,25 @@ static int to_stdout(const void *buf, size_t len)
     return TM_EXIT_OK;
 }
 
-/* The directory part of path ("." when there is none), in buf. */
-static void dir_of(char *buf, size_t cap, const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    if (slash == NULL)
-        snprintf(buf, cap, ".");
-    else if (slash == path)
-        snprintf(buf, cap, "/");
-    else
-        snprintf(buf, cap, "%.*s", (int)(slash - path), path);
-}
-
 int tm_outfile_write(const char *path, const void *buf, size_t len)
 {
     if (strcmp(path, "-") == 0)
         return to_stdout(buf, len);
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (tmp == NULL) {
-        tm_error("out of memory");
+    tms_error err = { 0 };
+    tms_outfile *o = NULL;
+    int st = tms_outfile_open(&o, path, &err);
+    if (st < 0) {
+        tm_report_error("create", path, &err);
         return TM_EXIT_BADFILE;
     }
-    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);  /* 0600 */
-    if (fd < 0) {
-        tm_error("cannot create '%s': %s", path, strerror(errno));
-        free(tmp);
+    if (write_all(tms_outfile_fd(o), buf, len) < 0) {
+        tm_error("cannot write '%s': %s", path, strerror(errno));
+        tms_outfile_abort(o);
         return TM_EXIT_BADFILE;
     }
-    mode_t mask = umask(0);
-    umask(mask);
-    int ok = write_all(fd, buf, len) == 0 && fsync(fd) == 0 &&
-             fchmod(fd, 0644 & ~mask) == 0;
-    int saved = errno;
-    if (close(fd) != 0 && ok) {
-        ok = 0;
-        saved = errno;
-    }
-    if (ok && rename(tmp, path) != 0) {
-        ok = 0;
-        saved = errno;
-    }
-    if (!ok) {
-        unlink(tmp);
-        tm_error("cannot write '%s': %s", path, strerror(saved));
-        free(tmp);
+    if (tms_outfile_commit(o, &err) < 0) {
+        tm_report_error("write", path, &err);
         return TM_EXIT_BADFILE;
-    }
-    free(tmp);
-    /* the rename is durable once the directory is */
-    char dir[PATH_MAX];
-    dir_of(dir, sizeof dir, path);
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
     }
     return TM_EXIT_OK;
 }

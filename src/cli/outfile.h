@@ -6,9 +6,9 @@
 
 #include <stddef.h>
 
-/* Write buf to path: a 0600 temporary file in the same directory, written,
- * fsync'd, given 0644 & ~umask, renamed over path, directory fsync'd; the
- * temporary file is removed on any failure.  "-" writes to stdout.
+/* Write buf to path atomically (libtms's tms_outfile: a 0600 temporary
+ * beside path, fsync'd, renamed; removed on any failure).  "-" writes to
+ * stdout.
  * Returns 0 or an exit code after reporting. */
 int tm_outfile_write(const char *path, const void *buf, size_t len);
 

@@ -475,7 +475,8 @@ class ErrorsTest(unittest.TestCase):
         p = run(TMTOOL, "export", "-o", "/proc/tmtool-export/x.pb.gz",
                 Fixture.odd, check=False)
         self.assertEqual(p.returncode, 3)
-        self.assertIn("cannot create '/proc/tmtool-export/x.pb.gz'", p.stderr)
+        self.assertIn("'/proc/tmtool-export/x.pb.gz'", p.stderr)
+        self.assertIn("No such file or directory", p.stderr)
 
 
 if __name__ == "__main__":
