@@ -152,6 +152,8 @@ static size_t common_labels(tm_pprof_label *l, size_t n, tms_snapshot **snaps,
     return kept;
 }
 
+#define MAX_FILE_COMMENTS 5
+
 static int add_comments(tm_pprof *p, char **paths, tms_snapshot **snaps,
                         size_t n, tms_error *err)
 {
@@ -159,10 +161,17 @@ static int add_comments(tm_pprof *p, char **paths, tms_snapshot **snaps,
     snprintf(line, sizeof line, "tmtool export of %zu tmtrace snapshot%s", n,
              n == 1 ? "" : "s");
     int rc = tm_pprof_add_comment(p, line, err);
-    for (size_t i = 0; rc == 0 && i < n; i++) {
+    /* pprof prints every comment at the top of its reports: name a few
+     * files, not a fleet's worth */
+    size_t shown = n <= MAX_FILE_COMMENTS ? n : MAX_FILE_COMMENTS - 1;
+    for (size_t i = 0; rc == 0 && i < shown; i++) {
         tm_format_time_iso(when, sizeof when, snaps[i]->header.timestamp_ns);
         snprintf(line, sizeof line, "%s: pid %" PRId64 " at %s", paths[i],
                  snaps[i]->header.pid, when);
+        rc = tm_pprof_add_comment(p, line, err);
+    }
+    if (rc == 0 && shown < n) {
+        snprintf(line, sizeof line, "... and %zu more files", n - shown);
         rc = tm_pprof_add_comment(p, line, err);
     }
     return rc;

@@ -351,6 +351,22 @@ class ParquetTest(unittest.TestCase):
         self.assertEqual(n, sum(c for _, c in tmtool_top(files).values()))
         self.assertEqual((blocks, distinct_addr), (n, n))
 
+    def test_rows_per_trace_in_small_chunks(self):
+        # tables of CHUNK_ROWS rows (a million by default) cut a file's
+        # traces; with 7 the cuts fall everywhere, tracebacks included
+        files = Fixture.traced[:2] + [Fixture.odd]
+        path = os.path.join(self.out, "chunks.parquet")
+        run(PYTHON, "-c", "import sys, tmtrace._export as e; e.CHUNK_ROWS = 7; "
+            "sys.exit(e.main(sys.argv[1:]))", "--rows", "trace", "-q",
+            "-o", path, *files)
+        self.assertEqual(self.per_line(path), tmtool_top(files))
+        want = tmtool_top_tracebacks(files)
+        rows = duck("SELECT [(f.file, f.line) FOR f IN traceback], sum(size), "
+                    "sum(count) FROM read_parquet(?) GROUP BY ALL", path)
+        got = {tuple(tuple(fr.values()) if isinstance(fr, dict) else tuple(fr)
+                     for fr in tb): (int(s), int(c)) for tb, s, c in rows}
+        self.assertEqual(got, want)
+
     def test_snapshot_columns(self):
         files = Fixture.traced + [Fixture.odd]
         path = self.export(*files)

@@ -32,23 +32,30 @@ class ExportError(Exception):
 
 
 def schema(pa):
-    """The table's schema, version SCHEMA_VERSION (format/EXPORT.md)."""
-    frame = pa.struct([("function", pa.string()), ("file", pa.string()),
+    """The table's schema, version SCHEMA_VERSION (format/EXPORT.md).
+    Strings that repeat (per snapshot, per frame) are dictionary-encoded:
+    Parquet stores them as such and readers see plain strings."""
+    text = pa.dictionary(pa.int32(), pa.string())
+    frame = pa.struct([("function", text), ("file", text),
                        ("line", pa.int32())])
     return pa.schema([
-        ("snapshot_id", pa.string()),
-        ("series_id", pa.string()),
-        ("file", pa.string()),
+        ("snapshot_id", text),
+        ("series_id", text),
+        ("file", text),
         ("pid", pa.int64()),
-        ("host", pa.string()),
+        ("host", text),
         ("timestamp", pa.timestamp("ns", tz="UTC")),
-        ("domain", pa.string()),
+        ("domain", text),
         ("address", pa.uint64()),
         ("size", pa.int64()),
         ("count", pa.int64()),
-        ("traceback", pa.list_(frame)),
+        ("traceback", pa.large_list(frame)),
         ("meta", pa.map_(pa.string(), pa.string())),
     ], metadata={b"tmtrace.export.schema": SCHEMA_VERSION.encode()})
+
+
+# Rows per table written: bounds the memory of a per-trace export.
+CHUNK_ROWS = 1 << 20
 
 
 def _packed(pa, typ, buf):
@@ -57,74 +64,62 @@ def _packed(pa, typ, buf):
                                  [None, pa.py_buffer(buf)])
 
 
-def _negative_to_null(pa, arr):
+def _ids(pa, buf):
+    """Packed int32 string ids, -1 (unknown) as null."""
+    arr = _packed(pa, pa.int32(), buf)
     return pa.compute.if_else(pa.compute.less(arr, 0), None, arr)
 
 
-def _repeat(pa, value, typ, n):
-    """value n times (a one-item array taken n times: no Python loop)."""
+def _constant(pa, value, typ, n):
+    """value n times: dictionary columns get n zero indices into a
+    one-entry dictionary; others a one-item array taken n times."""
     zeros = _packed(pa, pa.int32(), bytes(4 * n))
+    if pa.types.is_dictionary(typ):
+        if value is None:
+            return pa.nulls(n, typ)
+        return pa.DictionaryArray.from_arrays(zeros, pa.array([value],
+                                                              typ.value_type))
     return pa.array([value], typ).take(zeros)
 
 
-def _frames(pa, tables, frame_type):
-    """Every frame of the snapshot as a struct, indexed by frame id, from
-    tables = _tmtrace.export_frames(data)."""
-    strings, ffile, fline, _, _, ffunc = tables
-    strings = pa.array(strings, pa.string())
-    file_idx = _negative_to_null(pa, _packed(pa, pa.int32(), ffile))
-    func_idx = _negative_to_null(pa, _packed(pa, pa.int32(), ffunc))
-    line = _negative_to_null(pa, _packed(pa, pa.int32(), fline))
-    # a function is null when unknown (.tms 1.0 files)
+def _frame_struct(pa, strings, func, file, line, frame_type):
+    """Frames as a struct array from packed int32 string ids (-1: unknown)
+    and lines (-1: unknown): function and file dictionary-encoded on the
+    snapshot's strings, so nothing is copied per frame."""
+    line = _packed(pa, pa.int32(), line)
+    line = pa.compute.if_else(pa.compute.less(line, 0), None, line)
     return pa.StructArray.from_arrays(
-        [strings.take(func_idx), strings.take(file_idx), line],
+        [pa.DictionaryArray.from_arrays(_ids(pa, func), strings),
+         pa.DictionaryArray.from_arrays(_ids(pa, file), strings), line],
         fields=list(frame_type))
 
 
-def _stacks(pa, tables, list_type):
-    """Every traceback, as list_type, indexed by traceback id."""
-    frames = _frames(pa, tables, list_type.value_type)
-    _, _, _, tb_start, tb_frames, _ = tables
-    values = frames.take(_packed(pa, pa.uint32(), tb_frames))
-    offsets = _packed(pa, pa.int64(), tb_start)
-    return pa.LargeListArray.from_arrays(offsets, values).cast(list_type)
+def _stack_column(pa, data, strings, frame_type, tb_ids):
+    """The traceback column of rows whose traceback ids are the packed
+    uint32 tb_ids (expanded per row in C)."""
+    offsets, func, file, line = _tmtrace.export_stack_rows(data, tb_ids)
+    return pa.LargeListArray.from_arrays(
+        _packed(pa, pa.int64(), offsets),
+        _frame_struct(pa, strings, func, file, line, frame_type))
 
 
-def snapshot_table(pa, data, path, rows):
-    """The rows of one loaded snapshot (a _tmtrace.SnapshotData): one per
-    site (traceback; line for a stats-only file) or one per trace."""
+def _one_frame_column(pa, data, strings, frame_type, frame_ids):
+    """One-frame tracebacks (stats-only snapshots)."""
+    _, ffile, fline, _, _, ffunc = _tmtrace.export_frames(data)
+    frames = _frame_struct(pa, strings, ffunc, ffile, fline, frame_type)
+    n = len(frame_ids) // 4
+    offsets = pa.array(range(n + 1), pa.int64())
+    return pa.LargeListArray.from_arrays(
+        offsets, frames.take(_packed(pa, pa.uint32(), frame_ids)))
+
+
+def snapshot_tables(pa, data, path, rows):
+    """The rows of one loaded snapshot (a _tmtrace.SnapshotData), as
+    tables of at most CHUNK_ROWS rows: one row per site (traceback; line
+    for a stats-only file) or one per trace."""
     sch = schema(pa)
-    list_type = sch.field("traceback").type
-    tables = _tmtrace.export_frames(data)
-    addresses = None
-    if rows == "trace":
-        cols = _tmtrace.export_traces(data)
-        if cols is None:
-            raise ExportError("'%s' has no traces: export it with --rows site"
-                              % path, EXIT_USAGE)
-        addr, size, tb = cols
-        addresses = _packed(pa, pa.uint64(), addr)
-        sizes = _packed(pa, pa.uint64(), size)
-        counts = _repeat(pa, 1, pa.int64(), len(sizes))
-        traceback = _stacks(pa, tables, list_type).take(
-            _packed(pa, pa.uint32(), tb))
-    elif data.has_traces:
-        tb, size, count = _tmtrace.export_sites(data)
-        sizes = _packed(pa, pa.uint64(), size)
-        counts = _packed(pa, pa.uint64(), count)
-        traceback = _stacks(pa, tables, list_type).take(
-            _packed(pa, pa.uint32(), tb))
-    else:
-        # Statistics only: a site is a line, its stack that one frame.
-        frame, size, count = _tmtrace.export_stats(data)
-        sizes = _packed(pa, pa.uint64(), size)
-        counts = _packed(pa, pa.uint64(), count)
-        frames = _frames(pa, tables, list_type.value_type)
-        offsets = pa.array(range(len(sizes) + 1), pa.int32())
-        traceback = pa.ListArray.from_arrays(
-            offsets, frames.take(_packed(pa, pa.uint32(), frame)))
-        traceback = traceback.cast(list_type)
-    n = len(sizes)
+    frame_type = sch.field("traceback").type.value_type
+    strings = pa.array(_tmtrace.export_frames(data)[0], pa.string())
     meta = data.meta()
     series = _tmtrace.export_series_id(data)
     ts = data.timestamp_ns
@@ -138,16 +133,45 @@ def snapshot_table(pa, data, path, rows):
         "domain": DOMAIN,
         "meta": sorted(meta.items()),
     }
-    cols = {
-        "address": addresses if addresses is not None
-        else pa.nulls(n, pa.uint64()),
-        "size": sizes.cast(pa.int64()),
-        "count": counts.cast(pa.int64()),
-        "traceback": traceback,
-    }
-    arrays = [cols[f.name] if f.name in cols
-              else _repeat(pa, const[f.name], f.type, n) for f in sch]
-    return pa.Table.from_arrays(arrays, schema=sch)
+
+    def table(cols, n):
+        arrays = [cols[f.name] if f.name in cols
+                  else _constant(pa, const[f.name], f.type, n) for f in sch]
+        return pa.Table.from_arrays(arrays, schema=sch)
+
+    if rows == "trace":
+        cols = _tmtrace.export_traces(data)
+        if cols is None:
+            raise ExportError("'%s' has no traces: export it with --rows site"
+                              % path, EXIT_USAGE)
+        addr, size, tb = (memoryview(c) for c in cols)
+        total = len(size) // 8
+        for start in range(0, total, CHUNK_ROWS):
+            end = min(total, start + CHUNK_ROWS)
+            n = end - start
+            yield table({
+                "address": _packed(pa, pa.uint64(), addr[8 * start:8 * end]),
+                "size": _packed(pa, pa.uint64(), size[8 * start:8 * end])
+                .cast(pa.int64()),
+                "count": _constant(pa, 1, pa.int64(), n),
+                "traceback": _stack_column(pa, data, strings, frame_type,
+                                           tb[4 * start:4 * end]),
+            }, n)
+        return
+    if data.has_traces:
+        ids, size, count = _tmtrace.export_sites(data)
+        stacks = _stack_column(pa, data, strings, frame_type, ids)
+    else:
+        # Statistics only: a site is a line, its stack that one frame.
+        ids, size, count = _tmtrace.export_stats(data)
+        stacks = _one_frame_column(pa, data, strings, frame_type, ids)
+    n = len(ids) // 4
+    yield table({
+        "address": pa.nulls(n, pa.uint64()),
+        "size": _packed(pa, pa.uint64(), size).cast(pa.int64()),
+        "count": _packed(pa, pa.uint64(), count).cast(pa.int64()),
+        "traceback": stacks,
+    }, n)
 
 
 # ---- files ---------------------------------------------------------------
@@ -179,9 +203,14 @@ def _write_atomic(pq, path, tables_of, sch):
     rows = 0
     try:
         with os.fdopen(fd, "wb") as f:
-            with pq.ParquetWriter(f, sch, compression="zstd") as w:
+            # statistics for the flat columns (readers skip row groups by
+            # pid, time, size); none for the traceback's frames, whose
+            # min/max would cost a third of the write and help no filter
+            flat = [c.name for c in sch if c.name not in ("traceback", "meta")]
+            with pq.ParquetWriter(f, sch, compression="zstd",
+                                  write_statistics=flat) as w:
                 for table in tables_of():
-                    w.write_table(table, row_group_size=1 << 20)
+                    w.write_table(table, row_group_size=CHUNK_ROWS)
                     rows += table.num_rows
             f.flush()
             os.fsync(f.fileno())
@@ -263,7 +292,8 @@ def export(files, output, rows="site", filters=(), quiet=True):
             data = _load(path)
             if filters:
                 data.apply_filters(list(filters))
-            yield snapshot_table(pa, data, path, rows)
+            for table in snapshot_tables(pa, data, path, rows):
+                yield table
 
     total = 0
     for target, paths in targets:
