@@ -371,12 +371,13 @@ class ParquetTest(unittest.TestCase):
         files = Fixture.traced + [Fixture.odd]
         path = self.export(*files)
         rows = duck("SELECT DISTINCT file, snapshot_id, series_id, pid, host, "
-                    "epoch_ns(timestamp), domain, meta FROM read_parquet(?)", path)
+                    "timestamp_ns, epoch_us(timestamp), domain, meta FROM read_parquet(?)", path)
         self.assertEqual(len(rows), len(files))
         self.assertEqual({r[0] for r in rows}, set(files))
         self.assertEqual({r[3] for r in rows}, Fixture.pids | {4242})
-        self.assertEqual({r[6] for r in rows}, {"python"})
-        for file, sid, series, pid, host, ts, _, meta in rows:
+        self.assertEqual({r[7] for r in rows}, {"python"})
+        for file, sid, series, pid, host, ts, us, _, meta in rows:
+            self.assertEqual(us, ts // 1000)
             hdr = json.loads(run(TMTOOL, "metrics", "--format", "json",
                                  file).stdout)["snapshots"][0]
             self.assertEqual((series, pid, ts),

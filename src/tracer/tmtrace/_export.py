@@ -44,9 +44,14 @@ def schema(pa):
         ("file", text),
         ("pid", pa.int64()),
         ("host", text),
-        ("timestamp", pa.timestamp("ns", tz="UTC")),
+        # microseconds: what Spark, Trino and BigQuery read as a timestamp
+        # (Spark refuses Parquet's nanosecond one); exact in timestamp_ns
+        ("timestamp", pa.timestamp("us", tz="UTC")),
+        ("timestamp_ns", pa.int64()),
         ("domain", text),
-        ("address", pa.uint64()),
+        # int64, not uint64: engines without unsigned types read it as a
+        # number, and user-space addresses stay below 2^63
+        ("address", pa.int64()),
         ("size", pa.int64()),
         ("count", pa.int64()),
         ("traceback", pa.large_list(frame)),
@@ -129,7 +134,8 @@ def snapshot_tables(pa, data, path, rows):
         "file": path,
         "pid": data.pid,
         "host": meta.get("host"),
-        "timestamp": ts,
+        "timestamp": ts // 1000,
+        "timestamp_ns": ts,
         "domain": DOMAIN,
         "meta": sorted(meta.items()),
     }
@@ -150,7 +156,7 @@ def snapshot_tables(pa, data, path, rows):
             end = min(total, start + CHUNK_ROWS)
             n = end - start
             yield table({
-                "address": _packed(pa, pa.uint64(), addr[8 * start:8 * end]),
+                "address": _packed(pa, pa.int64(), addr[8 * start:8 * end]),
                 "size": _packed(pa, pa.uint64(), size[8 * start:8 * end])
                 .cast(pa.int64()),
                 "count": _constant(pa, 1, pa.int64(), n),
@@ -167,7 +173,7 @@ def snapshot_tables(pa, data, path, rows):
         stacks = _one_frame_column(pa, data, strings, frame_type, ids)
     n = len(ids) // 4
     yield table({
-        "address": pa.nulls(n, pa.uint64()),
+        "address": pa.nulls(n, pa.int64()),
         "size": _packed(pa, pa.uint64(), size).cast(pa.int64()),
         "count": _packed(pa, pa.uint64(), count).cast(pa.int64()),
         "traceback": stacks,
