@@ -39,7 +39,9 @@ _STEP_MIN = 64 * 1024
 # Lines that are pytest's or ours, not the test's: left out of "held"
 # memory and of the lines named (most recent frame only, so the test's
 # own lines, called from pytest, stay).
-_NOT_THE_TEST = ("*/_pytest/*", "*/pluggy/*", "*/tmtrace/*", "<frozen *>")
+# contextlib: pytest's own context managers around the call.
+_NOT_THE_TEST = ("*/_pytest/*", "*/pluggy/*", "*/tmtrace/*", "<frozen *>",
+                 "*/contextlib.py")
 _FAILURE = pytest.StashKey[str]()
 _LIMITS = pytest.StashKey[tuple]()
 
