@@ -19,68 +19,45 @@
 
 #include "tma_internal.h"
 
-typedef struct tb_sum {
-    uint64_t size;
-    uint64_t count;
-} tb_sum;
-
-/* Build the stats of the traces whose traceback has keep[tb] != 0 (all
- * when keep is NULL) into a new array; interns the unknown frame when an
- * empty traceback has traces. */
-static int build_stats(tms_snapshot *s, const uint8_t *keep,
-                       tms_stat **out, uint64_t *nout, tms_error *err)
+/* Stats from memory summed per traceback: sums[t] belongs under frame[t]
+ * (TMS_NONE: an empty traceback, counted under the unknown frame, which
+ * is interned when needed).  One stat per frame with memory, in frame-id
+ * order, into a new array. */
+static int stats_from_sums(tms_snapshot *s, const uint32_t *frame,
+                           const tma_tb_total *sums, size_t n,
+                           tms_stat **out, uint64_t *nout, tms_error *err)
 {
     *out = NULL;
     *nout = 0;
-    tb_sum *tb = calloc(s->ntracebacks ? s->ntracebacks : 1, sizeof *tb);
-    if (tb == NULL)
-        return tma_fail(err, TMS_E_NOMEM, "cannot compute stats: out of memory");
-    for (uint64_t i = 0; i < s->ntraces; i++) {
-        uint32_t t = s->traces[i].traceback;
-        if (t >= s->ntracebacks) {
-            free(tb);
-            return tma_fail(err, TMS_E_CORRUPT,
-                            "cannot compute stats: trace %llu refers to "
-                            "traceback %u of %u", (unsigned long long)i, t,
-                            s->ntracebacks);
-        }
-        if (keep != NULL && !keep[t])
-            continue;
-        tb[t].size += s->traces[i].size;
-        tb[t].count++;
-    }
-    int need_unknown = 0;
-    for (uint32_t t = 0; t < s->ntracebacks; t++)
-        if (tb[t].count && tms_traceback_len(s, t) == 0)
-            need_unknown = 1;
     uint32_t unknown = TMS_NONE;
-    if (need_unknown) {
+    for (size_t t = 0; t < n && unknown == TMS_NONE; t++) {
+        if (sums[t].count == 0 || frame[t] != TMS_NONE)
+            continue;
         int rc = tms_snapshot_intern_frame(s, TMS_NONE, TMS_LINENO_NONE,
                                            &unknown);
-        if (rc < 0) {
-            free(tb);
+        if (rc < 0)
             return tma_fail(err, rc, "cannot compute stats: cannot add the "
                                      "unknown frame");
-        }
     }
-    tb_sum *fr = calloc(s->nframes ? s->nframes : 1, sizeof *fr);
-    if (fr == NULL) {
-        free(tb);
+    tma_tb_total *fr = calloc(s->nframes ? s->nframes : 1, sizeof *fr);
+    if (fr == NULL)
         return tma_fail(err, TMS_E_NOMEM, "cannot compute stats: out of memory");
-    }
-    for (uint32_t t = 0; t < s->ntracebacks; t++) {
-        if (tb[t].count == 0)
+    for (size_t t = 0; t < n; t++) {
+        if (sums[t].count == 0)
             continue;
-        uint32_t f = tms_traceback_len(s, t) ? tms_traceback_frames(s, t)[0]
-                                             : unknown;
-        fr[f].size += tb[t].size;
-        fr[f].count += tb[t].count;
+        uint32_t f = frame[t] == TMS_NONE ? unknown : frame[t];
+        if (f >= s->nframes) {
+            free(fr);
+            return tma_fail(err, TMS_E_ARG, "cannot compute stats: frame %u "
+                            "of %u", f, s->nframes);
+        }
+        fr[f].size += sums[t].size;
+        fr[f].count += sums[t].count;
     }
-    free(tb);
-    uint64_t n = 0;
+    uint64_t k = 0;
     for (uint32_t f = 0; f < s->nframes; f++)
-        n += fr[f].count != 0;
-    tms_stat *st = malloc((n ? n : 1) * sizeof *st);
+        k += fr[f].count != 0;
+    tms_stat *st = malloc((k ? k : 1) * sizeof *st);
     if (st == NULL) {
         free(fr);
         return tma_fail(err, TMS_E_NOMEM, "cannot compute stats: out of memory");
@@ -96,8 +73,45 @@ static int build_stats(tms_snapshot *s, const uint8_t *keep,
     }
     free(fr);
     *out = st;
-    *nout = n;
+    *nout = k;
     return TMS_OK;
+}
+
+/* Build the stats of the traces whose traceback has keep[tb] != 0 (all
+ * when keep is NULL) into a new array. */
+static int build_stats(tms_snapshot *s, const uint8_t *keep,
+                       tms_stat **out, uint64_t *nout, tms_error *err)
+{
+    size_t n = s->ntracebacks;
+    tma_tb_total *tb = calloc(n ? n : 1, sizeof *tb);
+    uint32_t *frame = malloc((n ? n : 1) * sizeof *frame);
+    int rc = TMS_OK;
+    if (tb == NULL || frame == NULL) {
+        rc = tma_fail(err, TMS_E_NOMEM, "cannot compute stats: out of memory");
+        goto out;
+    }
+    for (uint64_t i = 0; i < s->ntraces; i++) {
+        uint32_t t = s->traces[i].traceback;
+        if (t >= s->ntracebacks) {
+            rc = tma_fail(err, TMS_E_CORRUPT,
+                          "cannot compute stats: trace %llu refers to "
+                          "traceback %u of %u", (unsigned long long)i, t,
+                          s->ntracebacks);
+            goto out;
+        }
+        if (keep != NULL && !keep[t])
+            continue;
+        tb[t].size += s->traces[i].size;
+        tb[t].count++;
+    }
+    for (uint32_t t = 0; t < s->ntracebacks; t++)
+        frame[t] = tms_traceback_len(s, t) ? tms_traceback_frames(s, t)[0]
+                                           : TMS_NONE;
+    rc = stats_from_sums(s, frame, tb, n, out, nout, err);
+out:
+    free(tb);
+    free(frame);
+    return rc;
 }
 
 /* The snapshot owns s->stats; replace it whole. */
@@ -107,6 +121,21 @@ static void set_stats(tms_snapshot *s, tms_stat *st, uint64_t n)
     s->stats = st;
     s->nstats = n;
     s->cap_stats = n ? n : 1;
+}
+
+int tma_snapshot_stats_from_sums(tms_snapshot *s, const uint32_t *frame,
+                                 const tma_tb_total *sums, size_t n,
+                                 tms_error *err)
+{
+    if (s == NULL || (n > 0 && (frame == NULL || sums == NULL)))
+        return tma_fail(err, TMS_E_ARG, "cannot compute stats: no input");
+    tms_stat *st;
+    uint64_t k;
+    int rc = stats_from_sums(s, frame, sums, n, &st, &k, err);
+    if (rc < 0)
+        return rc;
+    set_stats(s, st, k);
+    return TMS_OK;
 }
 
 int tma_snapshot_stats_from_traces(tms_snapshot *s, tms_error *err)

@@ -1,10 +1,15 @@
-/* export.c -- tmt_core_export: the live tables into a tms_snapshot.
+/* export.c -- tmt_core_export: the live tables into a tms_snapshot, the
+ * one way out of them.  Snapshot.create, the live endpoint and the
+ * queries (get_traces, get_stats, get_trace) all copy the tables here and
+ * then use the same builders (libtma's stats rule, snapconv.c's Python
+ * objects).
  *
  * Runs with the GIL held throughout, after applying the pending map, and
  * nothing here allocates through Python: the snapshot is one instant.
  * Cost is linear in traces with one hash probe per trace into the
  * snapshot's traceback map: each code object's filename is interned once
- * and each distinct frame's line resolved once. */
+ * and each distinct frame's line resolved once (the maps below; a single
+ * trace goes without them). */
 #include "core.h"
 
 
@@ -18,17 +23,16 @@ typedef struct exporter {
     uint32_t *frame_id;  /* our frame id -> snapshot frame id */
     uint32_t *tb_id;     /* our traceback id -> snapshot traceback id */
     uint32_t *scratch;
-    uint32_t unknown_frame;
 } exporter;
 
 static int export_frame(exporter *x, uint32_t fid, uint32_t *out)
 {
-    if (x->frame_id[fid] != NOT_YET) {
+    if (x->frame_id && x->frame_id[fid] != NOT_YET) {
         *out = x->frame_id[fid];
         return 0;
     }
     tmt_frame *fr = &tmt_T.frames[fid];
-    uint32_t cs = x->code_str[fr->code];
+    uint32_t cs = x->code_str ? x->code_str[fr->code] : NOT_YET;
     if (cs == NOT_YET) {
         const tmt_code *c = &tmt_T.codes[fr->code];
         cs = TMS_NONE;
@@ -37,19 +41,20 @@ static int export_frame(exporter *x, uint32_t fid, uint32_t *out)
             if (r < 0)
                 return r;
         }
-        x->code_str[fr->code] = cs;
+        if (x->code_str)
+            x->code_str[fr->code] = cs;
     }
     int32_t line = tmt_frame_line(fr);
     int r = tms_snapshot_intern_frame(x->s, cs, line < 0 ? TMS_LINENO_NONE : line,
                                       out);
-    if (r == 0)
+    if (r == 0 && x->frame_id)
         x->frame_id[fid] = *out;
     return r;
 }
 
 static int export_tb(exporter *x, uint32_t tb, uint32_t *out)
 {
-    if (x->tb_id[tb] != NOT_YET) {
+    if (x->tb_id && x->tb_id[tb] != NOT_YET) {
         *out = x->tb_id[tb];
         return 0;
     }
@@ -60,7 +65,7 @@ static int export_tb(exporter *x, uint32_t tb, uint32_t *out)
             return r;
     }
     int r = tms_snapshot_intern_traceback(x->s, x->scratch, t->nframes, out);
-    if (r == 0)
+    if (r == 0 && x->tb_id)
         x->tb_id[tb] = *out;
     return r;
 }
@@ -108,14 +113,14 @@ static int export_tables(tms_snapshot *s, int with_traces)
     fill_header(&s->header);
     tmt_drain_if_needed();
     const tmt_tables *t = &tmt_T;
-    exporter x = {s, NULL, NULL, NULL, NULL, 0};
-    uint64_t *per_tb = NULL;
+    exporter x = {s, NULL, NULL, NULL, NULL};
+    tma_tb_total *per_tb = NULL;
     int r = TMS_E_NOMEM;
     x.code_str = tmt_malloc((t->ncodes + 1) * sizeof(uint32_t));
     x.frame_id = tmt_malloc((t->nframes + 1) * sizeof(uint32_t));
     x.tb_id = tmt_malloc((t->ntbs + 1) * sizeof(uint32_t));
     x.scratch = tmt_malloc(((size_t)TMT_MAX_LIMIT + 1) * sizeof(uint32_t));
-    per_tb = tmt_calloc(2 * ((size_t)t->ntbs + 1), sizeof *per_tb);
+    per_tb = tmt_calloc((size_t)t->ntbs + 1, sizeof *per_tb);
     if (!x.code_str || !x.frame_id || !x.tb_id || !x.scratch || !per_tb)
         goto done;
     memset(x.code_str, 0xff, (t->ncodes + 1) * sizeof(uint32_t));
@@ -127,8 +132,8 @@ static int export_tables(tms_snapshot *s, int with_traces)
             const tmt_trace *e = &t->traces[i];
             if (e->addr == 0)
                 continue;
-            per_tb[2 * e->tb] += e->size;
-            per_tb[2 * e->tb + 1]++;
+            per_tb[e->tb].size += e->size;
+            per_tb[e->tb].count++;
             if (with_traces) {
                 uint32_t tb;
                 if ((r = export_tb(&x, e->tb, &tb)) < 0 ||
@@ -139,41 +144,18 @@ static int export_tables(tms_snapshot *s, int with_traces)
     }
     if (with_traces)
         s->has_traces = 1;
-    /* Stats per most recent frame; the empty traceback under the unknown
-     * frame.  Several of our frames can share one snapshot frame (other
-     * offsets on the same line), so sum per snapshot frame first. */
-    {
-        /* x.tb_id is reused as "snapshot frame of this traceback's most
-         * recent frame" (traceback ids are no longer needed). */
-        for (uint32_t tb = 0; tb < t->ntbs; tb++) {
-            if (per_tb[2 * tb + 1] == 0)
-                continue;
-            uint32_t fid;
-            if (t->tbs[tb].nframes == 0)
-                r = tms_snapshot_intern_frame(s, TMS_NONE, TMS_LINENO_NONE, &fid);
-            else
-                r = export_frame(&x, t->tb_frames[t->tbs[tb].start], &fid);
-            if (r < 0)
-                goto done;
-            x.tb_id[tb] = fid;
-        }
-        uint64_t *per_frame = tmt_calloc(2 * ((size_t)s->nframes + 1), sizeof *per_frame);
-        if (per_frame == NULL) {
-            r = TMS_E_NOMEM;
-            goto done;
-        }
-        for (uint32_t tb = 0; tb < t->ntbs; tb++) {
-            if (per_tb[2 * tb + 1] == 0)
-                continue;
-            per_frame[2 * x.tb_id[tb]] += per_tb[2 * tb];
-            per_frame[2 * x.tb_id[tb] + 1] += per_tb[2 * tb + 1];
-        }
-        r = 0;
-        for (uint32_t f = 0; r == 0 && f < s->nframes; f++)
-            if (per_frame[2 * f + 1])
-                r = tms_snapshot_add_stat(s, f, per_frame[2 * f], per_frame[2 * f + 1]);
-        tmt_free(per_frame);
+    /* Stats per most recent frame, by libtma's rule.  x.tb_id is reused
+     * as "snapshot frame of this traceback's most recent frame"
+     * (traceback ids are no longer needed); several of our frames can
+     * share one snapshot frame (other offsets on the same line). */
+    r = 0;
+    for (uint32_t tb = 0; r == 0 && tb < t->ntbs; tb++) {
+        x.tb_id[tb] = TMS_NONE;
+        if (per_tb[tb].count && t->tbs[tb].nframes > 0)
+            r = export_frame(&x, t->tb_frames[t->tbs[tb].start], &x.tb_id[tb]);
     }
+    if (r == 0)
+        r = tma_snapshot_stats_from_sums(s, x.tb_id, per_tb, t->ntbs, NULL);
 done:
     tmt_free(x.code_str);
     tmt_free(x.frame_id);
@@ -181,4 +163,31 @@ done:
     tmt_free(x.scratch);
     tmt_free(per_tb);
     return r;
+}
+
+int tmt_core_export_trace(struct tms_snapshot *s, uintptr_t addr)
+{
+    tmt_drain_if_needed();
+    const tmt_trace *e = tmt_tracing ? tmt_trace_find(addr) : NULL;
+    if (e == NULL)
+        return 0;
+    tmt_trace copy = *e;
+    /* One traceback: no maps, the snapshot's own interning dedups. */
+    exporter x = {s, NULL, NULL, NULL, NULL};
+    x.scratch = tmt_malloc(((size_t)TMT_MAX_LIMIT + 1) * sizeof(uint32_t));
+    uint32_t tb;
+    int r = x.scratch == NULL ? TMS_E_NOMEM : export_tb(&x, copy.tb, &tb);
+    if (r == 0)
+        r = tms_snapshot_add_trace(s, copy.addr, copy.size, tb);
+    tmt_free(x.scratch);
+    if (r < 0) {
+        if (r == TMS_E_NOMEM)
+            PyErr_NoMemory();
+        else
+            PyErr_Format(PyExc_RuntimeError, "cannot export a trace: %s",
+                         tms_strerror(r));
+        return -1;
+    }
+    s->has_traces = 1;
+    return 1;
 }

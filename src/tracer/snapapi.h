@@ -43,8 +43,11 @@ PyObject *tmt_pycache_str(tmt_pycache *c, uint32_t id);
 PyObject *tmt_pycache_frame(tmt_pycache *c, uint32_t id);
 PyObject *tmt_pycache_traceback(tmt_pycache *c, uint32_t id);
 
-/* {address: (size, traceback)} and {filename: {lineno: (size, count)}}. */
-PyObject *tmt_build_traces(const tms_snapshot *s);
+/* {address: (size, traceback)} and {filename: {lineno: (size, count)}}:
+ * the one way from tables to Python objects (Snapshot's dicts, and
+ * get_traces/get_stats/get_trace after tmt_core_export).  lists: each
+ * traceback a new list (get_traces, as the PEP says), else shared tuples. */
+PyObject *tmt_build_traces(const tms_snapshot *s, int lists);
 PyObject *tmt_build_stats(const tms_snapshot *s);
 
 /* Fill an empty snapshot from the spec's dict shapes; either may be

@@ -214,7 +214,7 @@ static PyObject *pair_u64(uint64_t a, uint64_t b)
     return Py_BuildValue("(KK)", (unsigned long long)a, (unsigned long long)b);
 }
 
-PyObject *tmt_build_traces(const tms_snapshot *s)
+PyObject *tmt_build_traces(const tms_snapshot *s, int lists)
 {
     if (!s->has_traces)
         Py_RETURN_NONE;
@@ -227,6 +227,8 @@ PyObject *tmt_build_traces(const tms_snapshot *s)
         PyObject *addr = PyLong_FromUnsignedLongLong(t->address);
         PyObject *size = PyLong_FromUnsignedLongLong(t->size);
         PyObject *tb = tmt_pycache_traceback(&c, t->traceback);
+        if (lists && tb != NULL)
+            Py_SETREF(tb, PySequence_List(tb));
         PyObject *val = (size && tb) ? PyTuple_Pack(2, size, tb) : NULL;
         if (addr == NULL || val == NULL || PyDict_SetItem(d, addr, val) < 0)
             Py_CLEAR(d);

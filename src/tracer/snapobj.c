@@ -364,7 +364,7 @@ static PyObject *sd_set_meta(tmt_SnapshotData *self, PyObject *args)
 static PyObject *sd_build_traces(tmt_SnapshotData *self, PyObject *unused)
 {
     (void)unused;
-    return tmt_build_traces(self->snap);
+    return tmt_build_traces(self->snap, 0);
 }
 
 static PyObject *sd_build_stats(tmt_SnapshotData *self, PyObject *unused)

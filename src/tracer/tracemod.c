@@ -1,99 +1,16 @@
 /* tracemod.c -- the trace and filter functions of PEP 454 on _tmtrace.
  *
- * Queries (GIL held) apply the pending map, copy what they need from the
- * tables, then build Python objects ("quiet": the query's own blocks are not
- * traced, so nothing is interned while ids are being read).  Table arrays
- * may still move if Python code runs (a finalizer): entries are always
- * reached by index, and a reset is detected by the generation. */
+ * Queries (GIL held) copy the tables into a snapshot with
+ * tmt_core_export, the path Snapshot.create takes, then build Python
+ * objects with snapconv.c's builders, the ones Snapshot's dicts use: one
+ * way from the tables to Python.  They run "quiet": the query's own
+ * blocks are not traced.  A Python Filter becomes a C filter through
+ * filterbind.c's converter, the one Filter.match uses. */
 #include "core.h"
-
+#include "snapapi.h"
 #include "tmt_alloc.h"
 
 static PyObject *filter_records; /* list of (include, pattern, lineno, traceback) */
-
-static PyObject *cleared_error(void)
-{
-    PyErr_SetString(PyExc_RuntimeError, "traces were cleared during the query");
-    return NULL;
-}
-
-/* ---- building tracebacks ------------------------------------------------ */
-
-typedef struct query {
-    uint32_t gen;
-    uint32_t nframes;
-    PyObject **frame_objs; /* cache: (filename, lineno) per frame id */
-} query;
-
-static int query_begin(query *q)
-{
-    q->gen = tmt_generation;
-    q->nframes = tmt_T.nframes;
-    q->frame_objs = NULL;
-    if (q->nframes) {
-        q->frame_objs = tmt_calloc(q->nframes, sizeof(PyObject *));
-        if (q->frame_objs == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static void query_end(query *q)
-{
-    for (uint32_t i = 0; i < q->nframes; i++)
-        Py_XDECREF(q->frame_objs[i]);
-    tmt_free(q->frame_objs);
-}
-
-static PyObject *frame_obj(query *q, uint32_t fid)
-{
-    if (fid < q->nframes && q->frame_objs[fid]) {
-        Py_INCREF(q->frame_objs[fid]);
-        return q->frame_objs[fid];
-    }
-    tmt_frame *fr = &tmt_T.frames[fid];
-    int32_t line = tmt_frame_line(fr);
-    PyObject *fn = tmt_code_filename(tmt_T.codes[fr->code].code);
-    if (fn == NULL || !PyUnicode_Check(fn))
-        fn = Py_None;
-    PyObject *t = line >= 0 ? Py_BuildValue("(Oi)", fn, (int)line)
-                            : Py_BuildValue("(OO)", fn, Py_None);
-    if (t != NULL && fid < q->nframes) {
-        Py_INCREF(t);
-        q->frame_objs[fid] = t;
-    }
-    return t;
-}
-
-/* Traceback tb as a tuple or a list of (filename, lineno). */
-static PyObject *tb_obj(query *q, uint32_t tb, int as_list)
-{
-    if (q->gen != tmt_generation)
-        return cleared_error();
-    uint32_t n = tmt_T.tbs[tb].nframes;
-    PyObject *r = as_list ? PyList_New(n) : PyTuple_New(n);
-    if (r == NULL)
-        return NULL;
-    for (uint32_t k = 0; k < n; k++) {
-        if (q->gen != tmt_generation) {
-            Py_DECREF(r);
-            return cleared_error();
-        }
-        uint32_t fid = tmt_T.tb_frames[tmt_T.tbs[tb].start + k];
-        PyObject *f = frame_obj(q, fid);
-        if (f == NULL) {
-            Py_DECREF(r);
-            return NULL;
-        }
-        if (as_list)
-            PyList_SET_ITEM(r, k, f);
-        else
-            PyTuple_SET_ITEM(r, k, f);
-    }
-    return r;
-}
 
 /* ---- functions ---------------------------------------------------------- */
 
@@ -162,24 +79,47 @@ static PyObject *f_set_traceback_limit(PyObject *self, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+/* The live tables copied (all traces, or the one at addr) and made into
+ * Python objects by the builders Snapshot uses.  NULL with an exception. */
+static tms_snapshot *query_snapshot(int what, uintptr_t addr, int *found)
+{
+    tms_snapshot *s = tms_snapshot_new();
+    if (s == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    int rc = what == 2 ? tmt_core_export_trace(s, addr)
+                       : tmt_core_export(s, what);
+    if (rc < 0) {
+        tms_snapshot_free(s);
+        return NULL;
+    }
+    if (found)
+        *found = rc;
+    return s;
+}
+
 static PyObject *trace_of(uintptr_t addr)
 {
     if (!tmt_tracing)
         Py_RETURN_NONE;
-    tmt_drain_if_needed();
-    tmt_trace *e = tmt_trace_find(addr);
-    tmt_trace t = e ? *e : (tmt_trace){0, 0, 0};
-    if (e == NULL)
-        Py_RETURN_NONE;
-    int was = tmt_quiet(1);
-    query q;
-    PyObject *r = NULL;
-    if (query_begin(&q) == 0) {
-        PyObject *tb = tb_obj(&q, t.tb, 0);
-        if (tb != NULL)
-            r = Py_BuildValue("(nN)", (Py_ssize_t)t.size, tb);
-        query_end(&q);
+    int was = tmt_quiet(1), found = 0;
+    PyObject *r = NULL, *traces = NULL;
+    tms_snapshot *s = query_snapshot(2, addr, &found);
+    if (s != NULL && !found) {
+        r = Py_None;
+        Py_INCREF(r);
+    } else if (s != NULL && (traces = tmt_build_traces(s, 0)) != NULL) {
+        /* {addr: (size, traceback)} with one entry: its value */
+        Py_ssize_t pos = 0;
+        PyObject *key;
+        if (PyDict_Next(traces, &pos, &key, &r))
+            Py_INCREF(r);
+        else
+            r = PyErr_Format(PyExc_RuntimeError, "trace not exported");
     }
+    Py_XDECREF(traces);
+    tms_snapshot_free(s);
     tmt_quiet(was);
     return r;
 }
@@ -205,21 +145,6 @@ static PyObject *f_get_object_trace(PyObject *self, PyObject *obj)
     return trace_of(tmt_object_address(obj));
 }
 
-/* Copy the live traces (the query then builds objects from the copy). */
-static tmt_trace *copy_traces(size_t *n)
-{
-    tmt_drain_if_needed();
-    size_t cap = tmt_T.tcount ? tmt_T.tcount : 1;
-    tmt_trace *arr = tmt_malloc(cap * sizeof *arr);
-    size_t k = 0;
-    if (arr != NULL)
-        for (size_t i = 0; i < tmt_T.tcap; i++)
-            if (tmt_T.traces[i].addr)
-                arr[k++] = tmt_T.traces[i];
-    *n = k;
-    return arr;
-}
-
 static PyObject *f_get_traces(PyObject *self, PyObject *unused)
 {
     (void)self;
@@ -227,63 +152,11 @@ static PyObject *f_get_traces(PyObject *self, PyObject *unused)
     if (!tmt_tracing)
         return PyDict_New();
     int was = tmt_quiet(1);
-    size_t n;
-    query q;
-    PyObject *d = NULL;
-    tmt_trace *arr = copy_traces(&n);
-    if (arr == NULL) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    if (query_begin(&q) < 0)
-        goto done;
-    d = PyDict_New();
-    for (size_t i = 0; d != NULL && i < n; i++) {
-        PyObject *key = PyLong_FromVoidPtr((void *)arr[i].addr);
-        PyObject *tb = tb_obj(&q, arr[i].tb, 1);
-        PyObject *v = tb ? Py_BuildValue("(nN)", (Py_ssize_t)arr[i].size, tb)
-                         : NULL;
-        if (key == NULL || v == NULL || PyDict_SetItem(d, key, v) < 0)
-            Py_CLEAR(d);
-        Py_XDECREF(key);
-        Py_XDECREF(v);
-    }
-    query_end(&q);
-done:
-    tmt_free(arr);
+    tms_snapshot *s = query_snapshot(1, 0, NULL);
+    PyObject *d = s ? tmt_build_traces(s, 1) : NULL;
+    tms_snapshot_free(s);
     tmt_quiet(was);
     return d;
-}
-
-/* Add (size, count) into stats[filename][lineno]. */
-static int stats_add(PyObject *stats, PyObject *fn, PyObject *line,
-                     uint64_t size, uint64_t count)
-{
-    PyObject *inner = PyDict_GetItemWithError(stats, fn);
-    if (inner == NULL) {
-        if (PyErr_Occurred())
-            return -1;
-        inner = PyDict_New();
-        if (inner == NULL || PyDict_SetItem(stats, fn, inner) < 0) {
-            Py_XDECREF(inner);
-            return -1;
-        }
-        Py_DECREF(inner);
-    }
-    PyObject *old = PyDict_GetItemWithError(inner, line);
-    if (old == NULL && PyErr_Occurred())
-        return -1;
-    if (old != NULL) {
-        size += PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(old, 0));
-        count += PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(old, 1));
-    }
-    PyObject *v = Py_BuildValue("(KK)", (unsigned long long)size,
-                                (unsigned long long)count);
-    if (v == NULL)
-        return -1;
-    int r = PyDict_SetItem(inner, line, v);
-    Py_DECREF(v);
-    return r;
 }
 
 static PyObject *f_get_stats(PyObject *self, PyObject *unused)
@@ -293,51 +166,11 @@ static PyObject *f_get_stats(PyObject *self, PyObject *unused)
     if (!tmt_tracing)
         return PyDict_New();
     int was = tmt_quiet(1);
-    PyObject *stats = NULL;
-    uint64_t *per_tb = NULL;
-    query q = {0, 0, NULL};
-    size_t n;
-    tmt_trace *arr = copy_traces(&n);
-    uint32_t ntbs = tmt_T.ntbs;
-    if (arr == NULL || query_begin(&q) < 0 ||
-        (per_tb = tmt_calloc(2 * (size_t)ntbs, sizeof *per_tb)) == NULL) {
-        if (!PyErr_Occurred())
-            PyErr_NoMemory();
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++) {
-        per_tb[2 * arr[i].tb] += arr[i].size;
-        per_tb[2 * arr[i].tb + 1]++;
-    }
-    stats = PyDict_New();
-    for (uint32_t tb = 0; stats != NULL && tb < ntbs; tb++) {
-        if (per_tb[2 * tb + 1] == 0)
-            continue;
-        if (q.gen != tmt_generation) {
-            Py_CLEAR(stats);
-            cleared_error();
-            break;
-        }
-        PyObject *fn = Py_None, *line = Py_None, *fr = NULL;
-        if (tmt_T.tbs[tb].nframes > 0) {
-            fr = frame_obj(&q, tmt_T.tb_frames[tmt_T.tbs[tb].start]);
-            if (fr == NULL) {
-                Py_CLEAR(stats);
-                break;
-            }
-            fn = PyTuple_GET_ITEM(fr, 0);
-            line = PyTuple_GET_ITEM(fr, 1);
-        }
-        if (stats_add(stats, fn, line, per_tb[2 * tb], per_tb[2 * tb + 1]) < 0)
-            Py_CLEAR(stats);
-        Py_XDECREF(fr);
-    }
-done:
-    query_end(&q);
-    tmt_free(per_tb);
-    tmt_free(arr);
+    tms_snapshot *s = query_snapshot(0, 0, NULL);
+    PyObject *d = s ? tmt_build_stats(s) : NULL;
+    tms_snapshot_free(s);
     tmt_quiet(was);
-    return stats;
+    return d;
 }
 
 /* ---- filters ------------------------------------------------------------ */
@@ -345,36 +178,21 @@ done:
 static PyObject *f_add_filter(PyObject *self, PyObject *filter)
 {
     (void)self;
-    PyObject *inc = PyObject_GetAttrString(filter, "include");
-    PyObject *pat = inc ? PyObject_GetAttrString(filter, "pattern") : NULL;
-    PyObject *lin = pat ? PyObject_GetAttrString(filter, "lineno") : NULL;
-    PyObject *trb = lin ? PyObject_GetAttrString(filter, "traceback") : NULL;
-    PyObject *rec = NULL, *res = NULL;
-    if (trb == NULL)
+    tma_filter f;
+    PyObject *keep = NULL, *rec = NULL, *res = NULL, *pat = NULL, *lin = NULL;
+    if (tmt_filter_from_py(filter, &f, &keep) < 0)
+        return NULL;
+    /* What get_filters gives back: the attributes as they were given. */
+    pat = PyObject_GetAttrString(filter, "pattern");
+    lin = pat ? PyObject_GetAttrString(filter, "lineno") : NULL;
+    if (lin == NULL)
         goto done;
-    if (!PyUnicode_Check(pat)) {
-        PyErr_SetString(PyExc_TypeError, "filter pattern must be a str");
-        goto done;
-    }
-    long lineno = TMS_LINENO_NONE;
-    if (lin != Py_None) {
-        lineno = PyLong_AsLong(lin);
-        if (lineno == -1 && PyErr_Occurred())
-            goto done;
-        if (lineno < 1 || lineno > INT32_MAX)
-            lineno = TMS_LINENO_NONE; /* "None or less than 1: any line" */
-    }
-    int include = PyObject_IsTrue(inc), traceback = PyObject_IsTrue(trb);
-    Py_ssize_t plen;
-    const char *p = PyUnicode_AsUTF8AndSize(pat, &plen);
-    if (include < 0 || traceback < 0 || p == NULL)
-        goto done;
-    rec = Py_BuildValue("(OOOO)", include ? Py_True : Py_False, pat, lin,
-                        traceback ? Py_True : Py_False);
+    rec = Py_BuildValue("(OOOO)", f.include ? Py_True : Py_False, pat, lin,
+                        f.traceback ? Py_True : Py_False);
     if (rec == NULL || PyList_Append(filter_records, rec) < 0)
         goto done;
-    if (tmt_filters_append(include, p, (size_t)plen, (int32_t)lineno,
-                           traceback) < 0) {
+    if (tmt_filters_append(f.include, f.pattern, f.pattern_len, f.lineno,
+                           f.traceback) < 0) {
         PyList_SetSlice(filter_records, PyList_GET_SIZE(filter_records) - 1,
                         PyList_GET_SIZE(filter_records), NULL);
         PyErr_NoMemory();
@@ -383,10 +201,9 @@ static PyObject *f_add_filter(PyObject *self, PyObject *filter)
     res = Py_None;
     Py_INCREF(res);
 done:
-    Py_XDECREF(inc);
+    Py_XDECREF(keep);
     Py_XDECREF(pat);
     Py_XDECREF(lin);
-    Py_XDECREF(trb);
     Py_XDECREF(rec);
     return res;
 }

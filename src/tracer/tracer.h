@@ -20,6 +20,9 @@ struct tms_snapshot;
  * tables: stats always, traces when with_traces.  0, or -1 with a Python
  * exception set. */
 int tmt_core_export(struct tms_snapshot *s, int with_traces);
+/* core: add the trace of the block at addr (with its traceback) to an
+ * empty snapshot.  1 found, 0 not traced, -1 with a Python exception. */
+int tmt_core_export_trace(struct tms_snapshot *s, uintptr_t addr);
 /* snapobj.c: a new _tmtrace.SnapshotData owning s (freed with it, also
  * when this fails). */
 PyObject *tmt_snapshotdata_wrap(struct tms_snapshot *s);

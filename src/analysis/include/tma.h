@@ -122,6 +122,17 @@ int tma_snapshot_apply_filters(tms_snapshot *s, const tma_filter *filters,
  * frame if missing. */
 int tma_snapshot_stats_from_traces(tms_snapshot *s, tms_error *err);
 
+/* The rule above from memory already summed per traceback, for callers
+ * that do not hold the traces (the tracer sums its live tables): sums[t]
+ * is counted under frame id frame[t], TMS_NONE standing for an empty
+ * traceback (the unknown frame, interned if missing), t in [0, n).  One
+ * stat per frame with memory, in frame-id order; s->stats is replaced
+ * only on success.  (tma_tb_total is defined under Grouping.) */
+struct tma_tb_total;
+int tma_snapshot_stats_from_sums(tms_snapshot *s, const uint32_t *frame,
+                                 const struct tma_tb_total *sums, size_t n,
+                                 tms_error *err);
+
 /* ===========================================================================
  * Grouping (Snapshot.top_by / GroupedStats)
  * ======================================================================== */
