@@ -339,6 +339,40 @@ class FlameTest(unittest.TestCase):
         deep = top + 18 * 4 + 5                     # below the deepest row
         self.assertEqual(rows[deep][left + 20], (255, 255, 255))
 
+    def test_browser_merges_frames_too_thin_to_draw(self):
+        # one wide path and 3000 tiny ones: the tiny ones are one grey box
+        # whose tooltip adds them up
+        traces = [(0x100000, 10 * MiB, [("/p/big.py", 1)])] + [
+            (0x200000 + 64 * i, 16, [("/p/tiny%d.py" % i, 1)]) for i in range(3000)]
+        snap = make(self.dir, "thin.tms", traces)
+        page = os.path.join(self.dir, "thin.html")
+        self.assertEqual(run("flame", snap, "-o", page)[0], 0)
+        with open(page, encoding="utf-8") as f:
+            text = f.read()
+        probe = """<script>
+(function () {
+  var c = document.getElementById("graph"), r = c.getBoundingClientRect();
+  c.dispatchEvent(new MouseEvent("mousemove", {clientX: r.right - 1,
+    clientY: r.top + 18 + 9, bubbles: true}));
+  var pre = document.createElement("pre");
+  pre.id = "probe";
+  pre.textContent = document.getElementById("tip").textContent;
+  document.body.appendChild(pre);
+})();
+</script>"""
+        with open(page, "w", encoding="utf-8") as f:
+            f.write(text.replace("</body>", probe + "\n</body>"))
+        p = self.browser(page, "--dump-dom")
+        m = re.search(r'<pre id="probe">(.*?)</pre>', p.stdout, re.S)
+        self.assertIsNotNone(m, p.stdout[-2000:])
+        import html as html_mod
+        tip = html_mod.unescape(m.group(1))
+        n = re.match(r"(\d+) call paths too small to draw, under all", tip)
+        self.assertIsNotNone(n, tip)
+        # the ones left out are the smallest, all 16 B each
+        self.assertIn("size: %s B" % format(16 * int(n.group(1)), ","), tip)
+        self.assertGreater(int(n.group(1)), 1000)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
