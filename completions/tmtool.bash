@@ -16,8 +16,8 @@ _tmtool()
     done
 
     local common="--format --color --quiet -q --help -h"
-    local filters="--include -i --exclude -x --include-traceback -I --exclude-traceback -X"
-    local display="--group-by --cumulative --count -n --filename-parts --no-size --no-count --no-average --no-metrics"
+    local filters="--include -i --exclude -x --include-traceback -I --exclude-traceback -X --only-mine"
+    local display="--group-by --cumulative --count -n --filename-parts --no-size --no-count --no-average --metrics --no-metrics"
 
     case $prev in
         --group-by) COMPREPLY=($(compgen -W "filename line traceback address" -- "$cur")); return ;;
@@ -47,7 +47,7 @@ _tmtool()
     local opts
     case $cmd in
         top) opts="$display $filters $common --merge --address" ;;
-        diff) opts="$display $filters $common --first --fail-if-growth --fail-if-site-growth" ;;
+        diff) opts="$display $filters $common --first --growth-only --fail-if-growth --fail-if-site-growth" ;;
         filter) opts="$filters $common --output -o --drop-traces" ;;
         metrics) opts="$common" ;;
         export) opts="$filters --format --color --quiet -q --help -h --output -o --merge --rows" ;;

@@ -28,6 +28,7 @@ complete -c tmtool -n $f -s i -l include -x -d 'Keep: most recent frame matches 
 complete -c tmtool -n $f -s x -l exclude -x -d 'Drop: most recent frame matches'
 complete -c tmtool -n $f -s I -l include-traceback -x -d 'Keep: any frame matches'
 complete -c tmtool -n $f -s X -l exclude-traceback -x -d 'Drop: any frame matches'
+complete -c tmtool -n $f -l only-mine -d 'Drop <frozen ...>, site-packages, stdlib'
 
 # display: top, diff
 set -l d "__fish_seen_subcommand_from top diff trend"
@@ -38,12 +39,14 @@ complete -c tmtool -n $d -l filename-parts -x -d 'File name parts shown'
 complete -c tmtool -n $d -l no-size -d 'Hide size'
 complete -c tmtool -n $d -l no-count -d 'Hide count'
 complete -c tmtool -n $d -l no-average -d 'Hide average'
+complete -c tmtool -n $d -l metrics -d 'Show metrics'
 complete -c tmtool -n $d -l no-metrics -d 'Hide metrics'
 
 complete -c tmtool -n "__fish_seen_subcommand_from top" -l merge -d 'Add up files of one moment'
 complete -c tmtool -n "__fish_seen_subcommand_from top" -l address -x -d 'Show one memory block'
 complete -c tmtool -n "__fish_seen_subcommand_from diff" -l first -d 'Compare with the first file'
 complete -c tmtool -n "__fish_seen_subcommand_from diff" -l fail-if-growth -x -d 'Fail if total grew more (10MiB, 5%)'
+complete -c tmtool -n "__fish_seen_subcommand_from diff" -l growth-only -d 'Only sites that grew'
 complete -c tmtool -n "__fish_seen_subcommand_from diff" -l fail-if-site-growth -x -d 'Fail if a site grew more'
 complete -c tmtool -n "__fish_seen_subcommand_from filter" -s o -l output -r -F -d 'Output file'
 complete -c tmtool -n "__fish_seen_subcommand_from filter" -l drop-traces -d 'Keep only statistics'

@@ -261,3 +261,69 @@ int tma_snapshot_apply_filters(tms_snapshot *s, const tma_filter *filters,
         return apply_traces(s, filters, nfilters, err);
     return apply_stats(s, filters, nfilters, err);
 }
+
+
+/* One visit per traceback that has traces: tracebacks are unique by
+ * value, so the filters see each once. */
+static int matched_traces(const tms_snapshot *s, const tma_filter *filters,
+                          size_t nfilters, uint8_t *matched, tms_error *err)
+{
+    uint8_t *seen = calloc(s->ntracebacks ? s->ntracebacks : 1, 1);
+    views buf = {NULL, 0};
+    int rc = TMS_OK;
+    if (seen == NULL)
+        return tma_fail(err, TMS_E_NOMEM, "cannot filter: out of memory");
+    for (uint64_t i = 0; i < s->ntraces; i++) {
+        uint32_t t = s->traces[i].traceback;
+        if (t >= s->ntracebacks) {
+            rc = tma_fail(err, TMS_E_CORRUPT, "cannot filter: trace %llu "
+                          "refers to traceback %u of %u",
+                          (unsigned long long)i, t, s->ntracebacks);
+            break;
+        }
+        if (seen[t])
+            continue;
+        seen[t] = 1;
+        uint32_t n = tms_traceback_len(s, t);
+        if (n > buf.cap) {
+            tma_frame_view *v = realloc(buf.v, (size_t)n * sizeof *v);
+            if (v == NULL) {
+                rc = tma_fail(err, TMS_E_NOMEM, "cannot filter: out of memory");
+                break;
+            }
+            buf.v = v;
+            buf.cap = n;
+        }
+        const uint32_t *frames = tms_traceback_frames(s, t);
+        for (uint32_t k = 0; k < n; k++)
+            buf.v[k] = tma_view_frame(s, frames[k]);
+        tma_filters_mark(filters, nfilters, buf.v, n,
+                         s->header.traceback_limit, matched);
+    }
+    free(buf.v);
+    free(seen);
+    return rc;
+}
+
+int tma_snapshot_filters_matched(const tms_snapshot *s,
+                                 const tma_filter *filters, size_t nfilters,
+                                 uint8_t *matched, tms_error *err)
+{
+    if (s == NULL || (nfilters > 0 && (filters == NULL || matched == NULL)))
+        return tma_fail(err, TMS_E_ARG, "cannot filter: no snapshot");
+    if (nfilters == 0)
+        return TMS_OK;
+    if (s->has_traces)
+        return matched_traces(s, filters, nfilters, matched, err);
+    for (uint64_t i = 0; i < s->nstats; i++) {
+        if (s->stats[i].frame >= s->nframes)
+            return tma_fail(err, TMS_E_CORRUPT,
+                            "cannot filter: stat %llu refers to frame %u of %u",
+                            (unsigned long long)i, s->stats[i].frame,
+                            s->nframes);
+        tma_frame_view v = tma_view_frame(s, s->stats[i].frame);
+        tma_filters_mark(filters, nfilters, &v, 1, s->header.traceback_limit,
+                         matched);
+    }
+    return TMS_OK;
+}

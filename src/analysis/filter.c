@@ -96,6 +96,18 @@ int tma_filter_match_traceback(const tma_filter *f,
     return match_traceback(f, f->traceback, frames, n);
 }
 
+void tma_filters_mark(const tma_filter *filters, size_t nfilters,
+                      const tma_frame_view *frames, size_t nframes,
+                      uint32_t traceback_limit, uint8_t *matched)
+{
+    int use_tb = traceback_limit >= 2;
+    for (size_t i = 0; i < nfilters; i++)
+        if (!matched[i] && match_traceback(&filters[i],
+                                           use_tb && filters[i].traceback,
+                                           frames, nframes))
+            matched[i] = 1;
+}
+
 int tma_filters_keep(const tma_filter *filters, size_t nfilters,
                      const tma_frame_view *frames, size_t nframes,
                      uint32_t traceback_limit)

@@ -34,6 +34,8 @@ static int opt_gate(void *ctx, const tm_opt *o, const char *arg)
 static const tm_opt diff_opts[] = {
     TM_OPT_FLAG(0, "first", diff_ctx, first,
                 "compare every file with the first one, not the previous one"),
+    TM_OPT_FLAG(0, "growth-only", diff_ctx, display.growth_only,
+                "list only the sites that grew (totals still count all)"),
     TM_OPT_CALLBACK(0, "fail-if-growth", "SIZE|PCT", opt_gate, GATE_TOTAL,
                     "exit 1 if the total grew by more than SIZE (10MiB) or PCT (5%)"),
     TM_OPT_CALLBACK(0, "fail-if-site-growth", "SIZE|PCT", opt_gate, GATE_SITE,
@@ -119,9 +121,14 @@ static int report_breach(const diff_ctx *c, const gate *g, const tm_report *r,
             (sites = cJSON_AddArrayToObject(b, "sites")) == NULL)
             goto oom;
     }
+    /* Text lists the first --count offenders (a breach of a total can
+     * have hundreds, down to a few bytes) and says how many more; JSON and
+     * CSV list them all. */
+    size_t listed = 0, limit = c->format == TM_FORMAT_TEXT && c->display.count > 0
+                                   ? (size_t)c->display.count : (size_t)-1;
     for (size_t i = 0; i < r->diff.n; i++) {
         const tma_diff_item *it = &r->diff.items[i];
-        if (!offending(c, g, it))
+        if (!offending(c, g, it) || listed++ >= limit)
             continue;
         if (c->format == TM_FORMAT_TEXT) {
             fputs("  ", stdout);
@@ -151,8 +158,12 @@ static int report_breach(const diff_ctx *c, const gate *g, const tm_report *r,
                    it->size, it->size_diff, it->count, it->count_diff);
         }
     }
-    if (c->format == TM_FORMAT_TEXT)
+    if (c->format == TM_FORMAT_TEXT) {
+        if (listed > limit)
+            printf("  %zu more site%s (-n 0 lists all)\n", listed - limit,
+                   listed - limit == 1 ? "" : "s");
         putchar('\n');
+    }
     return TM_EXIT_BREACHED;
 oom:
     tm_error("out of memory");
@@ -199,6 +210,8 @@ static int run_diff(const diff_ctx *c, char **files, size_t n, tm_sink *k)
         };
         cJSON *robj = NULL;
         rc = tm_report_build(&r);
+        if (rc == TM_EXIT_OK && c->display.growth_only)
+            tm_report_keep_growth(&r);
         if (rc == TM_EXIT_OK)
             rc = tm_sink_emit(k, &r, &c->display, &robj);
         if (rc == TM_EXIT_OK) {
@@ -255,6 +268,8 @@ int cmd_diff(int argc, char **argv)
     }
 out:
     tm_sink_discard(&k);
+    if (rc == TM_EXIT_OK || rc == TM_EXIT_BREACHED)
+        tm_filters_warn_unmatched(&c.filters);
     tm_filters_free(&c.filters);
     return rc;
 }

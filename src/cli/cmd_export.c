@@ -468,6 +468,8 @@ int cmd_export(int argc, char **argv)
     else
         rc = export_parquet(&c, a.files, a.nfiles);
 out:
+    if (rc == TM_EXIT_OK || rc == TM_EXIT_BREACHED)
+        tm_filters_warn_unmatched(&c.filters);
     tm_filters_free(&c.filters);
     return rc;
 }

@@ -178,6 +178,8 @@ int cmd_filter(int argc, char **argv)
                      c.drop_traces);
 done:
     tms_snapshot_free(s);
+    if (rc == TM_EXIT_OK || rc == TM_EXIT_BREACHED)
+        tm_filters_warn_unmatched(&c.filters);
     tm_filters_free(&c.filters);
     return rc;
 }

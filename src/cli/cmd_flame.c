@@ -196,6 +196,8 @@ int cmd_flame(int argc, char **argv)
     }
     rc = run_flame(&c, path);
 out:
+    if (rc == TM_EXIT_OK || rc == TM_EXIT_BREACHED)
+        tm_filters_warn_unmatched(&c.filters);
     tm_filters_free(&c.filters);
     return rc;
 }

@@ -125,12 +125,14 @@ static void print_text(char **paths, tms_snapshot **snaps, size_t n,
     for (size_t q = 0; q < nrows; q++)
         if (strlen(rows[q].name) > w)
             w = strlen(rows[q].name);
-    for (size_t i = 0; i < n; i++) {
-        tm_format_time(when, sizeof when, snaps[i]->header.timestamp_ns);
-        printf("%s%s, %s%s: %u metric%s\n", tm_color_on(TMA_ROLE_NAME), paths[i],
-               when, tm_color_off(), snaps[i]->nmetrics,
-               snaps[i]->nmetrics == 1 ? "" : "s");
+    /* One title line, also for a series of hundreds of files. */
+    tm_format_time(when, sizeof when, snaps[0]->header.timestamp_ns);
+    printf("%s%s, %s", tm_color_on(TMA_ROLE_NAME), paths[0], when);
+    if (n > 1) {
+        tm_format_time(when, sizeof when, snaps[n - 1]->header.timestamp_ns);
+        printf(" .. %s, %s (%zu files)", paths[n - 1], when, n);
     }
+    printf("%s\n", tm_color_off());
     if (nrows == 0)
         return;
     putchar('\n');
@@ -169,11 +171,11 @@ static void csv_number(const row *r, const tms_metric *m, int last)
 
 static void print_csv(char **paths, size_t n, const row *rows, size_t nrows)
 {
-    printf("name,format,first,last,change,min,max");
-    for (size_t i = 0; i < n; i++) {
-        putchar(',');
+    /* One column per file after max: tm_csv_field writes the separator
+     * after a field (not before), so "max" takes one here. */
+    printf("name,format,first,last,change,min,max,");
+    for (size_t i = 0; i < n; i++)
         tm_csv_field(stdout, paths[i], i + 1 == n);
-    }
     for (size_t q = 0; q < nrows; q++) {
         const row *r = &rows[q];
         char ch[64];

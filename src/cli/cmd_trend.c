@@ -379,6 +379,8 @@ int cmd_trend(int argc, char **argv)
     }
     rc = run_trend(&c, a.files, a.nfiles);
 out:
+    if (rc == TM_EXIT_OK || rc == TM_EXIT_BREACHED)
+        tm_filters_warn_unmatched(&c.filters);
     tm_filters_free(&c.filters);
     return rc;
 }

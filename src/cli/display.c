@@ -44,8 +44,11 @@ const tm_opt tm_display_opts[] = {
                    "hide the count column (text)"),
     TM_OPT_SET_INT(0, "no-average", tm_display, show_average, 0,
                    "hide the average column (text)"),
+    TM_OPT_SET_INT(0, "metrics", tm_display, show_metrics, 1,
+                   "show the snapshots' metrics under the report (text; "
+                   "JSON has them unless --no-metrics)"),
     TM_OPT_SET_INT(0, "no-metrics", tm_display, show_metrics, 0,
-                   "do not show the snapshots' metrics"),
+                   "no metrics, in text (the default) or JSON"),
     TM_OPT_END,
 };
 
@@ -55,7 +58,8 @@ void tm_display_init(tm_display *d)
     d->by = TMA_BY_LINE;
     d->count = 10;
     d->filename_parts = 3;
-    d->show_size = d->show_count = d->show_average = d->show_metrics = 1;
+    d->show_size = d->show_count = d->show_average = 1;
+    d->show_metrics = -1;
 }
 
 unsigned tm_display_load_flags(const tm_display *d, const tm_filters *f)

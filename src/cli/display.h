@@ -12,7 +12,11 @@ typedef struct tm_display {
     int cumulative;
     long count;            /* entries shown; 0: all */
     long filename_parts;
-    int show_size, show_count, show_average, show_metrics;
+    int show_size, show_count, show_average;
+    /* -1 (default): metrics in JSON, not in text, where 16 lines under
+     * every report were noise; --metrics 1, --no-metrics 0. */
+    int show_metrics;
+    int growth_only;       /* diff --growth-only: list only what grew */
 } tm_display;
 
 /* --group-by, --cumulative, -n, --filename-parts, --no-*; their group's

@@ -10,27 +10,47 @@
 
 enum { INCLUDE = 1, TRACEBACK = 2 };
 
-/* "PATTERN[:LINENO]" into a new filter; o->value says which kind. */
-static int opt_filter(void *ctx, const tm_opt *o, const char *arg)
+/* A new zeroed filter at the end, or NULL after reporting. */
+static tma_filter *add_filter(tm_filters *f, int implicit)
 {
-    tm_filters *f = ctx;
     if (f->n == f->cap) {
         size_t ncap = f->cap ? 2 * f->cap : 8;
         tma_filter *p = realloc(f->items, ncap * sizeof *p);
-        if (p == NULL) {
-            tm_error("out of memory");
-            return -1;
+        if (p != NULL)
+            f->items = p;
+        tm_filter_use *u = p ? realloc(f->use, sizeof *u + ncap) : NULL;
+        if (u != NULL) {
+            if (f->use == NULL)
+                u->applied = 0;
+            f->use = u;
         }
-        f->items = p;
+        uint8_t *imp = u ? realloc(f->implicit, ncap) : NULL;
+        if (imp == NULL) {
+            tm_error("out of memory");
+            return NULL;
+        }
+        f->implicit = imp;
         f->cap = ncap;
     }
     tma_filter *flt = &f->items[f->n];
     memset(flt, 0, sizeof *flt);
+    flt->lineno = TMS_LINENO_NONE;
+    f->use->matched[f->n] = 0;
+    f->implicit[f->n] = (uint8_t)implicit;
+    return flt;
+}
+
+/* "PATTERN[:LINENO]" into a new filter; o->value says which kind. */
+static int opt_filter(void *ctx, const tm_opt *o, const char *arg)
+{
+    tm_filters *f = ctx;
+    tma_filter *flt = add_filter(f, 0);
+    if (flt == NULL)
+        return -1;
     flt->include = (o->value & INCLUDE) != 0;
     flt->traceback = (o->value & TRACEBACK) != 0;
     flt->pattern = arg;
     flt->pattern_len = strlen(arg);
-    flt->lineno = TMS_LINENO_NONE;
     /* "PATTERN:LINENO": only a colon followed by digits up to the end is a
      * line number, so "C:*" or "<stdin>" stay patterns. */
     const char *colon = strrchr(arg, ':');
@@ -53,23 +73,54 @@ static int opt_filter(void *ctx, const tm_opt *o, const char *arg)
     return 0;
 }
 
+/* What is not "my code": the import machinery, installed packages and the
+ * standard library (under .../lib/pythonX.Y/, where venvs and every
+ * CPython install put it).  Dropped by their most recent frame, so a
+ * block allocated inside json for your code is hidden by line and still
+ * counted under your line with --cumulative. */
+static const char *const not_mine[] = {
+    "<frozen*", "*/site-packages/*", "*/dist-packages/*",
+    "*/lib/python3*", "*/lib/pypy*",
+};
+
+static int opt_only_mine(void *ctx, const tm_opt *o, const char *arg)
+{
+    tm_filters *f = ctx;
+    (void)o, (void)arg;
+    for (size_t i = 0; i < sizeof not_mine / sizeof not_mine[0]; i++) {
+        tma_filter *flt = add_filter(f, 1);
+        if (flt == NULL)
+            return -1;
+        flt->pattern = not_mine[i];
+        flt->pattern_len = strlen(not_mine[i]);
+        f->n++;
+    }
+    return 0;
+}
+
 const tm_opt tm_filter_opts[] = {
     TM_OPT_CALLBACK('i', "include", "PATTERN[:LINENO]", opt_filter, INCLUDE,
-                    "keep only blocks whose most recent frame matches"),
+                    "keep only blocks whose most recent frame matches; a "
+                    "PATTERN matches the whole file name ('*/cache.py', "
+                    "'*' is a joker)"),
     TM_OPT_CALLBACK('x', "exclude", "PATTERN[:LINENO]", opt_filter, 0,
                     "drop blocks whose most recent frame matches"),
     TM_OPT_CALLBACK('I', "include-traceback", "PATTERN[:LINENO]", opt_filter,
                     INCLUDE | TRACEBACK, "keep only blocks with any frame matching"),
     TM_OPT_CALLBACK('X', "exclude-traceback", "PATTERN[:LINENO]", opt_filter,
                     TRACEBACK, "drop blocks with any frame matching"),
+    TM_OPT_CALLBACK(0, "only-mine", NULL, opt_only_mine, 0,
+                    "drop blocks allocated in <frozen ...>, site-packages "
+                    "or the standard library"),
     TM_OPT_END,
 };
 
 void tm_filters_free(tm_filters *f)
 {
     free(f->items);
-    f->items = NULL;
-    f->n = f->cap = 0;
+    free(f->use);
+    free(f->implicit);
+    memset(f, 0, sizeof *f);
 }
 
 int tm_filters_apply(const tm_filters *f, tms_snapshot *s, const char *path)
@@ -77,10 +128,45 @@ int tm_filters_apply(const tm_filters *f, tms_snapshot *s, const char *path)
     if (f->n == 0)
         return TM_EXIT_OK;
     tms_error err = { 0 };
-    int rc = tma_snapshot_apply_filters(s, f->items, f->n, &err);
+    int rc = tma_snapshot_filters_matched(s, f->items, f->n, f->use->matched,
+                                          &err);
+    if (rc == 0)
+        rc = tma_snapshot_apply_filters(s, f->items, f->n, &err);
     if (rc < 0) {
         tm_report_error("filter", path, &err);
         return tm_exit_for_status(rc);
     }
+    f->use->applied++;
     return TM_EXIT_OK;
+}
+
+static char filter_letter(const tma_filter *flt)
+{
+    if (flt->traceback)
+        return flt->include ? 'I' : 'X';
+    return flt->include ? 'i' : 'x';
+}
+
+void tm_filters_warn_unmatched(const tm_filters *f)
+{
+    for (size_t i = 0; f->use != NULL && f->use->applied > 0 && i < f->n; i++) {
+        const tma_filter *flt = &f->items[i];
+        if (f->use->matched[i] || f->implicit[i])
+            continue;
+        /* The pattern is the user's own argument: printed as given. */
+        int len = flt->pattern_len > 200 ? 200 : (int)flt->pattern_len;
+        const char *files = f->use->applied == 1 ? "the file" : "any file";
+        /* A pattern that can only match a relative name was most likely
+         * written as a short one: patterns match the whole file name. */
+        if (flt->pattern[0] != '*' && flt->pattern[0] != '/' &&
+            flt->pattern[0] != '<')
+            tm_warning("filter -%c '%.*s' matches no block in %s (patterns "
+                       "match the whole file name: try '*/%.*s'; "
+                       "--filename-parts 0 shows whole names)",
+                       filter_letter(flt), len, flt->pattern, files, len,
+                       flt->pattern);
+        else
+            tm_warning("filter -%c '%.*s' matches no block in %s",
+                       filter_letter(flt), len, flt->pattern, files);
+    }
 }

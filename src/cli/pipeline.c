@@ -65,6 +65,15 @@ void tm_report_free(tm_report *r)
     tma_diff_free(&r->diff);
 }
 
+void tm_report_keep_growth(tm_report *r)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < r->diff.n; i++)
+        if (r->diff.items[i].size_diff > 0)
+            r->diff.items[j++] = r->diff.items[i];
+    r->diff.n = j;
+}
+
 size_t tm_report_shown(const tm_report *r, const tm_display *d)
 {
     size_t n = r->diff.n;

@@ -41,6 +41,10 @@ typedef struct tm_report {
 int tm_report_build(tm_report *r);
 void tm_report_free(tm_report *r);
 
+/* diff --growth-only: keep the entries whose size grew, in their order
+ * (the rest line then adds up growth only; totals are the groupings'). */
+void tm_report_keep_growth(tm_report *r);
+
 /* Entries shown with d's --count. */
 size_t tm_report_shown(const tm_report *r, const tm_display *d);
 

@@ -157,7 +157,7 @@ cJSON *tm_report_json(const tm_report *r, const tm_display *d)
     metrics = cJSON_AddArrayToObject(o, "metrics");
     if (metrics == NULL)
         goto fail;
-    for (uint32_t i = 0; d->show_metrics && r->cur.snap &&
+    for (uint32_t i = 0; d->show_metrics != 0 && r->cur.snap &&
                          i < r->cur.snap->nmetrics; i++) {
         x = tm_metric_json(&r->cur.snap->metrics[i]);
         if (x == NULL || !cJSON_AddItemToArray(metrics, x))

@@ -41,7 +41,7 @@ tma_text_opts tm_text_opts(const tm_display *d)
         .show_size = d->show_size,
         .show_count = d->show_count,
         .show_average = d->show_average,
-        .show_metrics = d->show_metrics,
+        .show_metrics = d->show_metrics > 0,
         .color = tm_color_enabled(),
     };
     return o;

@@ -274,7 +274,7 @@ class CliTest(unittest.TestCase):
         self.assertEqual(out.splitlines()[1], "#1: .../decoder.py:353: %s" % fmt_size(1 << 20))
 
     def test_top_metrics(self):
-        rc, out, _ = run("top", self.a)
+        rc, out, _ = run("top", self.a, "--metrics")
         self.assertIn("gc.objects: 1000", out)
         self.assertIn("process_memory.rss: %s" % fmt_size(10 << 20), out)
         self.assertIn("pymalloc.fragmentation: 25.0%", out)

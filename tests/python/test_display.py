@@ -235,7 +235,9 @@ def test_top_text_is_tmtool_top(two_files, by, cumulative):
     # top prints for the same file, letter for letter but the file name.
     a, _ = two_files
     flags = ["--cumulative"] if cumulative else []
-    theirs = tmtool_text("top", "-n", "7", "--group-by", by, *flags, a)
+    # DisplayTop shows metrics by default (PEP 454), tmtool with --metrics
+    theirs = tmtool_text("top", "-n", "7", "--metrics", "--group-by", by,
+                         *flags, a)
     mine = out_of(DisplayTop().display_snapshot, Snapshot.load(a), count=7,
                   group_by=by, cumulative=cumulative)
     assert mine == untitled(theirs, a)
@@ -248,8 +250,8 @@ def test_diff_text_is_tmtool_diff(two_files, by, cumulative):
     # print tmtool diff's text.
     a, b = two_files
     flags = ["--cumulative"] if cumulative else []
-    theirs = untitled(tmtool_text("diff", "-n", "5", "--group-by", by, *flags,
-                                  a, b), a, b)
+    theirs = untitled(tmtool_text("diff", "-n", "5", "--metrics", "--group-by",
+                                  by, *flags, a, b), a, b)
     old = Snapshot.load(a).top_by(by, cumulative)
     new = Snapshot.load(b).top_by(by, cumulative)
     d = DisplayTop()

@@ -110,6 +110,21 @@ int tma_filters_keep(const tma_filter *filters, size_t nfilters,
                      const tma_frame_view *frames, size_t nframes,
                      uint32_t traceback_limit);
 
+/* Set matched[i] to 1 for each filter that matches this traceback by the
+ * rule tma_filters_keep applies to it (matched[i] already 1 is left). */
+void tma_filters_mark(const tma_filter *filters, size_t nfilters,
+                      const tma_frame_view *frames, size_t nframes,
+                      uint32_t traceback_limit, uint8_t *matched);
+/* Which filters match at least one block of s: its traces, or each stat
+ * as a one-frame traceback when s has none (what apply_filters would look
+ * at).  Sets matched[i] to 1 for those; never clears one, so a caller can
+ * accumulate over several files.  A filter that matches nothing is most
+ * often a pattern written for a short name: patterns match the whole file
+ * name.  0, or TMS_E_NOMEM / TMS_E_CORRUPT with a message. */
+int tma_snapshot_filters_matched(const tms_snapshot *s,
+                                 const tma_filter *filters, size_t nfilters,
+                                 uint8_t *matched, tms_error *err);
+
 /* Snapshot.apply_filters: drop the traces the rule does not keep, using
  * s->header.traceback_limit.  With traces, stats are recomputed from the
  * kept traces; without traces, each stat is kept or dropped by its own
