@@ -285,3 +285,19 @@ def test_pip_install_then_variable(tmp_path):
                          cwd=str(tmp_path))
     assert run.returncode == 0 and "traced True" in run.stdout, run.stderr
     assert len(files(tmp_path)) == 1
+
+
+def test_live_endpoint_failure_is_silent_unless_verbose(monkeypatch, capsys):
+    # Seen under CPython's test_subprocess: a child whose /tmp/tmtrace-<uid>
+    # was not usable printed "no live view of this process" in variable
+    # mode, into a stderr the test compared.
+    from tmtrace import _runner, _tracing
+
+    def refuse():
+        raise OSError("no safe directory for the live endpoint")
+    monkeypatch.setattr(_tracing, "start_endpoint", refuse, raising=False)
+    monkeypatch.delenv("TMTRACE_LIVE", raising=False)
+    _runner._live_start(False)
+    assert capsys.readouterr().err == ""
+    _runner._live_start(True)
+    assert "no live view of this process" in capsys.readouterr().err

@@ -115,7 +115,7 @@ class Session:
             self.task.set_memory_threshold(self.threshold)
         if self.delay or self.threshold:
             self.task.schedule()
-        _live_start()
+        _live_start(self.verbose)
 
     def _written(self, snapshot):
         # Called by take_snapshot before writing: the file about to be
@@ -217,15 +217,18 @@ def _warn(message):
         pass
 
 
-def _live_start():
+def _live_start(verbose):
     # Every session serves `tmtool watch --pid`; TMTRACE_LIVE=0 opts out.
+    # Said only when verbose: in variable mode every Python process below
+    # TMTRACE would print it, into its own stderr (issue 10, item 5).
     if os.environ.get("TMTRACE_LIVE", "").strip() == "0":
         return
     try:
         from . import _tracing
         _tracing.start_endpoint()
     except OSError as exc:
-        _warn("no live view of this process: %s" % exc)
+        if verbose:
+            _warn("no live view of this process: %s" % exc)
 
 
 def _at_exit():
