@@ -54,8 +54,8 @@ PyObject *tmt_build_stats(const tms_snapshot *s);
  * Py_None.  Stats None with traces given: derived from the traces. */
 int tmt_fill_from_dicts(tms_snapshot *s, PyObject *traces, PyObject *stats);
 
-/* UTF-8 of a str, or (NULL, 0) for None; *keep (or NULL) owns re-encoded
- * bytes ("surrogatepass") and must be released after use. */
+/* Stored bytes of a str (names.c's rule), or (NULL, 0) for None; *keep
+ * (or NULL) owns re-encoded bytes and must be released after use. */
 int tmt_utf8_view(PyObject *str, const char **data, size_t *len,
                   PyObject **keep);
 /* Encode a str (or None -> TMS_NONE) into the snapshot's strings. */
@@ -71,7 +71,6 @@ int tmt_intern_pytraceback(tms_snapshot *s, PyObject *tb, uint32_t **buf,
 /* lineno: None -> TMS_LINENO_NONE, else an int in [0, INT32_MAX]. */
 int tmt_lineno_from_py(PyObject *obj, int32_t *out);
 PyObject *tmt_lineno_to_py(int32_t lineno);
-PyObject *tmt_decode_str(const char *data, size_t len);
 
 /* --- snapobj.c --------------------------------------------------------- */
 /* A new snapshot holding only the metrics of a sequence of (name, value,

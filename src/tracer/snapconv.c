@@ -11,29 +11,14 @@
 
 /* ---- strings and line numbers ---------------------------------------- */
 
-PyObject *tmt_decode_str(const char *data, size_t len)
-{
-    /* Filenames are UTF-8 from str; "surrogatepass" round-trips lone
-     * surrogates, "replace" keeps a foreign writer's bytes readable. */
-    PyObject *u = PyUnicode_DecodeUTF8(data, (Py_ssize_t)len, NULL);
-    if (u != NULL || !PyErr_ExceptionMatches(PyExc_UnicodeDecodeError))
-        return u;
-    PyErr_Clear();
-    u = PyUnicode_DecodeUTF8(data, (Py_ssize_t)len, "surrogatepass");
-    if (u != NULL || !PyErr_ExceptionMatches(PyExc_UnicodeDecodeError))
-        return u;
-    PyErr_Clear();
-    return PyUnicode_DecodeUTF8(data, (Py_ssize_t)len, "replace");
-}
-
 static int tms_to_py_error(int rc)
 {
     tmt_raise_tms(rc, NULL, 0, NULL);
     return -1;
 }
 
-/* UTF-8 of a str or None (NULL, 0); *keep owns the bytes if the str
- * needed "surrogatepass". */
+/* The stored bytes of a str (names.c's rule) or None (NULL, 0); *keep
+ * owns the bytes if they are not the str's own UTF-8 cache. */
 int tmt_utf8_view(PyObject *str, const char **data, size_t *len,
                      PyObject **keep)
 {
@@ -53,8 +38,8 @@ int tmt_utf8_view(PyObject *str, const char **data, size_t *len,
     if (*data == NULL) {
         if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError))
             return -1;
-        PyErr_Clear();
-        *keep = PyUnicode_AsEncodedString(str, "utf-8", "surrogatepass");
+        PyErr_Clear(); /* lone surrogates: not UTF-8 text, still a name */
+        *keep = tmt_name_bytes(str);
         if (*keep == NULL)
             return -1;
         *data = PyBytes_AS_STRING(*keep);
@@ -149,7 +134,7 @@ PyObject *tmt_pycache_str(tmt_pycache *c, uint32_t id)
         Py_RETURN_NONE;
     if (c->strs[id] == NULL) {
         const tms_string *str = &c->snap->strings[id];
-        c->strs[id] = tmt_decode_str(str->data, str->len);
+        c->strs[id] = tmt_name_decode(str->data, str->len);
         if (c->strs[id] == NULL)
             return NULL;
     }

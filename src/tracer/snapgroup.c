@@ -584,7 +584,7 @@ static PyObject *render_top(PyObject *mod, PyObject *args)
         rc = -1;
     tms_snapshot_free(cm);
     tms_snapshot_free(om);
-    PyObject *res = rc < 0 ? PyErr_NoMemory() : tmt_decode_str(text, len);
+    PyObject *res = rc < 0 ? PyErr_NoMemory() : tmt_name_decode(text, len);
     free(text);
     return res;
 }

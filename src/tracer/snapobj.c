@@ -214,12 +214,11 @@ static int add_metric(tms_snapshot *s, PyObject *name, PyObject *value,
     tms_value_kind kind = TMS_VALUE_INT;
     long long i = 0;
     double f = 0.0;
-    const char *cname;
     if (!PyUnicode_Check(name)) {
         PyErr_SetString(PyExc_TypeError, "metric name must be str");
         return -1;
     }
-    if ((cname = PyUnicode_AsUTF8(name)) == NULL || format_parse(format, &fmt))
+    if (format_parse(format, &fmt))
         return -1;
     if (PyFloat_Check(value)) {
         kind = TMS_VALUE_FLOAT;
@@ -235,7 +234,19 @@ static int add_metric(tms_snapshot *s, PyObject *name, PyObject *value,
                      "not %.100s", Py_TYPE(value)->tp_name);
         return -1;
     }
+    /* A name read from a file need not be UTF-8: stored back as it was. */
+    PyObject *keep;
+    const char *cname;
+    size_t clen;
+    if (tmt_utf8_view(name, &cname, &clen, &keep) < 0)
+        return -1;
+    if (strlen(cname) != clen) { /* both kinds of view end with a NUL */
+        Py_XDECREF(keep);
+        PyErr_SetString(PyExc_ValueError, "metric name contains a NUL");
+        return -1;
+    }
     int rc = tms_snapshot_add_metric(s, cname, fmt, kind, i, f);
+    Py_XDECREF(keep);
     if (rc == TMS_E_ARG) {
         PyErr_Format(PyExc_ValueError, "metric %R already exists", name);
         return -1;
@@ -268,9 +279,11 @@ static PyObject *sd_metrics(tmt_SnapshotData *self, PyObject *unused)
         const tms_metric *m = &s->metrics[k];
         const char *fmt = (unsigned)m->format < 3 ? format_names[m->format]
                                                   : "int";
-        PyObject *item = m->kind == TMS_VALUE_FLOAT
-            ? Py_BuildValue("(sds)", m->name, m->f, fmt)
-            : Py_BuildValue("(sLs)", m->name, (long long)m->i, fmt);
+        PyObject *name = tmt_name_decode(m->name, strlen(m->name));
+        PyObject *item = name == NULL ? NULL
+            : m->kind == TMS_VALUE_FLOAT
+            ? Py_BuildValue("(Nds)", name, m->f, fmt)
+            : Py_BuildValue("(NLs)", name, (long long)m->i, fmt);
         if (item == NULL) {
             Py_CLEAR(list);
             break;
@@ -339,9 +352,11 @@ static PyObject *sd_meta(tmt_SnapshotData *self, PyObject *unused)
     PyObject *d = PyDict_New();
     for (uint32_t k = 0; d != NULL && k < self->snap->nmeta; k++) {
         const tms_meta *m = &self->snap->meta[k];
-        PyObject *v = tmt_decode_str(m->value, strlen(m->value));
-        if (v == NULL || PyDict_SetItemString(d, m->key, v) < 0)
+        PyObject *key = tmt_name_decode(m->key, strlen(m->key));
+        PyObject *v = key ? tmt_name_decode(m->value, strlen(m->value)) : NULL;
+        if (v == NULL || PyDict_SetItem(d, key, v) < 0)
             Py_CLEAR(d);
+        Py_XDECREF(key);
         Py_XDECREF(v);
     }
     return d;
@@ -349,14 +364,29 @@ static PyObject *sd_meta(tmt_SnapshotData *self, PyObject *unused)
 
 static PyObject *sd_set_meta(tmt_SnapshotData *self, PyObject *args)
 {
+    PyObject *k, *v, *kkeep = NULL, *vkeep = NULL, *res = NULL;
     const char *key, *value;
-    if (!PyArg_ParseTuple(args, "ss:set_meta", &key, &value) ||
-        check_idle(self) < 0)
-        return NULL;
+    size_t klen, vlen;
+    if (!PyArg_ParseTuple(args, "UU:set_meta", &k, &v) ||
+        check_idle(self) < 0 ||
+        tmt_utf8_view(k, &key, &klen, &kkeep) < 0 ||
+        tmt_utf8_view(v, &value, &vlen, &vkeep) < 0)
+        goto done;
+    if (strlen(key) != klen || strlen(value) != vlen) {
+        PyErr_SetString(PyExc_ValueError, "meta key or value contains a NUL");
+        goto done;
+    }
     int rc = tms_snapshot_set_meta(self->snap, key, value);
-    if (rc < 0)
-        return tmt_raise_tms(rc, NULL, 0, NULL);
-    Py_RETURN_NONE;
+    if (rc < 0) {
+        tmt_raise_tms(rc, NULL, 0, NULL);
+        goto done;
+    }
+    res = Py_None;
+    Py_INCREF(res);
+done:
+    Py_XDECREF(kkeep);
+    Py_XDECREF(vkeep);
+    return res;
 }
 
 /* ---- views, grouping, filters -------------------------------------------- */
@@ -481,7 +511,8 @@ static PyObject *get_ntraces(tmt_SnapshotData *self, void *unused)
 
 static PyObject *get_header_text(tmt_SnapshotData *self, void *field)
 {
-    return PyUnicode_FromString((char *)&self->snap->header + (size_t)field);
+    const char *text = (char *)&self->snap->header + (size_t)field;
+    return tmt_name_decode(text, strlen(text));
 }
 
 #define HDR(f) ((void *)offsetof(tms_header, f))

@@ -297,38 +297,14 @@ static uint64_t tb_hash_id(void *ctx, uint32_t id)
     return ((tmt_tables *)ctx)->tbs[id].hash;
 }
 
-/* Copy co_filename as UTF-8 into module memory.  Runs with the GIL, at
- * most once per code object; a pending exception is preserved. */
+/* co_filename's bytes in module memory, NULL if unknown.  This runs
+ * inside the allocator hooks, possibly while CPython's tracemalloc holds
+ * its table lock around a call into us: tmt_name_copy allocates nothing
+ * through Python and raises nothing.  A name beyond the format's string
+ * limit is cut there, so one absurd filename cannot fail every snapshot. */
 static char *copy_filename(PyObject *code, uint32_t *len)
 {
-    PyObject *fn = tmt_code_filename(code);
-    if (fn == NULL || !PyUnicode_Check(fn))
-        return NULL;
-    if (PyUnicode_IS_ASCII(fn)) {
-        *len = (uint32_t)PyUnicode_GET_LENGTH(fn);
-        return tmt_strndup((const char *)PyUnicode_DATA(fn), *len);
-    }
-#if PY_VERSION_HEX >= 0x030C0000
-    PyObject *exc = PyErr_GetRaisedException();
-#else
-    PyObject *et, *ev, *etb;
-    PyErr_Fetch(&et, &ev, &etb);
-#endif
-    Py_ssize_t n = 0;
-    const char *s = PyUnicode_AsUTF8AndSize(fn, &n);
-    char *copy = NULL;
-    if (s != NULL) {
-        copy = tmt_strndup(s, (size_t)n);
-        *len = (uint32_t)n;
-    } else {
-        PyErr_Clear(); /* e.g. lone surrogates: the filename is unknown */
-    }
-#if PY_VERSION_HEX >= 0x030C0000
-    PyErr_SetRaisedException(exc);
-#else
-    PyErr_Restore(et, ev, etb);
-#endif
-    return copy;
+    return tmt_name_copy(tmt_code_filename(code), TMS_MAX_STRING_LEN, len);
 }
 
 static uint32_t code_intern(PyObject *code)

@@ -38,4 +38,19 @@ int tmt_quiet(int on);
 /* endpoint.c: the live endpoint (_endpoint_start/_stop/_path). */
 int tmt_endpoint_init(PyObject *module);
 
+/* names.c: str <-> the bytes of a .tms string, one rule for every name
+ * (UTF-8; lone surrogates as os.fsencode/fsdecode treat them; see there).
+ * Encode: bytes needed for str, of which at most cap are written to dst
+ * (dst may be NULL), cut on a character boundary; SIZE_MAX if str is not
+ * a str that can be read without allocating.  Allocates nothing, raises
+ * nothing, runs no Python: safe inside the allocator hooks. */
+size_t tmt_name_encode(PyObject *str, char *dst, size_t cap);
+/* The same into module memory (tmt_alloc.h), NUL-terminated, at most max
+ * bytes; NULL if not a readable str or out of memory.  Hook-safe. */
+char *tmt_name_copy(PyObject *str, size_t max, uint32_t *len);
+/* The same as a new bytes object (GIL, outside the hooks). */
+PyObject *tmt_name_bytes(PyObject *str);
+/* A new str from stored bytes; never fails on content. */
+PyObject *tmt_name_decode(const char *data, size_t len);
+
 #endif
