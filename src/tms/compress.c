@@ -46,6 +46,18 @@ int tms_zstd_decompress(void **dctx, tms_buf *out, const void *src,
         *why = "not a zstd frame";
         return TMS_E_DECOMPRESS;
     }
+    /* A frame that states its size must state raw_len: refuse a lie
+     * before decompressing a byte of it (an 8 KB frame can expand to
+     * gigabytes).  A frame without the size is bounded below. */
+    unsigned long long declared = ZSTD_getFrameContentSize(s, slen);
+    if (declared == ZSTD_CONTENTSIZE_ERROR) {
+        *why = "bad zstd frame header";
+        return TMS_E_DECOMPRESS;
+    }
+    if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != raw_len) {
+        *why = "the zstd frame's content size is not the raw length";
+        return TMS_E_DECOMPRESS;
+    }
     ZSTD_DCtx_reset(*dctx, ZSTD_reset_session_and_parameters);
     ZSTD_DCtx_setParameter(*dctx, ZSTD_d_windowLogMax, 27);
     /* Room for one byte more than declared, so "too much output" shows up

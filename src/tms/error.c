@@ -22,6 +22,7 @@ const char *tms_strerror(int code)
     case TMS_E_VERSION: return "unsupported format version";
     case TMS_E_NOMEM: return "out of memory";
     case TMS_E_LIMIT: return "value exceeds a format limit";
+    case TMS_E_BUDGET: return "file needs more than the read budget";
     case TMS_E_ARG: return "invalid argument";
     case TMS_E_STATE: return "call out of order";
     default: return "unknown error";

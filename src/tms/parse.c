@@ -126,13 +126,17 @@ static int parse_tbks(tms_reader *r, tms_snapshot *s, cur *c, tms_error *err)
         if (r->tb_tmp == NULL &&
             (r->tb_tmp = malloc(TMS_MAX_TRACEBACK_LEN * sizeof *r->tb_tmp)) == NULL)
             return tms_rfail(r, err, TMS_E_NOMEM, "out of memory");
+        uint64_t work = 0;   /* what hashing this traceback by value costs */
         for (uint64_t j = 0; j < len; j++) {
             VARINT(c, f, "frame id");
             if (f >= s->nframes)
                 CORRUPT("traceback %u: frame id %llu not defined", expect,
                         (unsigned long long)f);
             r->tb_tmp[j] = (uint32_t)f;
+            uint32_t name = s->frames[f].filename;
+            work += 1 + (name == TMS_NONE ? 0 : s->strings[name].len);
         }
+        TMS_FORWARD(tms_charge(r, err, TMS_COST_TB_WORK, work));
         int rc = tms_snapshot_intern_traceback(s, r->tb_tmp, (uint32_t)len, &id);
         TMS_FORWARD(check_added(r, rc, id, expect, "traceback", err));
     }
@@ -152,6 +156,9 @@ static int parse_trcs(tms_reader *r, tms_snapshot *s, cur *c,
     if (shift > 63)
         CORRUPT("shift %llu > 63", (unsigned long long)shift);
     TMS_FORWARD(count_fits(r, c, n, 3, "trace", err));
+    /* a trace costs its in-memory size whether it is kept or streamed:
+     * the budget bounds the time spent on traces, not only the memory */
+    TMS_FORWARD(tms_charge(r, err, TMS_COST_DECODED, n * sizeof(tms_trace)));
     if (fn != NULL) {
         if (r->chunk == NULL &&
             (r->chunk = malloc(TMS_TRACE_CHUNK * sizeof *r->chunk)) == NULL)

@@ -23,11 +23,57 @@ int tms_rfail(tms_reader *r, tms_error *err, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    if (r->in_section)
-        return tms_fail(err, code, "cannot read '%s': section %.4s at offset "
-                        "%llu: %s", r->name, r->tag,
+    if (r->in_section) {
+        char tag[4 * 4 + 1];   /* the tag's 4 bytes are the file's: escape */
+        tms_escape(tag, sizeof tag, (const char *)r->tag, 4);
+        return tms_fail(err, code, "cannot read '%s': section %s at offset "
+                        "%llu: %s", r->name, tag,
                         (unsigned long long)r->sec_offset, what);
+    }
     return tms_fail(err, code, "cannot read '%s': %s", r->name, what);
+}
+
+/* "2 GiB", "64 MiB" or "1000 bytes": budgets are usually round. */
+static void budget_text(char *buf, size_t cap, uint64_t v)
+{
+    if (v && v % (1ull << 30) == 0)
+        snprintf(buf, cap, "%llu GiB", (unsigned long long)(v >> 30));
+    else if (v && v % (1ull << 20) == 0)
+        snprintf(buf, cap, "%llu MiB", (unsigned long long)(v >> 20));
+    else
+        snprintf(buf, cap, "%llu bytes", (unsigned long long)v);
+}
+
+int tms_charge(tms_reader *r, tms_error *err, tms_cost cost, uint64_t n)
+{
+    static const char *const what[] = {
+        [TMS_COST_DECODED] = "decoded payloads and traces",
+        [TMS_COST_TEXT] = "strings and names",
+        [TMS_COST_TB_WORK] = "traceback frames weighted by file name length",
+    };
+    uint64_t cap = cost == TMS_COST_TEXT ? r->budget / TMS_BUDGET_TEXT_SHARE
+                                         : r->budget;
+    if (n <= cap && r->spent[cost] <= cap - n) {
+        r->spent[cost] += n;
+        return TMS_OK;
+    }
+    char capt[40], budt[40];
+    budget_text(capt, sizeof capt, cap);
+    budget_text(budt, sizeof budt, r->budget);
+    if (cost == TMS_COST_TEXT)
+        return tms_rfail(r, err, TMS_E_BUDGET, "over the read budget: %s "
+                         "need more than %s (1/32 of the %s budget)",
+                         what[cost], capt, budt);
+    return tms_rfail(r, err, TMS_E_BUDGET, "over the read budget: %s need "
+                     "more than %s", what[cost], capt);
+}
+
+int tms_reader_set_budget(tms_reader *r, uint64_t budget)
+{
+    if (r == NULL)
+        return TMS_E_ARG;
+    r->budget = budget ? budget : TMS_DEFAULT_READ_BUDGET;
+    return TMS_OK;
 }
 
 static int src_error(tms_reader *r, tms_error *err, int rc, int e,
@@ -84,9 +130,42 @@ static int next_header(tms_reader *r, uint8_t hdr[20], tms_error *err)
     return TMS_OK;
 }
 
-/* Steps 4-7 for a known section; on a skip, pass over the stored bytes. */
+/* Pass over a skipped section's stored bytes, reading them in small
+ * pieces to check its CRC unless told not to (then a seek will do). */
+static int skip_payload(tms_reader *r, const uint8_t hdr[20], int verify,
+                        tms_error *err)
+{
+    uint32_t left = tms_get_u32(hdr + 12);
+    int e = 0, rc;
+    if (!verify) {
+        rc = tms_source_skip(&r->src, left, &e);
+        return rc < 0 ? src_error(r, err, rc, e, "section payload") : TMS_OK;
+    }
+    if (r->src.sized && left > r->src.end - r->src.pos)
+        return src_error(r, err, TMS_E_TRUNCATED, 0, "section payload");
+    uint8_t buf[16384];
+    uint32_t crc = tms_crc32(0, hdr, 16);
+    while (left > 0) {
+        size_t got, k = left < sizeof buf ? left : sizeof buf;
+        rc = tms_source_read(&r->src, buf, k, &got, &e);
+        if (rc == TMS_OK && got < k)
+            rc = TMS_E_TRUNCATED;
+        if (rc < 0)
+            return src_error(r, err, rc, e, "section payload");
+        crc = tms_crc32(crc, buf, got);
+        left -= (uint32_t)got;
+    }
+#ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION  /* let fuzzers past CRCs */
+    if (crc != tms_get_u32(hdr + 16))
+        return tms_rfail(r, err, TMS_E_CHECKSUM, "checksum mismatch");
+#endif
+    return TMS_OK;
+}
+
+/* Steps 4-7 for a known section; on a skip, pass over the stored bytes
+ * (verify: still check the CRC, step 8). */
 static int check_frame(tms_reader *r, const uint8_t hdr[20], int skip,
-                       tms_error *err)
+                       int verify, tms_error *err)
 {
     uint32_t flags = tms_get_u32(hdr + 4), raw = tms_get_u32(hdr + 8);
     uint32_t stored = tms_get_u32(hdr + 12);
@@ -99,10 +178,8 @@ static int check_frame(tms_reader *r, const uint8_t hdr[20], int skip,
     if (!(flags & 1) && stored != raw)
         return tms_rfail(r, err, TMS_E_CORRUPT, "raw section with stored "
                          "length %u != raw length %u", stored, raw);
-    if (skip) {
-        int e = 0, rc = tms_source_skip(&r->src, stored, &e);
-        return rc < 0 ? src_error(r, err, rc, e, "section payload") : TMS_OK;
-    }
+    if (skip)
+        return skip_payload(r, hdr, verify, err);
     return TMS_OK;
 }
 
@@ -121,6 +198,12 @@ static int load_payload(tms_reader *r, const uint8_t hdr[20],
     if (tms_crc32(tms_crc32(0, hdr, 16), p, stored) != tms_get_u32(hdr + 16))
         return tms_rfail(r, err, TMS_E_CHECKSUM, "checksum mismatch");
 #endif
+    /* the budget is charged before a byte is decompressed; text sections'
+     * raw length bounds the text they hold */
+    TMS_FORWARD(tms_charge(r, err, TMS_COST_DECODED, raw));
+    if (memcmp(hdr, "STRS", 4) == 0 || memcmp(hdr, "MTRC", 4) == 0 ||
+        memcmp(hdr, "META", 4) == 0)
+        TMS_FORWARD(tms_charge(r, err, TMS_COST_TEXT, raw));
     if (flags & 1) {
         const char *why = "";
         rc = tms_zstd_decompress(&r->dctx, &r->raw, p, stored, raw, &why);
@@ -160,15 +243,25 @@ static int parse_head(tms_reader *r, const uint8_t *p, size_t len,
     return TMS_OK;   /* bytes after the known fields: a newer minor's */
 }
 
+/* A copy of name for messages, escaped: a path may hold a newline. */
+static char *escaped_name(const char *name)
+{
+    size_t n = strlen(name), need = tms_escape(NULL, 0, name, n);
+    char *e = malloc(need + 1);
+    if (e != NULL)
+        tms_escape(e, need + 1, name, n);
+    return e;
+}
+
 static int reader_new(tms_reader **out, const char *name, tms_error *err)
 {
     tms_reader *r = calloc(1, sizeof *r);
-    if (r == NULL || (r->name = strdup(name ? name : "<input>")) == NULL) {
+    if (r == NULL || (r->name = escaped_name(name ? name : "<input>")) == NULL) {
         free(r);
-        return tms_fail(err, TMS_E_NOMEM, "cannot read '%s': out of memory",
-                        name ? name : "<input>");
+        return tms_fail(err, TMS_E_NOMEM, "cannot read a file: out of memory");
     }
     r->src.fd = -1;
+    r->budget = TMS_DEFAULT_READ_BUDGET;
     *out = r;
     return TMS_OK;
 }
@@ -195,7 +288,7 @@ static int read_start(tms_reader *r, tms_error *err)
                          "this reader supports %u.x", r->header.format_major,
                          r->header.format_minor, TMS_FORMAT_MAJOR);
     TMS_FORWARD(next_header(r, hdr, err));
-    TMS_FORWARD(check_frame(r, hdr, 0, err));
+    TMS_FORWARD(check_frame(r, hdr, 0, 1, err));
     TMS_FORWARD(load_payload(r, hdr, &p, &len, err));
     TMS_FORWARD(parse_head(r, p, len, err));
     r->in_section = 0;
@@ -236,9 +329,13 @@ int tms_reader_open_path(tms_reader **out, const char *path, tms_error *err)
     if (out == NULL || path == NULL)
         return tms_fail(err, TMS_E_ARG, "tms_reader_open_path: bad argument");
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return tms_fail(err, TMS_E_OPEN, "cannot open '%s': %s", path,
-                        strerror(errno));
+    if (fd < 0) {
+        int e = errno;
+        char shown[300];
+        tms_escape(shown, sizeof shown, path, strlen(path));
+        return tms_fail(err, TMS_E_OPEN, "cannot open '%s': %s", shown,
+                        strerror(e));
+    }
     int rc = tms_reader_open_fd(out, fd, path, err);
     if (rc < 0)
         close(fd);
@@ -327,7 +424,8 @@ int tms_reader_read(tms_reader *r, tms_snapshot *into, unsigned flags,
         }
         int skip = memcmp(hdr, "TRCS", 4) == 0 &&
                    (flags & TMS_LOAD_SKIP_TRACES);
-        TMS_FORWARD(check_frame(r, hdr, skip, err));
+        TMS_FORWARD(check_frame(r, hdr, skip,
+                                !(flags & TMS_LOAD_NO_VERIFY_SKIPPED), err));
         if (skip)
             continue;
         TMS_FORWARD(load_payload(r, hdr, &p, &len, err));

@@ -31,6 +31,9 @@ struct tms_reader {
     int in_section;            /* messages name the current section */
     uint8_t tag[4];
     uint64_t sec_offset;
+    /* read budget (tms.h "Read budget"): the cap and what was spent */
+    uint64_t budget;
+    uint64_t spent[3];         /* indexed by tms_cost */
     /* parse.c state */
     uint32_t *tb_tmp;          /* one traceback's frames */
     tms_trace *chunk;          /* traces for the callback */
@@ -45,6 +48,16 @@ struct tms_reader {
 
 int tms_rfail(tms_reader *r, tms_error *err, int code, const char *fmt, ...)
     TMS_PRINTF(4, 5);
+
+/* What a read spends, each against its own cap derived from the budget. */
+typedef enum {
+    TMS_COST_DECODED = 0,   /* payload bytes decoded + 24 per trace */
+    TMS_COST_TEXT = 1,      /* STRS, MTRC, META payload bytes: budget / 32 */
+    TMS_COST_TB_WORK = 2,   /* per traceback frame: 1 + file name length */
+} tms_cost;
+/* Add n to the cost; TMS_E_BUDGET (reported) if that passes its cap.
+ * Called before the allocation or the work it pays for. */
+int tms_charge(tms_reader *r, tms_error *err, tms_cost cost, uint64_t n);
 /* Parse one known payload (not HEAD, not END) into s.  Returns 0, a
  * negative code, or the callback's non-zero value. */
 int tms_parse_section(tms_reader *r, tms_snapshot *s, const uint8_t *p,

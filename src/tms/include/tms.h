@@ -86,6 +86,7 @@ typedef enum {
     /* resources */
     TMS_E_NOMEM = -50,     /* allocation failed */
     TMS_E_LIMIT = -51,     /* a count or length exceeds the limits below */
+    TMS_E_BUDGET = -52,    /* the file needs more than the read budget */
     /* caller */
     TMS_E_ARG = -60,       /* invalid argument */
     TMS_E_STATE = -61,     /* call out of order (e.g. add after close) */
@@ -108,6 +109,43 @@ typedef struct tms_error {
 #define TMS_MAX_TRACEBACK_LEN  65535u       /* frames in one traceback */
 #define TMS_MAX_TEXT_FIELD     255u         /* header text fields, bytes */
 #define TMS_PEAK_CHUNK         65536u       /* entries in one PEAK section */
+
+/* ===========================================================================
+ * Read budget (format/SPEC.md §5.1): within the limits above a small file
+ * can still describe gigabytes (a 1 KiB zstd frame may expand to 256 MiB,
+ * and a file may hold many such sections), so a reader also bounds what it
+ * spends on one file, checking each declared size BEFORE allocating or
+ * decompressing for it.  One number, the budget B, sets three caps:
+ *   - decoded: section payloads decompressed or parsed (their raw_len,
+ *     HEAD included) plus 24 bytes (a tms_trace) per trace, kept or
+ *     streamed, <= B;
+ *   - text: payloads of STRS, MTRC and META sections (strings, metric
+ *     names, meta) <= B/32;
+ *   - traceback work: over every frame reference in a traceback, 1 plus
+ *     its file name's length (what grouping by traceback hashes) <= B.
+ * Past a cap the read stops at once with TMS_E_BUDGET and a message naming
+ * the cap.  The default is far above any real snapshot (a 1.5 M-trace
+ * snapshot costs about 45 MB of it, 2 GiB is about 80 M traces); a caller
+ * that trusts a file raises it.
+ * ======================================================================== */
+#define TMS_DEFAULT_READ_BUDGET (2ull << 30)   /* 2 GiB */
+#define TMS_BUDGET_TEXT_SHARE   32u           /* text cap = B / 32 */
+
+/* ===========================================================================
+ * Text from files, made safe for a terminal
+ * ======================================================================== */
+/* Copy len bytes of s (any bytes: names in a file are hostile) into dst as
+ * one printable line: C0 controls and DEL as \xNN (\t \n \r by name),
+ * C1 controls, line/paragraph separators and bidirectional overrides as
+ * \uNNNN, each byte of invalid UTF-8 as \xNN; everything else (valid
+ * UTF-8, backslash included) unchanged, so escaping twice changes nothing.
+ * Always NUL-terminates when cap > 0 and never cuts an escape in half.
+ * Returns the length the whole result needs (snprintf semantics). */
+TMS_API size_t tms_escape(char *dst, size_t cap, const char *s, size_t len);
+/* Decode one UTF-8 sequence at p (n bytes available): its length (1-4)
+ * and code point, or 0 when the bytes there are not valid UTF-8
+ * (overlong, surrogate, above U+10FFFF, cut short). */
+TMS_API size_t tms_utf8_next(const uint8_t *p, size_t n, uint32_t *cp);
 
 /* ===========================================================================
  * The snapshot model
@@ -290,6 +328,10 @@ TMS_API uint32_t tms_snapshot_find_string(const tms_snapshot *s,
 
 /* Whole-snapshot I/O (built on the streaming API below). */
 #define TMS_LOAD_SKIP_TRACES 0x1u  /* do not decompress trace sections */
+/* With SKIP_TRACES: pass over trace sections without reading them to
+ * verify their CRC-32 (a seek on a regular file).  By default a skipped
+ * section is still read and checked, so corruption never goes unseen. */
+#define TMS_LOAD_NO_VERIFY_SKIPPED 0x2u
 
 TMS_API int tms_snapshot_save(const tms_snapshot *s, const char *path,
                               tms_error *err);
@@ -398,6 +440,10 @@ TMS_API int tms_reader_open_buffer(tms_reader **r, const void *buf,
                                    size_t len, const char *name,
                                    tms_error *err);
 TMS_API const tms_header *tms_reader_header(const tms_reader *r);
+/* Set the read budget for the rest of the read (see "Read budget"; the
+ * HEAD read at open was checked against the default).  0 means the
+ * default.  TMS_E_ARG on a NULL reader. */
+TMS_API int tms_reader_set_budget(tms_reader *r, uint64_t budget);
 
 /* Called with each decoded batch of traces (at most TMS_TRACE_CHUNK), in
  * file order.  Return 0 to go on, non-zero to stop reading (propagated as
