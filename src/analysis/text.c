@@ -33,22 +33,44 @@ static const char *string_of(const tms_snapshot *s, uint32_t id)
     return id == TMS_NONE || id >= s->nstrings ? NULL : s->strings[id].data;
 }
 
+void tma_text_escaped(FILE *f, const char *s)
+{
+    char small[512];
+    size_t n = strlen(s), need = tms_escape(small, sizeof small, s, n);
+    if (need < sizeof small) {
+        fputs(small, f);
+        return;
+    }
+    char *big = malloc(need + 1);
+    if (big != NULL) {
+        tms_escape(big, need + 1, s, n);
+        fputs(big, f);
+        free(big);
+        return;
+    }
+    for (; *s; s++)   /* out of memory: still nothing raw */
+        fputc(*s >= 0x20 && *s < 0x7f ? *s : '?', f);
+}
+
 void tma_text_filename(FILE *f, const char *filename, int parts)
 {
+    /* shortened, then escaped: a name from a file must not drive the
+     * terminal or forge a line (tma_filename_format itself stays raw for
+     * outputs with their own quoting: JSON, HTML, folded stacks) */
     char small[256];
     int n = tma_filename_format(small, sizeof small, filename, parts);
     if (n >= 0 && (size_t)n < sizeof small) {
-        fputs(small, f);
+        tma_text_escaped(f, small);
         return;
     }
     char *big = n < 0 ? NULL : malloc((size_t)n + 1);
     if (big == NULL) {
         /* Out of memory for a long name: better whole than cut. */
-        fputs(filename ? filename : "???", f);
+        tma_text_escaped(f, filename ? filename : "???");
         return;
     }
     tma_filename_format(big, (size_t)n + 1, filename, parts);
-    fputs(big, f);
+    tma_text_escaped(f, big);
     free(big);
 }
 
@@ -222,8 +244,8 @@ static int put_metrics(FILE *f, const tma_text_opts *o, const tms_snapshot *cur,
                                   m->kind == TMS_VALUE_FLOAT, m->i, m->f, 0);
         else
             snprintf(v, sizeof v, "-");
-        fprintf(f, "%s: %s%s%s", all[j]->name,
-                tma_color_on(o->color, TMA_ROLE_NAME), v,
+        tma_text_escaped(f, all[j]->name);
+        fprintf(f, ": %s%s%s", tma_color_on(o->color, TMA_ROLE_NAME), v,
                 tma_color_off(o->color));
         if (m && p) {
             int fl = m->kind == TMS_VALUE_FLOAT || p->kind == TMS_VALUE_FLOAT;
@@ -245,13 +267,18 @@ int tma_text_report(FILE *f, const tma_text_opts *o, const tma_text_side *cur,
     const tma_groups *oldg = old ? old->groups : NULL;
     int compared = oldg != NULL, rc = 0;
     size_t shown = o->count > 0 && o->count < d->n ? o->count : d->n;
-    fprintf(f, "%s%s%s: %s%s %zu allocations per %s%s",
-            tma_color_on(o->color, TMA_ROLE_NAME), cur->title,
-            tma_color_off(o->color), tma_color_on(o->color, TMA_ROLE_TITLE),
+    /* titles name files: escaped like every name */
+    fputs(tma_color_on(o->color, TMA_ROLE_NAME), f);
+    tma_text_escaped(f, cur->title);
+    fprintf(f, "%s: %s%s %zu allocations per %s%s", tma_color_off(o->color),
+            tma_color_on(o->color, TMA_ROLE_TITLE),
             cur->groups->cumulative ? "Cumulative top" : "Top", shown,
             per_text(o->by), tma_color_off(o->color));
-    if (compared)
-        fprintf(f, " (compared to %s)", old->title);
+    if (compared) {
+        fputs(" (compared to ", f);
+        tma_text_escaped(f, old->title);
+        fputc(')', f);
+    }
     fputc('\n', f);
     for (size_t i = 0; i < shown; i++) {
         const tma_diff_item *it = &d->items[i];

@@ -101,8 +101,10 @@ static int report_breach(const diff_ctx *c, const gate *g, const tm_report *r,
     tm_error("%s", line);
     cJSON *b = NULL, *sites = NULL;
     if (c->format == TM_FORMAT_TEXT) {
-        printf("%sthreshold breached%s: %s\n", tm_color_on(TMA_ROLE_BAD),
-               tm_color_off(), line);
+        printf("%sthreshold breached%s: ", tm_color_on(TMA_ROLE_BAD),
+               tm_color_off());
+        tma_text_escaped(stdout, line);   /* it names the files */
+        putchar('\n');
     }
     free(line);
     if (c->format == TM_FORMAT_JSON) {

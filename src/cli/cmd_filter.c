@@ -109,8 +109,11 @@ static int summary(tm_format format, const char *in, const char *out,
     case TM_FORMAT_TEXT:
         tma_size_format(a, sizeof a, (int64_t)size_after, 0);
         tma_size_format(b, sizeof b, (int64_t)size_before, 0);
-        printf("%s -> %s: kept %" PRIu64 " of %" PRIu64 " traces (%s of %s)%s\n",
-               in, out, s->ntraces, traces_before, a, b,
+        tma_text_escaped(stdout, in);
+        fputs(" -> ", stdout);
+        tma_text_escaped(stdout, out);
+        printf(": kept %" PRIu64 " of %" PRIu64 " traces (%s of %s)%s\n",
+               s->ntraces, traces_before, a, b,
                drop_traces ? ", traces dropped" : "");
         return TM_EXIT_OK;
     case TM_FORMAT_CSV:

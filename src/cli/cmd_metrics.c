@@ -117,20 +117,38 @@ oom:
     return NULL;
 }
 
+/* Width of a metric name as shown (escaped). */
+static size_t shown_len(const char *name)
+{
+    return tms_escape(NULL, 0, name, strlen(name));
+}
+
+/* The name escaped, padded to w columns. */
+static void put_name(const char *name, size_t w)
+{
+    tma_text_escaped(stdout, name);
+    for (size_t k = shown_len(name); k < w; k++)
+        putchar(' ');
+}
+
 static void print_text(char **paths, tms_snapshot **snaps, size_t n,
                        const row *rows, size_t nrows)
 {
     char when[64], v[6][64];
     size_t w = 6;
     for (size_t q = 0; q < nrows; q++)
-        if (strlen(rows[q].name) > w)
-            w = strlen(rows[q].name);
+        if (shown_len(rows[q].name) > w)
+            w = shown_len(rows[q].name);
     /* One title line, also for a series of hundreds of files. */
     tm_format_time(when, sizeof when, snaps[0]->header.timestamp_ns);
-    printf("%s%s, %s", tm_color_on(TMA_ROLE_NAME), paths[0], when);
+    fputs(tm_color_on(TMA_ROLE_NAME), stdout);
+    tma_text_escaped(stdout, paths[0]);
+    printf(", %s", when);
     if (n > 1) {
         tm_format_time(when, sizeof when, snaps[n - 1]->header.timestamp_ns);
-        printf(" .. %s, %s (%zu files)", paths[n - 1], when, n);
+        fputs(" .. ", stdout);
+        tma_text_escaped(stdout, paths[n - 1]);
+        printf(", %s (%zu files)", when, n);
     }
     printf("%s\n", tm_color_off());
     if (nrows == 0)
@@ -139,7 +157,8 @@ static void print_text(char **paths, tms_snapshot **snaps, size_t n,
     if (n == 1) {
         for (size_t q = 0; q < nrows; q++) {
             value_text(v[0], sizeof v[0], &rows[q], rows[q].cells[0]);
-            printf("%-*s  %s\n", (int)w, rows[q].name, v[0]);
+            put_name(rows[q].name, w);
+            printf("  %s\n", v[0]);
         }
         return;
     }
@@ -153,8 +172,9 @@ static void print_text(char **paths, tms_snapshot **snaps, size_t n,
         change_text(v[2], sizeof v[2], r);
         value_text(v[3], sizeof v[3], r, r->min);
         value_text(v[4], sizeof v[4], r, r->max);
-        printf("%-*s  %12s  %12s  %12s  %12s  %12s\n", (int)w, r->name, v[0],
-               v[1], v[2], v[3], v[4]);
+        put_name(r->name, w);
+        printf("  %12s  %12s  %12s  %12s  %12s\n", v[0], v[1], v[2], v[3],
+               v[4]);
     }
 }
 

@@ -10,6 +10,19 @@
 
 #include "exitcodes.h"
 
+static uint64_t read_budget_;     /* 0: libtms's default */
+static int verify_skipped_ = 1;
+
+void tm_set_read_budget(uint64_t budget)
+{
+    read_budget_ = budget;
+}
+
+void tm_set_verify_skipped(int verify)
+{
+    verify_skipped_ = verify;
+}
+
 int tm_exit_for_status(int code)
 {
     if (code == TMS_E_VERSION)
@@ -33,12 +46,16 @@ static int names_quoted(const char *msg, const char *path)
 void tm_report_error(const char *verb, const char *path, const tms_error *err)
 {
     const char *msg = err->msg[0] ? err->msg : tms_strerror(err->code);
-    /* libtms names the file itself ("cannot read 'a.tms': ..."); do not
-     * say it twice. */
-    if (names_quoted(msg, path))
-        tm_error("%s", msg);
+    const char *hint = err->code == TMS_E_BUDGET
+                           ? "; raise the budget with --read-budget SIZE" : "";
+    /* libtms names the file itself, escaped ("cannot read 'a.tms': ...");
+     * do not say it twice. */
+    char *shown = tm_escaped(path);
+    if (names_quoted(msg, shown ? shown : path))
+        tm_error("%s%s", msg, hint);
     else
-        tm_error("cannot %s '%s': %s", verb, path, msg);
+        tm_error("cannot %s '%s': %s%s", verb, path, msg, hint);
+    free(shown);
 }
 
 /* Read path into a new snapshot, traces to fn when given; *fn_err is
@@ -56,7 +73,11 @@ static int load_into(const char *path, unsigned flags, tms_snapshot *s,
         fn_err = NULL;
     }
     if (rc == TMS_OK)
-        rc = tms_reader_read(r, s, flags, fn, ctx, &err);
+        rc = tms_reader_set_budget(r, read_budget_);
+    if (rc == TMS_OK)
+        rc = tms_reader_read(r, s, flags | (verify_skipped_ ? 0
+                                            : TMS_LOAD_NO_VERIFY_SKIPPED),
+                             fn, ctx, &err);
     tms_reader_close(r);
     tm_progress_done(p);
     if (rc < 0) {

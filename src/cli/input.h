@@ -16,6 +16,12 @@ int tm_exit_for_status(int code);
 /* Report err about path in one line: "cannot read 'a.tms': ...". */
 void tm_report_error(const char *verb, const char *path, const tms_error *err);
 
+/* How files are read (the common options --read-budget and --no-verify):
+ * the libtms read budget (0: libtms's default) and whether trace sections
+ * a command skips are still read to check their CRC (default 1). */
+void tm_set_read_budget(uint64_t budget);
+void tm_set_verify_skipped(int verify);
+
 /* Load path (with a progress line when slow); on failure report it and
  * return the exit code, else 0. */
 int tm_load(const char *path, unsigned flags, tms_snapshot **out);

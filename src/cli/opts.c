@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "exitcodes.h"
+#include "input.h"
 
 /* getopt_long's val for long options: above any letter, so a missing
  * value of a long option is told apart from one of a short option. */
@@ -31,6 +32,27 @@ static int opt_quiet(void *ctx, const tm_opt *o, const char *arg)
     return 0;
 }
 
+static int opt_read_budget(void *ctx, const tm_opt *o, const char *arg)
+{
+    uint64_t v;
+    tms_error err = { 0 };
+    (void)ctx;
+    if (tma_size_parse(arg, &v, &err) < 0 || v == 0) {
+        tm_error("bad value '%s' for --%s (expected a size such as 8GiB)",
+                 arg, o->long_name);
+        return -1;
+    }
+    tm_set_read_budget(v);
+    return 0;
+}
+
+static int opt_no_verify(void *ctx, const tm_opt *o, const char *arg)
+{
+    (void)ctx, (void)o, (void)arg;
+    tm_set_verify_skipped(0);
+    return 0;
+}
+
 const tm_opt tm_common_opts[] = {
     TM_OPT_CALLBACK(0, "format", "FMT", opt_format, 0,
                     "output format: text (default), json or csv"),
@@ -38,6 +60,12 @@ const tm_opt tm_common_opts[] = {
                     "colour text output: auto (default), always or never"),
     TM_OPT_CALLBACK('q', "quiet", NULL, opt_quiet, 0,
                     "no progress line on stderr"),
+    TM_OPT_CALLBACK(0, "read-budget", "SIZE", opt_read_budget, 0,
+                    "what reading one file may cost (default 2GiB; "
+                    "format/SPEC.md 5.1)"),
+    TM_OPT_CALLBACK(0, "no-verify", NULL, opt_no_verify, 0,
+                    "skip checksums of trace sections a command does not "
+                    "read"),
     TM_OPT_FLAG('h', "help", tm_common, help, "show this help and exit"),
     TM_OPT_END,
 };

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "exitcodes.h"
+#include "tma.h"
+#include "tms.h"
 
 static int quiet_;
 static int color_;
@@ -19,7 +21,8 @@ static int color_;
 static void vmessage(const char *prefix, const char *fmt, va_list ap)
 {
     /* One fprintf per line keeps lines whole when stderr is shared; a
-     * long message (a long path) gets a buffer of its size, not a cut. */
+     * long message (a long path) gets a buffer of its size, not a cut.
+     * The escape keeps it one line whatever a file or a path holds. */
     char small[1024], *buf = small;
     va_list again;
     va_copy(again, ap);
@@ -27,9 +30,26 @@ static void vmessage(const char *prefix, const char *fmt, va_list ap)
     if (n >= (int)sizeof small && (buf = malloc((size_t)n + 1)) != NULL)
         vsnprintf(buf, (size_t)n + 1, fmt, again);
     va_end(again);
-    fprintf(stderr, "tmtool: %s%s\n", prefix, buf ? buf : small);
+    char *shown = tm_escaped(buf ? buf : small);
+    if (shown != NULL) {
+        fprintf(stderr, "tmtool: %s%s\n", prefix, shown);
+        free(shown);
+    } else {
+        fprintf(stderr, "tmtool: %s", prefix);
+        tma_text_escaped(stderr, buf ? buf : small);
+        fputc('\n', stderr);
+    }
     if (buf != small)
         free(buf);
+}
+
+char *tm_escaped(const char *s)
+{
+    size_t n = strlen(s), need = tms_escape(NULL, 0, s, n);
+    char *e = malloc(need + 1);
+    if (e != NULL)
+        tms_escape(e, need + 1, s, n);
+    return e;
 }
 
 void tm_error(const char *fmt, ...)
@@ -228,11 +248,69 @@ int tm_json_add_i64(cJSON *obj, const char *name, int64_t v)
     return cJSON_AddRawToObject(obj, name, buf) ? 0 : -1;
 }
 
-int tm_json_add_str(cJSON *obj, const char *name, const char *s)
+/* The JSON text of s with invalid bytes as \udcXX; valid sequences are
+ * copied, '"', '\\' and control characters escaped as cJSON would. */
+static char *surrogate_literal(const char *s)
+{
+    size_t n = strlen(s);
+    char *out = malloc(6 * n + 3), *o = out;
+    if (out == NULL)
+        return NULL;
+    *o++ = '"';
+    for (size_t at = 0; at < n;) {
+        uint32_t c;
+        size_t k = tms_utf8_next((const uint8_t *)s + at, n - at, &c);
+        if (k == 0) {
+            o += sprintf(o, "\\udc%02x", (unsigned char)s[at]);
+            at++;
+        } else if (c == '"' || c == '\\') {
+            *o++ = '\\';
+            *o++ = (char)c;
+            at++;
+        } else if (c < 0x20) {
+            o += sprintf(o, "\\u%04x", (unsigned)c);
+            at++;
+        } else {
+            memcpy(o, s + at, k);
+            o += k;
+            at += k;
+        }
+    }
+    *o++ = '"';
+    *o = '\0';
+    return out;
+}
+
+static int valid_utf8(const char *s)
+{
+    size_t n = strlen(s);
+    uint32_t c;
+    for (size_t at = 0, k; at < n; at += k)
+        if ((k = tms_utf8_next((const uint8_t *)s + at, n - at, &c)) == 0)
+            return 0;
+    return 1;
+}
+
+cJSON *tm_json_string(const char *s)
 {
     if (s == NULL)
-        return cJSON_AddNullToObject(obj, name) ? 0 : -1;
-    return cJSON_AddStringToObject(obj, name, s) ? 0 : -1;
+        return cJSON_CreateNull();
+    if (valid_utf8(s))
+        return cJSON_CreateString(s);
+    char *lit = surrogate_literal(s);
+    cJSON *j = lit ? cJSON_CreateRaw(lit) : NULL;
+    free(lit);
+    return j;
+}
+
+int tm_json_add_str(cJSON *obj, const char *name, const char *s)
+{
+    cJSON *j = tm_json_string(s);
+    if (j == NULL || !cJSON_AddItemToObject(obj, name, j)) {
+        cJSON_Delete(j);
+        return -1;
+    }
+    return 0;
 }
 
 int tm_json_print(cJSON *root)
@@ -251,11 +329,15 @@ int tm_json_print(cJSON *root)
 
 /* ---- CSV ----------------------------------------------------------------- */
 
-void tm_csv_field(FILE *f, const char *s, int last)
+void tm_csv_field(FILE *f, const char *raw, int last)
 {
-    if (s == NULL)
-        s = "";
-    if (strpbrk(s, ",\"\r\n") != NULL) {
+    char *e = tm_escaped(raw ? raw : "");
+    const char *s = e;
+    if (s == NULL) {           /* out of memory: end the row, no raw text */
+        fputs(last ? "?\n" : "?,", f);
+        return;
+    }
+    if (strpbrk(s, ",\"") != NULL) {
         fputc('"', f);
         for (; *s; s++) {
             if (*s == '"')
@@ -266,6 +348,7 @@ void tm_csv_field(FILE *f, const char *s, int last)
     } else {
         fputs(s, f);
     }
+    free(e);
     fputc(last ? '\n' : ',', f);
 }
 

@@ -23,7 +23,9 @@
 #endif
 
 /* "tmtool: <message>" on stderr: lowercase, no final full stop, subject in
- * single quotes. */
+ * single quotes.  The message is escaped as a whole (tms_escape): names
+ * from files and paths from the user cannot break it into two lines or
+ * reach the terminal as control sequences. */
 void tm_error(const char *fmt, ...) TM_PRINTF(1, 2);
 void tm_warning(const char *fmt, ...) TM_PRINTF(1, 2);
 
@@ -64,12 +66,24 @@ void tm_progress_done(tm_progress *p);
 cJSON *tm_json_doc(const char *command);
 int tm_json_add_u64(cJSON *obj, const char *name, uint64_t v);
 int tm_json_add_i64(cJSON *obj, const char *name, int64_t v);
+/* A string from a file: valid UTF-8 goes in as is (cJSON escapes control
+ * characters); otherwise each byte that is not part of valid UTF-8 is
+ * written as the lone surrogate \udcXX (PEP 383 "surrogateescape", see
+ * format/JSON.md), so the bytes survive: Python's
+ * os.fsencode(json.loads(...)) gives them back. */
 int tm_json_add_str(cJSON *obj, const char *name, const char *s);
+cJSON *tm_json_string(const char *s);
 /* Print and free root; -1 on OOM. */
 int tm_json_print(cJSON *root);
 
-/* One CSV field (RFC 4180 quoting), then ',' or '\n' when last. */
+/* One CSV field (RFC 4180 quoting), then ',' or '\n' when last.  The
+ * field is escaped first (tms_escape), so a name from a file cannot carry
+ * a newline or a control sequence into the output. */
 void tm_csv_field(FILE *f, const char *s, int last);
+
+/* Text from a file (or a path) escaped by tms_escape, as a malloc'd copy
+ * (NULL on OOM); to write it, libtma's tma_text_escaped(). */
+char *tm_escaped(const char *s);
 
 /* Flush and close stdout.  Returns 0, or -1 after reporting a write error
  * (a closed pipe is not reported: the reader went away on purpose). */

@@ -78,7 +78,7 @@ void tm_traceback_text(FILE *f, const tm_display *d, const tms_snapshot *s,
 
 void tm_side_title(FILE *f, const tm_side *side)
 {
-    fputs(side->name, f);
+    tma_text_escaped(f, side->name);
     if (side->snap) {
         char when[64];
         tm_format_time(when, sizeof when, side->snap->header.timestamp_ns);

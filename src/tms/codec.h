@@ -131,6 +131,10 @@ uint32_t tms_crc32(uint32_t crc, const void *data, size_t len);
  * *why, static). */
 int tms_zstd_compress(void **cctx, tms_buf *out, const void *src, size_t len,
                       int level, const char **why);
+/* The frame's stated content size (if any) must be raw_len: checked
+ * before any decompression (and again by tms_zstd_decompress). */
+int tms_zstd_check_size(const void *src, size_t slen, size_t raw_len,
+                        const char **why);
 /* Decompress exactly one zstd frame of slen bytes into out (replacing its
  * contents), which must come out as exactly raw_len bytes.  out grows only
  * as output is produced.  TMS_E_DECOMPRESS (reason in *why), NOMEM. */

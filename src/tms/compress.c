@@ -34,6 +34,24 @@ int tms_zstd_compress(void **cctx, tms_buf *out, const void *src, size_t len,
     return TMS_OK;
 }
 
+int tms_zstd_check_size(const void *src, size_t slen, size_t raw_len,
+                        const char **why)
+{
+    /* A frame that states its size must state raw_len: refuse a lie
+     * before decompressing a byte of it (an 8 KB frame can expand to
+     * gigabytes).  A frame without the size is bounded while it runs. */
+    unsigned long long declared = ZSTD_getFrameContentSize(src, slen);
+    if (declared == ZSTD_CONTENTSIZE_ERROR) {
+        *why = "bad zstd frame header";
+        return TMS_E_DECOMPRESS;
+    }
+    if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != raw_len) {
+        *why = "the zstd frame's content size is not the raw length";
+        return TMS_E_DECOMPRESS;
+    }
+    return TMS_OK;
+}
+
 int tms_zstd_decompress(void **dctx, tms_buf *out, const void *src,
                         size_t slen, size_t raw_len, const char **why)
 {
@@ -46,18 +64,7 @@ int tms_zstd_decompress(void **dctx, tms_buf *out, const void *src,
         *why = "not a zstd frame";
         return TMS_E_DECOMPRESS;
     }
-    /* A frame that states its size must state raw_len: refuse a lie
-     * before decompressing a byte of it (an 8 KB frame can expand to
-     * gigabytes).  A frame without the size is bounded below. */
-    unsigned long long declared = ZSTD_getFrameContentSize(s, slen);
-    if (declared == ZSTD_CONTENTSIZE_ERROR) {
-        *why = "bad zstd frame header";
-        return TMS_E_DECOMPRESS;
-    }
-    if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != raw_len) {
-        *why = "the zstd frame's content size is not the raw length";
-        return TMS_E_DECOMPRESS;
-    }
+    TMS_FORWARD(tms_zstd_check_size(src, slen, raw_len, why));
     ZSTD_DCtx_reset(*dctx, ZSTD_reset_session_and_parameters);
     ZSTD_DCtx_setParameter(*dctx, ZSTD_d_windowLogMax, 27);
     /* Room for one byte more than declared, so "too much output" shows up

@@ -44,11 +44,12 @@ size_t tms_utf8_next(const uint8_t *p, size_t n, uint32_t *cp)
 }
 
 /* Code points that move the cursor, change the terminal's state or reorder
- * what is shown, although they are valid UTF-8. */
+ * what is shown, although they are valid UTF-8.  (U+2028/2029 are left
+ * alone: terminals do not break lines on them.) */
 static int unsafe_cp(uint32_t c)
 {
     return c < 0x20 || c == 0x7F || (c >= 0x80 && c <= 0x9F) ||
-           c == 0x2028 || c == 0x2029 || (c >= 0x202A && c <= 0x202E) ||
+           (c >= 0x202A && c <= 0x202E) ||
            (c >= 0x2066 && c <= 0x2069) || c == 0x200E || c == 0x200F ||
            c == 0x061C;
 }

@@ -198,14 +198,17 @@ static int load_payload(tms_reader *r, const uint8_t hdr[20],
     if (tms_crc32(tms_crc32(0, hdr, 16), p, stored) != tms_get_u32(hdr + 16))
         return tms_rfail(r, err, TMS_E_CHECKSUM, "checksum mismatch");
 #endif
-    /* the budget is charged before a byte is decompressed; text sections'
-     * raw length bounds the text they hold */
+    /* the budget is charged before a byte is decompressed (after a frame
+     * that lies about its size is refused); text sections' raw length
+     * bounds the text they hold */
+    const char *why = "";
+    if ((flags & 1) && tms_zstd_check_size(p, stored, raw, &why) < 0)
+        return tms_rfail(r, err, TMS_E_DECOMPRESS, "%s", why);
     TMS_FORWARD(tms_charge(r, err, TMS_COST_DECODED, raw));
     if (memcmp(hdr, "STRS", 4) == 0 || memcmp(hdr, "MTRC", 4) == 0 ||
-        memcmp(hdr, "META", 4) == 0)
+        memcmp(hdr, "META", 4) == 0 || memcmp(hdr, "FNAM", 4) == 0)
         TMS_FORWARD(tms_charge(r, err, TMS_COST_TEXT, raw));
     if (flags & 1) {
-        const char *why = "";
         rc = tms_zstd_decompress(&r->dctx, &r->raw, p, stored, raw, &why);
         if (rc < 0)
             return tms_rfail(r, err, rc, "%s", rc == TMS_E_DECOMPRESS ? why

@@ -105,8 +105,43 @@ static void test_sort(void)
     free(tmp);
 }
 
+/* tms_escape against expectations written from its contract. */
+static int esc_is(const char *in, size_t n, const char *want)
+{
+    char buf[256];
+    size_t need = tms_escape(buf, sizeof buf, in, n);
+    return need == strlen(want) && strcmp(buf, want) == 0;
+}
+
+static void test_escape(void)
+{
+    CHECK("plain ASCII unchanged", esc_is("/srv/app.py", 11, "/srv/app.py"));
+    CHECK("valid UTF-8 unchanged", esc_is("caf\xc3\xa9", 5, "caf\xc3\xa9"));
+    CHECK("backslash unchanged", esc_is("a\\x1b", 5, "a\\x1b"));
+    CHECK("ESC and BEL as \\x", esc_is("\x1b]0;t\x07", 6, "\\x1b]0;t\\x07"));
+    CHECK("newline, tab, CR by name", esc_is("a\nb\tc\r", 6, "a\\nb\\tc\\r"));
+    CHECK("NUL and DEL", esc_is("\0\x7f", 2, "\\x00\\x7f"));
+    CHECK("invalid byte as \\x", esc_is("caf\xe9", 4, "caf\\xe9"));
+    CHECK("C1 CSI as \\u", esc_is("\xc2\x9b", 2, "\\u009b"));
+    CHECK("RLO as \\u", esc_is("\xe2\x80\xae", 3, "\\u202e"));
+    CHECK("overlong '/' is invalid", esc_is("\xc0\xaf", 2, "\\xc0\\xaf"));
+    CHECK("surrogate is invalid", esc_is("\xed\xa0\x80", 3, "\\xed\\xa0\\x80"));
+    CHECK("cut sequence is invalid", esc_is("\xe2\x82", 2, "\\xe2\\x82"));
+    CHECK("4-byte emoji unchanged", esc_is("\xf0\x9f\x98\x80", 4, "\xf0\x9f\x98\x80"));
+    char once[64], twice[64];
+    tms_escape(once, sizeof once, "\x1b[2J\xff", 5);
+    tms_escape(twice, sizeof twice, once, strlen(once));
+    CHECK("escaping twice changes nothing", strcmp(once, twice) == 0);
+    char small[6];
+    size_t need = tms_escape(small, sizeof small, "ab\x1b" "cd", 5);
+    CHECK("needed length reported", need == 8);
+    CHECK("no escape cut in half", strcmp(small, "ab") == 0);
+    CHECK("cap 0 only counts", tms_escape(NULL, 0, "\n", 1) == 2);
+}
+
 int main(void)
 {
+    test_escape();
     test_varint();
     test_crc();
     test_sort();

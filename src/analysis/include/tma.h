@@ -447,7 +447,11 @@ void tma_text_item(FILE *f, const tma_text_opts *o, const tma_diff_item *it,
                    int compared);
 void tma_text_traceback(FILE *f, const tma_text_opts *o,
                         const tms_snapshot *s, uint32_t tb);
+/* A file name shortened by tma_filename_format and escaped (tms_escape). */
 void tma_text_filename(FILE *f, const char *filename, int parts);
+/* Any text from a file (a metric name, a title naming a file) as
+ * tms_escape shows it: never a control sequence, never a second line. */
+void tma_text_escaped(FILE *f, const char *s);
 /* A metric value per its format (size: binary units, percent: 1.0 =
  * 100.0%); sign adds '+'.  64 bytes are always enough. */
 void tma_metric_value_text(char *buf, size_t cap, tms_metric_format fmt,

@@ -119,8 +119,8 @@ typedef struct tms_error {
  *   - decoded: section payloads decompressed or parsed (their raw_len,
  *     HEAD included) plus 24 bytes (a tms_trace) per trace, kept or
  *     streamed, <= B;
- *   - text: payloads of STRS, MTRC and META sections (strings, metric
- *     names, meta) <= B/32;
+ *   - text: payloads of STRS, MTRC, META and FNAM sections (strings, metric
+ *     names, meta, function names) <= B/32;
  *   - traceback work: over every frame reference in a traceback, 1 plus
  *     its file name's length (what grouping by traceback hashes) <= B.
  * Past a cap the read stops at once with TMS_E_BUDGET and a message naming
@@ -136,7 +136,7 @@ typedef struct tms_error {
  * ======================================================================== */
 /* Copy len bytes of s (any bytes: names in a file are hostile) into dst as
  * one printable line: C0 controls and DEL as \xNN (\t \n \r by name),
- * C1 controls, line/paragraph separators and bidirectional overrides as
+ * C1 controls and bidirectional overrides as
  * \uNNNN, each byte of invalid UTF-8 as \xNN; everything else (valid
  * UTF-8, backslash included) unchanged, so escaping twice changes nothing.
  * Always NUL-terminates when cap > 0 and never cuts an escape in half.
