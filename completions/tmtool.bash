@@ -15,7 +15,7 @@ _tmtool()
         esac
     done
 
-    local common="--format --color --quiet -q --help -h"
+    local common="--format --color --quiet -q --read-budget --no-verify --help -h"
     local filters="--include -i --exclude -x --include-traceback -I --exclude-traceback -X --only-mine"
     local display="--group-by --cumulative --count -n --filename-parts --no-size --no-count --no-average --metrics --no-metrics"
 
@@ -34,7 +34,7 @@ _tmtool()
         --color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
         -o|--output) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         -n|--count|--filename-parts|--address|--fail-if-growth|--fail-if-site-growth|\
-        --title|--steady|\
+        --title|--steady|--read-budget|\
         -i|--include|-x|--exclude|-I|--include-traceback|-X|--exclude-traceback)
             return ;;
     esac
@@ -50,8 +50,8 @@ _tmtool()
         diff) opts="$display $filters $common --first --growth-only --fail-if-growth --fail-if-site-growth" ;;
         filter) opts="$filters $common --output -o --drop-traces" ;;
         metrics) opts="$common" ;;
-        export) opts="$filters --format --color --quiet -q --help -h --output -o --merge --rows" ;;
-        flame) opts="$filters --format --color --quiet -q --help -h --output -o --title --filename-parts" ;;
+        export) opts="$filters --format --color --quiet -q --read-budget --no-verify --help -h --output -o --merge --rows" ;;
+        flame) opts="$filters --format --color --quiet -q --read-budget --no-verify --help -h --output -o --title --filename-parts" ;;
         trend) opts="$display $filters $common --steady --fail-if-growth --fail-if-site-growth --no-order" ;;
         help) COMPREPLY=($(compgen -W "top diff filter metrics export flame trend" -- "$cur")); return ;;
         *) return ;;

@@ -20,6 +20,8 @@ complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics expor
 complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics trend" -l format -x -a "text json csv" -d 'Output format'
 complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics export flame trend" -l color -x -a "auto always never" -d 'Colour'
 complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics export flame trend" -s q -l quiet -d 'No progress line'
+complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics export flame trend" -l read-budget -x -d 'What reading one file may cost (default 2GiB)'
+complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics export flame trend" -l no-verify -d 'Skip checksums of trace sections not read'
 complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics export flame trend" -s h -l help -d 'Show help'
 
 # filters: top, diff, filter
