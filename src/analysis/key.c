@@ -251,3 +251,68 @@ void tma_acc_free(tma_acc *a)
     free(a->slots);
     memset(a, 0, sizeof *a);
 }
+
+/* --- keys moved to another snapshot -------------------------------------- */
+static int copy_string(const tms_snapshot *s, uint32_t id, tms_snapshot *dst,
+                       uint32_t *out)
+{
+    if (id == TMS_NONE || id >= s->nstrings) {
+        *out = TMS_NONE;
+        return TMS_OK;
+    }
+    return tms_snapshot_intern_string(dst, s->strings[id].data,
+                                      s->strings[id].len, out);
+}
+
+/* Frame f of s (with its function's name) interned into dst. */
+static int copy_frame(const tms_snapshot *s, uint32_t f, tms_snapshot *dst,
+                      uint32_t *out)
+{
+    uint32_t name, func;
+    int rc = copy_string(s, s->frames[f].filename, dst, &name);
+    if (rc == TMS_OK)
+        rc = tms_snapshot_intern_frame(dst, name, s->frames[f].lineno, out);
+    if (rc == TMS_OK && tms_frame_function(s, f) != TMS_NONE) {
+        rc = copy_string(s, tms_frame_function(s, f), dst, &func);
+        if (rc == TMS_OK)
+            rc = tms_snapshot_set_function(dst, *out, func);
+    }
+    return rc;
+}
+
+int tma_key_copy(tma_group_by by, const tma_key *key, tms_snapshot *dst,
+                 tma_key *out, tms_error *err)
+{
+    const tms_snapshot *s = key->snap;
+    tma_key k = *key;
+    int rc = TMS_OK;
+    k.snap = dst;
+    switch (by) {
+    case TMA_BY_FILENAME:
+    case TMA_BY_LINE:
+        rc = copy_string(s, key->filename, dst, &k.filename);
+        break;
+    case TMA_BY_TRACEBACK: {
+        uint32_t n = tms_traceback_len(s, key->traceback);
+        const uint32_t *fr = tms_traceback_frames(s, key->traceback);
+        uint32_t *mine = malloc(((size_t)n + 1) * sizeof *mine);
+        if (mine == NULL) {
+            rc = TMS_E_NOMEM;
+            break;
+        }
+        for (uint32_t i = 0; rc == TMS_OK && i < n; i++)
+            rc = copy_frame(s, fr[i], dst, &mine[i]);
+        if (rc == TMS_OK)
+            rc = tms_snapshot_intern_traceback(dst, mine, n, &k.traceback);
+        free(mine);
+        break;
+    }
+    case TMA_BY_ADDRESS:
+    default:
+        break;
+    }
+    if (rc < 0)
+        return tma_fail(err, rc, "cannot keep a key: %s", tms_strerror(rc));
+    *out = k;
+    return TMS_OK;
+}

@@ -35,6 +35,7 @@ void tma_trend_free(tma_trend *t)
     free(t->file_time);
     tma_acc_free(t->keys);
     free(t->keys);
+    tms_snapshot_free(t->keys_snap);
     memset(t, 0, sizeof *t);
 }
 
@@ -56,7 +57,12 @@ int tma_trend_init(tma_trend *t, tma_group_by by, size_t nfiles,
         free(t->keys);
         t->keys = NULL;
     }
-    if (t->file_total == NULL || t->file_time == NULL || t->keys == NULL) {
+    if (by == TMA_BY_ADDRESS)
+        return tma_fail(err, TMS_E_ARG, "a trend groups by filename, line "
+                        "or traceback, not address");
+    t->keys_snap = tms_snapshot_new();
+    if (t->file_total == NULL || t->file_time == NULL || t->keys == NULL ||
+        t->keys_snap == NULL) {
         tma_trend_free(t);
         return tma_fail(err, TMS_E_NOMEM, "cannot compute trends: out of "
                         "memory");
@@ -87,18 +93,28 @@ static int grow_rows(tma_trend *t)
 }
 
 /* Row of key's value (the index of its entry in t->keys), created with
- * zero in every file if missing. */
-static int row_of(tma_trend *t, const tma_key *key, size_t *out)
+ * zero in every file if missing; a new key is copied into t->keys_snap. */
+static int row_of(tma_trend *t, const tma_key *key, size_t *out,
+                  tms_error *err)
 {
     size_t n = t->keys->n;
     if (n == t->cap && grow_rows(t) < 0)
-        return TMS_E_NOMEM;
+        return tma_fail(err, TMS_E_NOMEM, "cannot compute trends: out of memory");
     int rc = tma_acc_index(t->keys, key, out);
-    if (rc < 0 || *out < n)
+    if (rc < 0)
+        return tma_fail(err, rc, rc == TMS_E_LIMIT
+                        ? "cannot compute trends: too many sites"
+                        : "cannot compute trends: out of memory");
+    if (*out < n)
+        return TMS_OK;
+    tma_key mine;
+    rc = tma_key_copy(t->by, key, t->keys_snap, &mine, err);
+    if (rc < 0)
         return rc;
+    t->keys->entries[*out].key = mine;    /* same value: hash unchanged */
     size_t i = t->n++;
     memset(&t->rows[i], 0, sizeof t->rows[i]);
-    t->rows[i].key = *key;
+    t->rows[i].key = mine;
     t->rows[i].index = (uint32_t)i;
     memset(&t->sizes[i * t->nfiles_max], 0, t->nfiles_max * sizeof *t->sizes);
     memset(&t->counts[i * t->nfiles_max], 0, t->nfiles_max * sizeof *t->counts);
@@ -120,11 +136,9 @@ int tma_trend_add(tma_trend *t, const tma_groups *g, int64_t timestamp_ns,
     size_t f = t->nfiles;
     for (size_t k = 0; k < g->n; k++) {
         size_t i;
-        int rc = row_of(t, &g->items[k].key, &i);
+        int rc = row_of(t, &g->items[k].key, &i, err);
         if (rc < 0)
-            return tma_fail(err, rc, rc == TMS_E_LIMIT
-                            ? "cannot compute trends: too many sites"
-                            : "cannot compute trends: out of memory");
+            return rc;
         /* a key listed twice in one grouping (cannot happen from
          * tma_group) is summed rather than lost */
         t->sizes[i * t->nfiles_max + f] += g->items[k].size;

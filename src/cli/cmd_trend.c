@@ -303,30 +303,26 @@ static int check_gates(const trend_ctx *c, const tma_trend *t)
 
 static int run_trend(const trend_ctx *c, char **files, size_t n)
 {
-    tms_snapshot **snaps = calloc(n, sizeof *snaps);
-    tma_groups *groups = calloc(n, sizeof *groups);
     tma_trend t = { 0 };
     tms_error err = { 0 };
-    int rc = snaps && groups ? TM_EXIT_OK : TM_EXIT_BADFILE;
-    if (rc != TM_EXIT_OK)
-        tm_error("out of memory");
-    if (rc == TM_EXIT_OK && !c->no_order)
-        rc = tm_order_series(files, n);
+    int rc = c->no_order ? TM_EXIT_OK : tm_order_series(files, n);
     if (rc == TM_EXIT_OK && tma_trend_init(&t, c->display.by, n, &err) < 0) {
         tm_error("%s", err.msg);
         rc = TM_EXIT_BADFILE;
     }
-    /* Every file's keys are borrowed by the trend, so all stay loaded;
-     * without traces (the default, by line) a snapshot is only its
-     * dictionaries and stats. */
+    /* One file at a time: the trend keeps its own copy of each site's
+     * key, so a file is freed as soon as it is added. */
     for (size_t i = 0; rc == TM_EXIT_OK && i < n; i++) {
-        rc = tm_load_grouped(&c->display, &c->filters, files[i], &snaps[i],
-                             &groups[i]);
+        tms_snapshot *snap = NULL;
+        tma_groups groups = { 0 };
+        rc = tm_load_grouped(&c->display, &c->filters, files[i], &snap, &groups);
         if (rc == TM_EXIT_OK &&
-            tma_trend_add(&t, &groups[i], snaps[i]->header.timestamp_ns, &err) < 0) {
+            tma_trend_add(&t, &groups, snap->header.timestamp_ns, &err) < 0) {
             tm_report_error("compare", files[i], &err);
             rc = TM_EXIT_BADFILE;
         }
+        tma_groups_free(&groups);
+        tms_snapshot_free(snap);
     }
     if (rc == TM_EXIT_OK && tma_trend_finish(&t, &err) < 0) {
         tm_error("%s", err.msg);
@@ -347,12 +343,6 @@ static int run_trend(const trend_ctx *c, char **files, size_t n)
             rc = TM_EXIT_BREACHED;
     }
     tma_trend_free(&t);
-    for (size_t i = 0; groups && snaps && i < n; i++) {
-        tma_groups_free(&groups[i]);
-        tms_snapshot_free(snaps[i]);
-    }
-    free(groups);
-    free(snaps);
     return rc;
 }
 

@@ -267,6 +267,12 @@ void tma_groups_free(tma_groups *g);
  * integers.  Returns <0, 0, >0. */
 int tma_key_cmp(tma_group_by by, const tma_key *a, const tma_key *b);
 
+/* The same key with its strings, frames (and their function names) and
+ * traceback interned into dst, so it outlives key->snap: *out points into
+ * dst and compares equal to *key (tma_key_cmp). */
+int tma_key_copy(tma_group_by by, const tma_key *key, tms_snapshot *dst,
+                 tma_key *out, tms_error *err);
+
 /* ===========================================================================
  * Comparison (GroupedStats.compare_to / StatsDiff)
  * ======================================================================== */
@@ -334,7 +340,7 @@ void tma_flame_free(tma_flame *f);
  * Trends (growth across a series of snapshots)
  * ======================================================================== */
 typedef struct tma_trend_row {
-    tma_key key;             /* from the file where the site was first seen */
+    tma_key key;             /* copied into the trend's own snapshot */
     uint32_t index;          /* creation order: the row's sizes (below) */
     uint64_t first_size, last_size;   /* 0 where absent */
     uint64_t first_count, last_count;
@@ -356,16 +362,19 @@ typedef struct tma_trend {
     int slope_per_second;    /* 0: timestamps did not increase */
     uint64_t *file_total;    /* owned: total_size of each file */
     int64_t *file_time;      /* owned: timestamp_ns of each file */
+    tms_snapshot *keys_snap; /* owned: what the rows' keys point into */
     /* private */
     size_t nfiles_max, cap;
     uint64_t *sizes, *counts;
     struct tma_acc *keys;    /* key value -> row (tma_internal.h) */
 } tma_trend;
 
-/* Start a trend over nfiles (>= 2) groupings of kind by.  Then add each
- * file's grouping in time order, finish, and sort.  Keys are borrowed:
- * every added grouping's snapshot must outlive the trend.  Adding after
- * sort is not allowed. */
+/* Start a trend over nfiles (>= 2) groupings of kind by (not ADDRESS).
+ * Then add each file's grouping in time order, finish, and sort.  Keys
+ * are copied (tma_key_copy) into t->keys_snap, so each file's snapshot
+ * may be freed once added: memory is that of the sites, not of the
+ * files.  Adding after sort is not allowed; after a failed add, only
+ * free. */
 int tma_trend_init(tma_trend *t, tma_group_by by, size_t nfiles,
                    tms_error *err);
 int tma_trend_add(tma_trend *t, const tma_groups *g, int64_t timestamp_ns,
