@@ -48,6 +48,9 @@ int tma_trend_init(tma_trend *t, tma_group_by by, size_t nfiles,
     if (nfiles < 2)
         return tma_fail(err, TMS_E_ARG, "a trend needs at least two "
                         "snapshots");
+    if (by == TMA_BY_ADDRESS)
+        return tma_fail(err, TMS_E_ARG, "a trend groups by filename, line "
+                        "or traceback, not address");
     t->by = by;
     t->nfiles_max = nfiles;
     t->file_total = calloc(nfiles, sizeof *t->file_total);
@@ -57,9 +60,6 @@ int tma_trend_init(tma_trend *t, tma_group_by by, size_t nfiles,
         free(t->keys);
         t->keys = NULL;
     }
-    if (by == TMA_BY_ADDRESS)
-        return tma_fail(err, TMS_E_ARG, "a trend groups by filename, line "
-                        "or traceback, not address");
     t->keys_snap = tms_snapshot_new();
     if (t->file_total == NULL || t->file_time == NULL || t->keys == NULL ||
         t->keys_snap == NULL) {
