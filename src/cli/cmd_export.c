@@ -77,7 +77,8 @@ static const tm_command export_command = {
     .description =
     "Write snapshots as a pprof profile (gzipped profile.proto: sample types\n"
     "inuse_space/bytes and inuse_objects/count, one location per function,\n"
-    "file and line, labels pid, host and the snapshot's meta) or as a Parquet\n"
+    "file and line, labels pid, host and the snapshot's meta; peak_space and\n"
+    "peak_objects when snapshots recorded their peak) or as a Parquet\n"
     "table (one row per site or per trace; schema in format/EXPORT.md).\n"
     "Several files give one profile, one sample set per file; --merge sums\n"
     "them.  Parquet is written through Python and pyarrow: install with\n"
@@ -177,6 +178,72 @@ static int add_comments(tm_pprof *p, char **paths, tms_snapshot **snaps,
     return rc;
 }
 
+/* The recorded state at a snapshot's peak (format 1.1) as a traceback
+ * grouping: the entries are already one per traceback, so this only
+ * changes their shape.  An empty grouping without a peak. */
+static int peak_groups(const tms_snapshot *s, tma_groups *g)
+{
+    memset(g, 0, sizeof *g);
+    g->by = TMA_BY_TRACEBACK;
+    if (!s->has_peak || s->npeak == 0)
+        return 0;
+    if ((g->items = calloc(s->npeak, sizeof *g->items)) == NULL)
+        return TMS_E_NOMEM;
+    for (uint64_t i = 0; i < s->npeak; i++) {
+        const tms_peak_entry *e = &s->peak_entries[i];
+        g->items[i].key.snap = s;
+        g->items[i].key.traceback = e->traceback;
+        g->items[i].size = e->size;
+        g->items[i].count = e->count;
+        g->total_size += e->size;
+        g->total_count += e->count;
+    }
+    g->n = s->npeak;
+    return 0;
+}
+
+/* Peak samples of every file that has a peak: per file with its labels,
+ * or (--merge) summed by stack with the shared labels. */
+static int add_peaks(const export_ctx *c, tms_snapshot **snaps, size_t n,
+                     tm_pprof *p, tms_error *err)
+{
+    tma_groups *peaks = calloc(n, sizeof *peaks), merged = { 0 };
+    tm_pprof_label *labels = NULL;
+    int st = peaks == NULL ? TMS_E_NOMEM : 0, any = 0;
+    for (size_t i = 0; st == 0 && i < n; i++) {
+        st = peak_groups(snaps[i], &peaks[i]);
+        any |= snaps[i]->has_peak;
+    }
+    for (size_t i = 0; st == 0 && any && i < (c->merge ? 1 : n); i++) {
+        size_t nl;
+        if ((labels = snapshot_labels(snaps[i], &nl)) == NULL) {
+            st = TMS_E_NOMEM;
+            break;
+        }
+        if (c->merge) {
+            nl = common_labels(labels, nl, snaps, n);
+            st = tma_groups_merge(peaks, n, &merged, err);
+            if (st == 0)
+                st = tm_pprof_add_groups(p, &merged, TM_PPROF_PEAK, labels,
+                                         nl, err);
+        } else if (snaps[i]->has_peak) {
+            st = tm_pprof_add_groups(p, &peaks[i], TM_PPROF_PEAK, labels, nl,
+                                     err);
+        }
+        free(labels);
+        labels = NULL;
+    }
+    tma_groups_free(&merged);
+    for (size_t i = 0; peaks != NULL && i < n; i++)
+        tma_groups_free(&peaks[i]);
+    free(peaks);
+    if (st == TMS_E_NOMEM && err->code == 0) {
+        err->code = st;
+        snprintf(err->msg, sizeof err->msg, "out of memory");
+    }
+    return st;
+}
+
 /* Group every file the same way (by traceback, or by line as soon as one
  * file has only statistics, so that --merge can add them), then add the
  * samples. */
@@ -225,7 +292,8 @@ static int build_pprof(const export_ctx *c, char **paths, size_t n,
             (labels = snapshot_labels(snaps[0], &nl)) == NULL)
             goto fail;
         nl = common_labels(labels, nl, snaps, n);
-        st = tm_pprof_add_groups(p, &merged, labels, nl, &err);
+        st = tm_pprof_add_groups(p, &merged, TM_PPROF_INUSE, labels, nl,
+                                 &err);
         free(labels);
         labels = NULL;
     } else {
@@ -233,11 +301,14 @@ static int build_pprof(const export_ctx *c, char **paths, size_t n,
             size_t nl;
             if ((labels = snapshot_labels(snaps[i], &nl)) == NULL)
                 goto fail;
-            st = tm_pprof_add_groups(p, &parts[i], labels, nl, &err);
+            st = tm_pprof_add_groups(p, &parts[i], TM_PPROF_INUSE, labels,
+                                     nl, &err);
             free(labels);
             labels = NULL;
         }
     }
+    if (st == 0)
+        st = add_peaks(c, snaps, n, p, &err);
     if (st < 0)
         goto fail;
     tma_groups_free(&merged);

@@ -43,6 +43,7 @@ typedef struct sample_rec {
     size_t loc_start;   /* into loc_pool */
     uint32_t nlocs;
     uint32_t labelset;  /* into sets */
+    tm_pprof_kind kind;
     int64_t size, count;
 } sample_rec;
 
@@ -81,6 +82,7 @@ struct tm_pprof {
     int64_t *comments;    size_t ncomments, cap_comments;
 
     int64_t time_first, time_last;
+    int with_peak;        /* 4 sample types instead of 2 */
 };
 
 /* Grow *arr (of elem bytes) to hold need items.  0 or TMS_E_NOMEM. */
@@ -359,7 +361,7 @@ static int add_labelset(tm_pprof *p, const tm_pprof_label *labels, size_t n)
     return 0;
 }
 
-int tm_pprof_add_groups(tm_pprof *p, const tma_groups *g,
+int tm_pprof_add_groups(tm_pprof *p, const tma_groups *g, tm_pprof_kind kind,
                         const tm_pprof_label *labels, size_t nlabels,
                         tms_error *err)
 {
@@ -372,6 +374,8 @@ int tm_pprof_add_groups(tm_pprof *p, const tma_groups *g,
         }
         return TMS_E_ARG;
     }
+    if (kind == TM_PPROF_PEAK)
+        p->with_peak = 1;
     if ((rc = add_labelset(p, labels, nlabels)) < 0)
         goto fail;
     for (size_t i = 0; i < g->n; i++) {
@@ -387,7 +391,7 @@ int tm_pprof_add_groups(tm_pprof *p, const tma_groups *g,
             goto fail;
         /* profile.proto values are int64: a sum past that is no real heap */
         p->samples[p->nsamples++] = (sample_rec){
-            p->npool, n, (uint32_t)(p->nsets - 1),
+            p->npool, n, (uint32_t)(p->nsets - 1), kind,
             it->size > INT64_MAX ? INT64_MAX : (int64_t)it->size,
             it->count > INT64_MAX ? INT64_MAX : (int64_t)it->count };
         p->npool += n;
@@ -432,8 +436,8 @@ size_t tm_pprof_nlocations(const tm_pprof *p)
 
 /* Every protobuf-c struct the message points to, owned here. */
 typedef struct pb_arena {
-    pb_value_type types[2], period_type;
-    pb_value_type *type_ptrs[2];
+    pb_value_type types[4], period_type;
+    pb_value_type *type_ptrs[4];
     pb_mapping mapping, *mapping_ptr;
     pb_function *fns;       pb_function **fn_ptrs;
     pb_location *locs;      pb_location **loc_ptrs;
@@ -469,9 +473,11 @@ static int build_message(tm_pprof *p, pb_arena *a, pb_profile *m)
     int64_t space = intern(p, "inuse_space"), objects = intern(p, "inuse_objects");
     int64_t bytes = intern(p, "bytes"), count = intern(p, "count");
     int64_t sp = intern(p, "space"), interp = intern(p, "python");
+    int64_t pspace = intern(p, "peak_space"), pobjects = intern(p, "peak_objects");
     if (space < 0 || objects < 0 || bytes < 0 || count < 0 || sp < 0 ||
-        interp < 0)
+        interp < 0 || pspace < 0 || pobjects < 0)
         return TMS_E_NOMEM;
+    size_t ntypes = p->with_peak ? 4 : 2;
     a->fns = alloc_n(p->nfns, sizeof *a->fns);
     a->fn_ptrs = alloc_n(p->nfns, sizeof *a->fn_ptrs);
     a->locs = alloc_n(p->nlocs, sizeof *a->locs);
@@ -482,16 +488,16 @@ static int build_message(tm_pprof *p, pb_arena *a, pb_profile *m)
     a->label_ptrs = alloc_n(p->nlabels, sizeof *a->label_ptrs);
     a->samples = alloc_n(p->nsamples, sizeof *a->samples);
     a->sample_ptrs = alloc_n(p->nsamples, sizeof *a->sample_ptrs);
-    if (p->nsamples > SIZE_MAX / 2)
+    if (p->nsamples > SIZE_MAX / 4)
         return TMS_E_NOMEM;
-    a->values = alloc_n(p->nsamples * 2, sizeof *a->values);
+    a->values = alloc_n(p->nsamples * ntypes, sizeof *a->values);
     if (!a->fns || !a->fn_ptrs || !a->locs || !a->loc_ptrs || !a->lines ||
         !a->line_ptrs || !a->labels || !a->label_ptrs || !a->samples ||
         !a->sample_ptrs || !a->values)
         return TMS_E_NOMEM;
 
     perftools__profiles__profile__init(m);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 4; i++) {
         perftools__profiles__value_type__init(&a->types[i]);
         a->type_ptrs[i] = &a->types[i];
     }
@@ -499,10 +505,14 @@ static int build_message(tm_pprof *p, pb_arena *a, pb_profile *m)
     a->types[0].unit = bytes;
     a->types[1].type = objects;
     a->types[1].unit = count;
+    a->types[2].type = pspace;
+    a->types[2].unit = bytes;
+    a->types[3].type = pobjects;
+    a->types[3].unit = count;
     perftools__profiles__value_type__init(&a->period_type);
     a->period_type.type = sp;
     a->period_type.unit = bytes;
-    m->n_sample_type = 2;
+    m->n_sample_type = ntypes;
     m->sample_type = a->type_ptrs;
     m->period_type = &a->period_type;
     m->period = 1;  /* every block is counted: no sampling rate to undo */
@@ -554,10 +564,12 @@ static int build_message(tm_pprof *p, pb_arena *a, pb_profile *m)
         perftools__profiles__sample__init(s);
         s->n_location_id = r->nlocs;
         s->location_id = &p->loc_pool[r->loc_start];
-        a->values[2 * i] = r->size;
-        a->values[2 * i + 1] = r->count;
-        s->n_value = 2;
-        s->value = &a->values[2 * i];
+        int64_t *v = &a->values[ntypes * i];  /* zeroed by calloc */
+        size_t at = r->kind == TM_PPROF_PEAK ? 2 : 0;
+        v[at] = r->size;
+        v[at + 1] = r->count;
+        s->n_value = ntypes;
+        s->value = v;
         s->n_label = p->sets[r->labelset].n;
         s->label = &a->label_ptrs[p->sets[r->labelset].start];
         a->sample_ptrs[i] = s;

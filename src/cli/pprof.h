@@ -33,10 +33,17 @@ typedef struct tm_pprof_label {
 tm_pprof *tm_pprof_new(void);
 void tm_pprof_free(tm_pprof *p);
 
+/* Which values a grouping gives: the memory in use when the snapshot was
+ * taken, or the state recorded at the peak (format 1.1). */
+typedef enum { TM_PPROF_INUSE = 0, TM_PPROF_PEAK = 1 } tm_pprof_kind;
+
 /* Add one sample per item of g (TRACEBACK or LINE grouping; keys refer to
  * their own snapshots, so merged groupings are fine), each carrying the
- * nlabels labels.  Items of size and count 0 are skipped. */
-int tm_pprof_add_groups(tm_pprof *p, const tma_groups *g,
+ * nlabels labels, its values under kind (the other kind's values 0).
+ * The first PEAK grouping adds the sample types peak_space/bytes and
+ * peak_objects/count after the inuse ones.  Items of size and count 0 are
+ * skipped. */
+int tm_pprof_add_groups(tm_pprof *p, const tma_groups *g, tm_pprof_kind kind,
                         const tm_pprof_label *labels, size_t nlabels,
                         tms_error *err);
 

@@ -230,6 +230,38 @@ done:
     return out;
 }
 
+/* export_peak(data) -> None without a peak (format 1.1), else
+ * (peak_size, recorded_size, traceback, size, count): the high-water mark,
+ * the traced size when the state was recorded, and that state, one entry
+ * per traceback (uint32, uint64, uint64). */
+static PyObject *export_peak(PyObject *mod, PyObject *arg)
+{
+    (void)mod;
+    tms_snapshot *s = snap_of(arg);
+    if (s == NULL)
+        return NULL;
+    if (!s->has_peak)
+        Py_RETURN_NONE;
+    uint32_t *tb;
+    uint64_t *size, *count;
+    PyObject *cols = columns3(s->npeak, sizeof *tb, (void **)&tb, sizeof *size,
+                              (void **)&size, sizeof *count, (void **)&count);
+    if (cols == NULL)
+        return NULL;
+    for (uint64_t i = 0; i < s->npeak; i++) {
+        tb[i] = s->peak_entries[i].traceback;
+        size[i] = s->peak_entries[i].size;
+        count[i] = s->peak_entries[i].count;
+    }
+    PyObject *out = Py_BuildValue("KKOOO", (unsigned long long)s->peak.size,
+                                  (unsigned long long)s->peak.recorded_size,
+                                  PyTuple_GET_ITEM(cols, 0),
+                                  PyTuple_GET_ITEM(cols, 1),
+                                  PyTuple_GET_ITEM(cols, 2));
+    Py_DECREF(cols);
+    return out;
+}
+
 /* export_series_id(data) -> the 16-byte series id as 32 hex digits. */
 static PyObject *export_series_id(PyObject *mod, PyObject *arg)
 {
@@ -247,6 +279,9 @@ PyMethodDef tmt_export_methods[] = {
     {"export_stack_rows", export_stack_rows, METH_VARARGS,
      "export_stack_rows(data, tracebacks) -> (offsets, function, file, "
      "line) of a list column"},
+    {"export_peak", export_peak, METH_O,
+     "export_peak(data) -> None, or (peak_size, recorded_size, traceback, "
+     "size, count) of the state recorded at the peak"},
     {"export_series_id", export_series_id, METH_O,
      "export_series_id(data) -> the series id, 32 hex digits"},
     {"export_frames", export_frames, METH_O,

@@ -10,6 +10,8 @@
  *     metric NAME int|percent|size i|f VALUE
  *     meta KEY VALUE
  *     function FILE:LINE NAME        the frame's function (format 1.1)
+ *     peak SIZE RECORDED_SIZE NS     the peak (format 1.1), then its state:
+ *     peakentry FRAMES SIZE COUNT    one traceback's blocks at the peak
  *   A spec without trace lines gives a stats-only snapshot.
  *   mksnap --synthetic OUT NTRACES NFRAMES NSITES SEED [SCALE_PERCENT]
  *     a big synthetic snapshot for bench/: NSITES distinct lines, tracebacks
@@ -102,6 +104,27 @@ static int from_spec(const char *out)
             rc = tms_snapshot_add_metric(s, name, mf,
                                          isf ? TMS_VALUE_FLOAT : TMS_VALUE_INT,
                                          isf ? 0 : atoll(val), isf ? atof(val) : 0);
+        } else if (strcmp(kw, "peak") == 0) {
+            tms_peak_info pk = { 0, 0, 0 };
+            pk.size = strtoull(strtok(NULL, " "), NULL, 10);
+            pk.recorded_size = strtoull(strtok(NULL, " "), NULL, 10);
+            pk.recorded_ns = atoll(strtok(NULL, " "));
+            rc = tms_snapshot_set_peak(s, &pk);
+        } else if (strcmp(kw, "peakentry") == 0) {
+            char *fr = strtok(NULL, " ");
+            uint64_t size = strtoull(strtok(NULL, " "), NULL, 10);
+            uint64_t count = strtoull(strtok(NULL, " "), NULL, 10);
+            uint32_t n = 0, tb;
+            if (fr && strcmp(fr, "-") != 0) {
+                char *save = NULL;
+                for (char *f = strtok_r(fr, ";", &save); f && rc == 0 && n < 1024;
+                     f = strtok_r(NULL, ";", &save))
+                    rc = intern_frame(s, f, &frames[n++]);
+            }
+            if (rc == 0)
+                rc = tms_snapshot_intern_traceback(s, frames, n, &tb);
+            if (rc == 0)
+                rc = tms_snapshot_add_peak_entry(s, tb, size, count);
         } else if (strcmp(kw, "function") == 0) {
             uint32_t f, name;
             rc = intern_frame(s, strtok(NULL, " "), &f);

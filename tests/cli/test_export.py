@@ -185,6 +185,18 @@ class Fixture:
             stat /srv/app.py:12 5000 5
             stat /srv/other.py:1 77 1
             """)
+        # a peak (format 1.1): the state recorded near the high-water mark
+        peak = textwrap.dedent("""\
+            header 5151 1700000002000000000 5 aabbccddeeff00112233445566778899
+            trace 4096 100 /srv/app.py:12;/srv/main.py:3
+            stat /srv/app.py:12 100 1
+            peak 9000 8000 1700000001500000000
+            peakentry /srv/app.py:12;/srv/main.py:3 5000 5
+            peakentry /srv/big.py:7;/srv/main.py:4 3000 2
+            """)
+        cls.peak = os.path.join(cls.dir, "peak.tms")
+        subprocess.run([MKSNAP, cls.peak], input=peak, universal_newlines=True,
+                       check=True)
         cls.stats_only = os.path.join(cls.dir, "stats.tms")
         subprocess.run([MKSNAP, cls.stats_only], input=stats,
                        universal_newlines=True, check=True)
@@ -258,6 +270,23 @@ class PprofTest(unittest.TestCase):
         self.assertEqual(names[("util.py", 0)], "util.py")
         self.assertEqual(names[("", 7)], "?")
 
+    def test_peak_sample_types(self):
+        # inuse as top says; the peak's recorded state, summed by hand from
+        # the spec, under peak_space/peak_objects
+        want_space = {("/srv/app.py", 12): 5000, ("/srv/big.py", 7): 3000}
+        want_objects = {("/srv/app.py", 12): 5, ("/srv/big.py", 7): 2}
+        for files, extra in (([Fixture.peak], ()),
+                             ([Fixture.peak, Fixture.odd], ("--merge",)),
+                             ([Fixture.peak, Fixture.odd], ())):
+            path = self.assert_top_equal(files, *extra)
+            self.assertEqual(pprof_top(path, "peak_space"), want_space)
+            self.assertEqual(pprof_top(path, "peak_objects"), want_objects)
+        # without a peak, no peak sample types
+        path = self.export(Fixture.odd)
+        p = run(GO, "tool", "pprof", "-top", "-sample_index=peak_space", path,
+                check=False)
+        self.assertNotEqual(p.returncode, 0)
+
     def test_stats_only_file_gives_one_line_stacks(self):
         self.assert_top_equal([Fixture.stats_only])
         self.assert_top_equal([Fixture.stats_only, Fixture.odd], "--merge")
@@ -311,8 +340,10 @@ class ParquetTest(unittest.TestCase):
         return path
 
     def per_line(self, path):
+        # (sites only at the peak have rows of size 0: top does not list them)
         rows = duck("SELECT traceback[1].file, traceback[1].line, sum(size), "
-                    "sum(count) FROM read_parquet(?) GROUP BY ALL", path)
+                    "sum(count) FROM read_parquet(?) GROUP BY ALL "
+                    "HAVING sum(count) > 0", path)
         return {(f, l): (int(s), int(c)) for f, l, s, c in rows}
 
     def test_duckdb_site_totals_equal_tmtool_top_merge(self):
@@ -331,6 +362,36 @@ class ParquetTest(unittest.TestCase):
         # (an empty traceback stays empty in both)
         self.maxDiff = None
         self.assertEqual(got, want)
+
+    def test_peak_columns(self):
+        # and a snapshot with statistics only and a peak: its peak state
+        # comes as rows of its own (size 0)
+        stats_peak = os.path.join(self.out, "stats-peak.tms")
+        spec = ("header 6161 1700000003000000000 5 "
+                "00000000000000000000000000000001\n"
+                "stat /srv/app.py:12 10 1\n"
+                "peak 900 800 1700000002500000000\n"
+                "peakentry /srv/big.py:7;/srv/main.py:4 800 4\n")
+        subprocess.run([MKSNAP, stats_peak], input=spec,
+                       universal_newlines=True, check=True)
+        files = [Fixture.peak, Fixture.odd, Fixture.stats_only, stats_peak]
+        path = self.export(*files)
+        self.assertEqual(self.per_line(path), tmtool_top(files))
+        rows = duck("SELECT traceback[1].file, traceback[1].line, sum(peak_size), "
+                    "sum(peak_count) FROM read_parquet(?) WHERE peak_size > 0 "
+                    "GROUP BY ALL", path)
+        self.assertEqual({(f, l): (int(s), int(c)) for f, l, s, c in rows},
+                         {("/srv/app.py", 12): (5000, 5),
+                          ("/srv/big.py", 7): (3800, 6)})
+        rows = duck("SELECT pid, any_value(snapshot_peak_size), "
+                    "count(*) FILTER (WHERE peak_size IS NULL) "
+                    "FROM read_parquet(?) GROUP BY pid", path)
+        by_pid = {pid: (peak, nulls) for pid, peak, nulls in rows}
+        self.assertEqual(by_pid[5151], (9000, 0))   # every row has a peak value
+        self.assertIsNone(by_pid[4242][0])          # no peak: nulls
+        self.assertIsNone(by_pid[4343][0])
+        self.assertEqual(by_pid[6161], (900, 0))
+        os.unlink(stats_peak)
 
     def test_function_names(self):
         path = self.export(Fixture.odd)

@@ -56,6 +56,10 @@ def schema(pa):
         ("count", pa.int64()),
         ("traceback", pa.large_list(frame)),
         ("meta", pa.map_(pa.string(), pa.string())),
+        # format 1.1 snapshots with a peak; null without one
+        ("peak_size", pa.int64()),
+        ("peak_count", pa.int64()),
+        ("snapshot_peak_size", pa.int64()),
     ], metadata={b"tmtrace.export.schema": SCHEMA_VERSION.encode()})
 
 
@@ -119,6 +123,12 @@ def _one_frame_column(pa, data, strings, frame_type, frame_ids):
         offsets, frames.take(_packed(pa, pa.uint32(), frame_ids)))
 
 
+def _u32_bytes(column):
+    """The packed uint32 values of a (chunked) array without nulls."""
+    arr = column.combine_chunks()
+    return arr.buffers()[1].to_pybytes()[4 * arr.offset:4 * (arr.offset + len(arr))]
+
+
 def snapshot_tables(pa, data, path, rows):
     """The rows of one loaded snapshot (a _tmtrace.SnapshotData), as
     tables of at most CHUNK_ROWS rows: one row per site (traceback; line
@@ -127,6 +137,7 @@ def snapshot_tables(pa, data, path, rows):
     frame_type = sch.field("traceback").type.value_type
     strings = pa.array(_tmtrace.export_frames(data)[0], pa.string())
     meta = data.meta()
+    peak = _tmtrace.export_peak(data)
     series = _tmtrace.export_series_id(data)
     ts = data.timestamp_ns
     const = {
@@ -139,6 +150,9 @@ def snapshot_tables(pa, data, path, rows):
         "timestamp_ns": ts,
         "domain": DOMAIN,
         "meta": sorted(meta.items()),
+        "snapshot_peak_size": peak[0] if peak else None,
+        "peak_size": None,
+        "peak_count": None,
     }
 
     def table(cols, n):
@@ -165,20 +179,56 @@ def snapshot_tables(pa, data, path, rows):
                                            tb[4 * start:4 * end]),
             }, n)
         return
+    def u64(buf):
+        return _packed(pa, pa.uint64(), buf).cast(pa.int64())
+
     if data.has_traces:
         ids, size, count = _tmtrace.export_sites(data)
-        stacks = _stack_column(pa, data, strings, frame_type, ids)
-    else:
-        # Statistics only: a site is a line, its stack that one frame.
-        ids, size, count = _tmtrace.export_stats(data)
-        stacks = _one_frame_column(pa, data, strings, frame_type, ids)
+        sites = pa.table({"tb": _packed(pa, pa.uint32(), ids),
+                          "size": u64(size), "count": u64(count)})
+        if peak:
+            # a site's row carries its memory now and at the peak; sites
+            # present at only one of the two get 0 at the other
+            at_peak = pa.table({"tb": _packed(pa, pa.uint32(), peak[2]),
+                                "peak_size": u64(peak[3]),
+                                "peak_count": u64(peak[4])})
+            sites = sites.join(at_peak, "tb", join_type="full outer")
+            sites = sites.sort_by("tb")
+        n = sites.num_rows
+        cols = {
+            "address": pa.nulls(n, pa.int64()),
+            "traceback": _stack_column(pa, data, strings, frame_type,
+                                       _u32_bytes(sites["tb"])),
+        }
+        for name in ("size", "count", "peak_size", "peak_count"):
+            if name in sites.column_names:
+                cols[name] = pa.compute.fill_null(
+                    sites[name].combine_chunks(), 0)
+        yield table(cols, n)
+        return
+    # Statistics only: a site is a line, its stack that one frame; the
+    # peak's state (by traceback) follows as rows of its own, size 0.
+    ids, size, count = _tmtrace.export_stats(data)
     n = len(ids) // 4
     yield table({
         "address": pa.nulls(n, pa.int64()),
-        "size": _packed(pa, pa.uint64(), size).cast(pa.int64()),
-        "count": _packed(pa, pa.uint64(), count).cast(pa.int64()),
-        "traceback": stacks,
+        "size": u64(size),
+        "count": u64(count),
+        "traceback": _one_frame_column(pa, data, strings, frame_type, ids),
+        "peak_size": _constant(pa, 0 if peak else None, pa.int64(), n),
+        "peak_count": _constant(pa, 0 if peak else None, pa.int64(), n),
     }, n)
+    if peak:
+        n = len(peak[2]) // 4
+        yield table({
+            "address": pa.nulls(n, pa.int64()),
+            "size": _constant(pa, 0, pa.int64(), n),
+            "count": _constant(pa, 0, pa.int64(), n),
+            "traceback": _stack_column(pa, data, strings, frame_type,
+                                       peak[2]),
+            "peak_size": u64(peak[3]),
+            "peak_count": u64(peak[4]),
+        }, n)
 
 
 # ---- files ---------------------------------------------------------------
