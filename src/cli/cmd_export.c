@@ -534,10 +534,14 @@ int cmd_export(int argc, char **argv)
     rc = check_args(&c, a.files, a.nfiles);
     if (rc != TM_EXIT_OK)
         goto out;
-    if (c.format == EXPORT_PPROF)
+    if (c.format == EXPORT_PPROF) {
         rc = export_pprof(&c, a.files, a.nfiles);
-    else
+        /* (the parquet side filters in Python, where this is not known) */
+        if (rc == TM_EXIT_OK)
+            tm_filters_warn_unmatched(&c.filters);
+    } else {
         rc = export_parquet(&c, a.files, a.nfiles);
+    }
 out:
     if (rc == TM_EXIT_OK || rc == TM_EXIT_BREACHED)
         tm_filters_warn_unmatched(&c.filters);

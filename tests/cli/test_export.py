@@ -298,6 +298,13 @@ class PprofTest(unittest.TestCase):
         self.assertEqual(pprof_top(path, "inuse_space"),
                          {as_pprof_key(k): v[0] for k, v in want.items() if v[0]})
 
+    def test_filter_matching_nothing_is_warned(self):
+        path = os.path.join(self.out, "w.pb.gz")
+        p = run(TMTOOL, "export", "-q", "-o", path, "-i", "*nothing-here.py",
+                Fixture.odd)
+        self.assertIn("nothing-here.py", p.stderr)
+        self.assertIn("warning", p.stderr)
+
     def test_output_is_gzip_of_a_protobuf(self):
         path = self.export(Fixture.odd)
         with open(path, "rb") as f:
