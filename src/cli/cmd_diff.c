@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "exitcodes.h"
 #include "gate.h"
+#include "live.h"
 #include "report.h"
 
 typedef tm_gate gate;
@@ -17,6 +18,7 @@ typedef tm_gate gate;
 typedef struct diff_ctx {
     tm_display display;
     tm_filters filters;
+    tm_pid live;
     tm_format format;
     int first;
     gate total, site;
@@ -45,12 +47,14 @@ static const tm_opt diff_opts[] = {
 
 static const tm_command diff_command = {
     .name = "diff",
-    .usage = "tmtool diff [<options>] OLD NEW [MORE...]",
+    .usage = "tmtool diff [<options>] OLD NEW [MORE...]\n"
+             "   or: tmtool diff [<options>] OLD... --pid PID",
     .description =
         "Show what grew or shrank from OLD to NEW, biggest change first.  With\n"
         "more files, each is compared with the previous one (or with the first,\n"
-        "--first).  Files are taken in the order given.",
-    .min_files = 2,
+        "--first).  Files are taken in the order given.  With --pid, a running\n"
+        "traced process as it is now is the newest.",
+    .min_files = 1,
     .max_files = -1,
     .files_needed = "at least two files, OLD and NEW",
 };
@@ -252,11 +256,36 @@ int cmd_diff(int argc, char **argv)
         { "Options", diff_opts, &c },
         { "Display options", tm_display_opts, &c.display },
         { "Filter options", tm_filter_opts, &c.filters },
+        { "Live options", tm_pid_opts, &c.live },
         { NULL, NULL, NULL },
     };
+    char **files = NULL;
     int rc = tm_parse_command(&diff_command, groups, argc, argv, &a);
     if (rc != TM_EXIT_OK || a.common.help)
         goto out;
+    if (c.live.pid == 0 && a.nfiles < 2) {
+        tm_error("diff needs at least two files, OLD and NEW (or OLD and --pid PID)");
+        rc = TM_EXIT_USAGE;
+        goto out;
+    }
+    if (c.live.pid != 0) {
+        /* The process, as it is now, comes after the files. */
+        const char *live_name;
+        int traces =
+            !(tm_display_load_flags(&c.display, &c.filters) & TMS_LOAD_SKIP_TRACES);
+        files = calloc(a.nfiles + 1, sizeof *files);
+        if (files == NULL) {
+            tm_error("out of memory");
+            rc = TM_EXIT_BADFILE;
+            goto out;
+        }
+        rc = tm_live_source(c.live.pid, traces, &live_name);
+        if (rc != TM_EXIT_OK)
+            goto out;
+        memcpy(files, a.files, a.nfiles * sizeof *files);
+        files[a.nfiles++] = (char *)live_name;
+        a.files = files;
+    }
     c.format = a.common.format;
     rc = tm_sink_open(&k, c.format, "diff", &c.display);
     if (rc == TM_EXIT_OK)
@@ -273,5 +302,7 @@ out:
     if (rc == TM_EXIT_OK || rc == TM_EXIT_BREACHED)
         tm_filters_warn_unmatched(&c.filters);
     tm_filters_free(&c.filters);
+    tm_live_release_all();
+    free(files);
     return rc;
 }

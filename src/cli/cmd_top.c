@@ -9,11 +9,13 @@
 
 #include "commands.h"
 #include "exitcodes.h"
+#include "live.h"
 #include "report.h"
 
 typedef struct top_ctx {
     tm_display display;
     tm_filters filters;
+    tm_pid live;
     tm_format format;
     int merge;
     int has_address;
@@ -49,12 +51,14 @@ static const tm_opt top_opts[] = {
 
 static const tm_command top_command = {
     .name = "top",
-    .usage = "tmtool top [<options>] FILE...",
+    .usage = "tmtool top [<options>] FILE...\n"
+             "   or: tmtool top [<options>] --pid PID",
     .description =
         "Show the biggest allocation sites of a snapshot.  Several files of one\n"
         "series are shown in time order, each compared with the previous one;\n"
-        "files of one moment from several processes are added up with --merge.",
-    .min_files = 1,
+        "files of one moment from several processes are added up with --merge.\n"
+        "With --pid, a running traced process is read as it is now.",
+    .min_files = 0,
     .max_files = -1,
     .files_needed = "at least one FILE",
 };
@@ -285,11 +289,32 @@ int cmd_top(int argc, char **argv)
         { "Options", top_opts, &c },
         { "Display options", tm_display_opts, &c.display },
         { "Filter options", tm_filter_opts, &c.filters },
+        { "Live options", tm_pid_opts, &c.live },
         { NULL, NULL, NULL },
     };
+    const char *live_name = NULL;
     int rc = tm_parse_command(&top_command, groups, argc, argv, &a);
     if (rc != TM_EXIT_OK || a.common.help)
         goto out;
+    if (c.live.pid != 0 && a.nfiles > 0) {
+        tm_error("--pid reads a running process: give no FILE with it");
+        rc = TM_EXIT_USAGE;
+        goto out;
+    }
+    if (c.live.pid == 0 && a.nfiles == 0) {
+        tm_error("top needs at least one FILE, or --pid PID");
+        rc = TM_EXIT_USAGE;
+        goto out;
+    }
+    if (c.live.pid != 0) {
+        int traces = c.has_address ||
+            !(tm_display_load_flags(&c.display, &c.filters) & TMS_LOAD_SKIP_TRACES);
+        rc = tm_live_source(c.live.pid, traces, &live_name);
+        if (rc != TM_EXIT_OK)
+            goto out;
+        a.files = (char **)&live_name;
+        a.nfiles = 1;
+    }
     c.format = a.common.format;
     if (c.merge && c.has_address) {
         tm_error("--merge and --address cannot be used together");
@@ -314,5 +339,6 @@ out:
     if (rc == TM_EXIT_OK || rc == TM_EXIT_BREACHED)
         tm_filters_warn_unmatched(&c.filters);
     tm_filters_free(&c.filters);
+    tm_live_release_all();
     return rc;
 }

@@ -67,5 +67,7 @@ int cmd_metrics(int argc, char **argv);
 int cmd_flame(int argc, char **argv);
 int cmd_trend(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
+int cmd_save(int argc, char **argv);
 
 #endif

@@ -1,6 +1,7 @@
 /* input.c -- loading and ordering of .tms files, and the exit code for a
  * library status. */
 #include "input.h"
+#include "live.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -58,6 +59,16 @@ void tm_report_error(const char *verb, const char *path, const tms_error *err)
     free(shown);
 }
 
+/* A file, or a running process registered by --pid (live.h). */
+static int open_source(tms_reader **r, const char *path, tms_error *err)
+{
+    const void *buf;
+    size_t len;
+    if (tm_live_lookup(path, &buf, &len))
+        return tms_reader_open_buffer(r, buf, len, path, err);
+    return tms_reader_open_path(r, path, err);
+}
+
 /* Read path into a new snapshot, traces to fn when given; *fn_err is
  * where fn leaves its message.  Reports and returns an exit code. */
 static int load_into(const char *path, unsigned flags, tms_snapshot *s,
@@ -66,7 +77,7 @@ static int load_into(const char *path, unsigned flags, tms_snapshot *s,
     tms_error err = { 0 };
     tms_reader *r = NULL;
     tm_progress *p = tm_progress_start("reading", path);
-    int rc = tms_reader_open_path(&r, path, &err);
+    int rc = open_source(&r, path, &err);
     if (rc == TMS_OK && s == NULL) {
         rc = err.code = TMS_E_NOMEM;
         snprintf(err.msg, sizeof err.msg, "out of memory");
@@ -117,7 +128,7 @@ int tm_load_header(const char *path, tms_header *out)
 {
     tms_error err = { 0 };
     tms_reader *r = NULL;
-    int rc = tms_reader_open_path(&r, path, &err);
+    int rc = open_source(&r, path, &err);
     if (rc < 0) {
         tm_report_error("read", path, &err);
         return tm_exit_for_status(rc);

@@ -22,7 +22,8 @@ static const struct cmd {
     { "flame", cmd_flame, "draw live memory by call path (HTML or folded stacks)" },
     { "trend", cmd_trend, "rank sites by how steadily they grew across a series" },
     { "export", cmd_export, "write snapshots as pprof or Parquet for fleet tools" },
-    /* "watch" (live view) is not there yet. */
+    { "watch", cmd_watch, "live view of a running traced process or a directory" },
+    { "save", cmd_save, "write a snapshot of a running traced process to a file" },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
