@@ -154,10 +154,15 @@ typedef struct watch_state {
 static const double intervals[] = { 0.5, 1, 2, 5, 10, 30, 60 };
 #define NINTERVALS (sizeof intervals / sizeof *intervals)
 
+static int64_t now_ms(void);
+
+/* A message on the status line: errors stay until the next good refresh,
+ * information for three seconds. */
 static void say(watch_state *w, int error, const char *msg)
 {
     snprintf(w->v.status, sizeof w->v.status, "%s", msg);
     w->v.status_error = error;
+    w->v.status_until = now_ms() + 3000;
 }
 
 static int key_interval(watch_state *w, int ch)
@@ -341,6 +346,11 @@ static int run_view(watch_state *w, char *gone_msg, size_t cap)
             } else {
                 say(w, 0, msg);
             }
+            flags |= W_REDRAW;
+        }
+        if (w->v.status[0] && !w->v.status_error && !w->v.paused &&
+            now_ms() > w->v.status_until) {
+            w->v.status[0] = '\0';
             flags |= W_REDRAW;
         }
         if (flags & W_REDRAW)

@@ -120,8 +120,9 @@ static void draw_header(const watch_view *v, const watch_model *m)
     }
 }
 
-/* Right-aligned value in a column of width w, coloured by sign. */
-static void cell(int y, int x, int w, int64_t v, int sign)
+/* Right-aligned value in a column of width w; a change (sign) shows its
+ * sign and, unless the row is selected, its colour. */
+static void cell(int y, int x, int w, int64_t v, int sign, int selected)
 {
     char buf[32], out[40];
     if (x + w > COLS)
@@ -131,7 +132,8 @@ static void cell(int y, int x, int w, int64_t v, int sign)
     else
         size_text(buf, sizeof buf, v, sign);
     snprintf(out, sizeof out, "%*s", w - 1, buf);
-    tui_role r = !sign || v == 0 ? TUI_NORMAL : v > 0 ? TUI_GROWTH : TUI_SHRINK;
+    tui_role r = !sign || v == 0 || selected ? TUI_NORMAL
+               : v > 0 ? TUI_GROWTH : TUI_SHRINK;
     if (r != TUI_NORMAL)
         tui_role_on(r);
     tui_text(y, x, w, out);
@@ -189,15 +191,16 @@ void watch_view_draw(watch_view *v, const watch_model *m)
             tui_role_on(TUI_SELECTED);
             mvhline(y, 0, ' ', COLS);
         }
-        cell(y, x, W_SIZE, (int64_t)r->size, 0);
+        int selected = i == v->sel;
+        cell(y, x, W_SIZE, (int64_t)r->size, 0, selected);
         x += W_SIZE;
         if (wide) {
             count_cell(y, x, r->count);
             x += W_COUNT;
-            cell(y, x, W_DELTA, r->d_prev, i != v->sel);
+            cell(y, x, W_DELTA, r->d_prev, 1, selected);
             x += W_DELTA;
         }
-        cell(y, x, W_DELTA, r->d_start, i != v->sel);
+        cell(y, x, W_DELTA, r->d_start, 1, selected);
         x += W_DELTA;
         if (i == v->sel)
             tui_role_on(TUI_SELECTED);

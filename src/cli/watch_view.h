@@ -13,7 +13,8 @@ typedef struct watch_view {
     double interval;      /* seconds between refreshes */
     int paused;
     char status[512];     /* one-line message; "" none */
-    int status_error;     /* shown in the error role */
+    int status_error;     /* shown in the error role; stays until fixed */
+    long long status_until; /* an information goes away then (ms) */
     int table_rows;       /* rows the table had at the last draw */
 } watch_view;
 

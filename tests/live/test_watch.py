@@ -1,0 +1,428 @@
+"""tmtool against a real traced Python process: --pid sources (top, diff,
+save), the process list, and the full-screen view driven in tmux
+(send-keys, capture-pane).  The program allocates on a schedule in
+payload.py (written here), so the growing line is known; its own snapshot,
+taken while it is paused, is the oracle for `tmtool top --pid`.
+
+Environment (tests/live/meson.build): TMTOOL, PYTHONPATH for the tracer."""
+import json
+import os
+import pwd
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+TMTOOL = os.environ["TMTOOL"]
+TMUX = shutil.which("tmux")
+
+PAYLOAD = textwrap.dedent("""\
+    KEEP = []
+
+
+    def grow(n):
+        KEEP.append(bytearray(n))  # GROW
+    """)
+GROW_LINE = 5
+
+PROGRAM = textwrap.dedent("""\
+    import os, sys, threading, time
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import payload
+    paused = threading.Event()
+    done = threading.Event()
+    def commands():
+        for line in sys.stdin:
+            cmd = line.split()
+            if cmd[0] == "pause":
+                # Stop growing, then take our own snapshot: nothing runs
+                # in payload.py any more, so its lines stay as they are.
+                paused.set()
+                time.sleep(0.3)
+                import tmtrace
+                tmtrace.Snapshot.create(traces=True).write(cmd[1])
+                print("paused", flush=True)
+            elif cmd[0] == "resume":
+                paused.clear()
+                print("resumed", flush=True)
+            elif cmd[0] == "exit":
+                break
+        done.set()
+    print(os.getpid(), flush=True)
+    threading.Thread(target=commands, daemon=True).start()
+    # The main thread allocates: the runner's delay task runs there.
+    while not done.is_set():
+        if not paused.is_set():
+            payload.grow(64 * 1024)
+        time.sleep(0.1)
+    """)
+
+
+def run(*args, **kw):
+    return subprocess.run([TMTOOL] + list(args), capture_output=True,
+                          text=True, timeout=kw.pop("timeout", 60), **kw)
+
+
+class Program:
+    """The traced program: python -m tmtrace run, controlled on stdin."""
+
+    def __init__(self, tmp, *runner_args):
+        (tmp / "payload.py").write_text(PAYLOAD)
+        (tmp / "prog.py").write_text(PROGRAM)
+        self.out = tmp / "snaps"
+        self.p = subprocess.Popen(
+            [sys.executable, "-m", "tmtrace", "run", "--nframe", "5",
+             "-o", str(self.out)]
+            + list(runner_args) + [str(tmp / "prog.py")],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            cwd=str(tmp))
+        self.pid = int(self.p.stdout.readline())
+        self.payload = str(tmp / "payload.py")
+        deadline = time.time() + 10
+        while not any(x["pid"] == self.pid for x in json.loads(
+                run("watch", "--format", "json").stdout)["processes"]):
+            assert time.time() < deadline, "endpoint never appeared"
+            time.sleep(0.1)
+
+    def say(self, line, expect=None):
+        self.p.stdin.write(line + "\n")
+        self.p.stdin.flush()
+        if expect:
+            assert self.p.stdout.readline().strip() == expect
+
+    def stop(self):
+        if self.p.poll() is None:
+            try:
+                self.say("exit")
+            except BrokenPipeError:
+                pass
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+
+
+@pytest.fixture
+def prog(tmp_path):
+    p = Program(tmp_path)
+    yield p
+    p.stop()
+
+
+def entries(out):
+    doc = json.loads(out)
+    rep = doc["reports"][0]
+    return {(e.get("filename"), e.get("lineno")): (e["size"], e["count"])
+            for e in rep["entries"]}
+
+
+# ---- --pid as a snapshot source ---------------------------------------------
+
+def test_top_pid_equals_the_snapshot_the_process_takes_of_itself(prog, tmp_path):
+    own = tmp_path / "own.tms"
+    time.sleep(1.0)      # about ten blocks of 64 KiB
+    prog.say("pause %s" % own, "paused")
+    live = run("top", "--pid", str(prog.pid), "-i", "*payload.py", "-n", "0",
+               "--format", "json")
+    assert live.returncode == 0, live.stderr
+    ref = run("top", str(own), "-i", "*payload.py", "-n", "0", "--format", "json")
+    assert ref.returncode == 0, ref.stderr
+    got, want = entries(live.stdout), entries(ref.stdout)
+    assert got == want
+    size, count = want[(prog.payload, GROW_LINE)]
+    assert size >= 5 * 64 * 1024
+    # Also by traceback, which needs every trace from the endpoint.
+    live = run("top", "--pid", str(prog.pid), "-i", "*payload.py", "-n", "0",
+               "--group-by", "traceback", "--format", "json")
+    ref = run("top", str(own), "-i", "*payload.py", "-n", "0",
+              "--group-by", "traceback", "--format", "json")
+    assert live.returncode == 0 and ref.returncode == 0
+    strip = lambda doc: [(e["size"], e["count"]) for e in
+                         json.loads(doc)["reports"][0]["entries"]]
+    assert strip(live.stdout) == strip(ref.stdout)
+
+
+def test_diff_against_pid_and_save(prog, tmp_path):
+    old = tmp_path / "old.tms"
+    r = run("save", "--pid", str(prog.pid), "-o", str(old))
+    assert r.returncode == 0, r.stderr
+    assert "pid %d: wrote" % prog.pid in r.stdout
+    time.sleep(1.0)
+    d = run("diff", str(old), "--pid", str(prog.pid), "-i", "*payload.py",
+            "--format", "json")
+    assert d.returncode == 0, d.stderr
+    rep = json.loads(d.stdout)["reports"][0]
+    grow = [e for e in rep["entries"] if e.get("lineno") == GROW_LINE]
+    assert grow and grow[0]["size_diff"] >= 3 * 64 * 1024
+    # what save wrote is an ordinary snapshot with traces
+    t = run("top", str(old), "--group-by", "traceback", "-i", "*payload.py")
+    assert t.returncode == 0 and "payload.py" in t.stdout
+
+
+def test_list_shows_this_users_traced_processes(prog):
+    r = run("watch")
+    assert r.returncode == 0
+    line = [l for l in r.stdout.splitlines() if l.split()[:1] == [str(prog.pid)]]
+    assert line and "prog.py" in line[0]
+    doc = json.loads(run("watch", "--format", "json").stdout)
+    me = [p for p in doc["processes"] if p["pid"] == prog.pid]
+    assert me and me[0]["traced_size"] > 0 and me[0]["peak_size"] >= me[0]["traced_size"]
+
+
+def test_failures_have_one_clear_line_and_exit_3(tmp_path):
+    r = run("top", "--pid", "999999999")
+    assert r.returncode == 3 and r.stderr == "tmtool: no process 999999999\n"
+    r = run("watch", "--pid", str(os.getpid()))
+    assert r.returncode == 3
+    assert "process %d is not traced by tmtrace" % os.getpid() in r.stderr
+    assert len(r.stderr.splitlines()) == 1
+    r = run("watch", "--pid", "abc")
+    assert r.returncode == 2
+    r = run("watch", str(tmp_path / "missing"))
+    assert r.returncode == 3 and "is not a directory" in r.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="needs root and setpriv to start another user's process")
+def test_another_users_process():
+    who = pwd.getpwnam("nobody")
+    p = subprocess.Popen(["setpriv", "--reuid=%d" % who.pw_uid,
+                          "--regid=%d" % who.pw_gid, "--clear-groups",
+                          "sleep", "30"])
+    try:
+        time.sleep(0.2)
+        r = run("watch", "--pid", str(p.pid))
+        assert r.returncode == 3
+        assert "belongs to another user (uid %d)" % who.pw_uid in r.stderr
+    finally:
+        p.kill()
+        p.wait()
+
+
+# ---- the view, in tmux -------------------------------------------------------
+
+class Tmux:
+    def __init__(self, tmp, cmd, width=110, height=30):
+        self.sock = "tmtest-%d-%d" % (os.getpid(), id(self))
+        self.exitfile = tmp / ("exit-%d" % id(self))
+        self.sttyfile = tmp / ("stty-%d" % id(self))
+        # The pane runs tmtool, then records its exit status and the
+        # terminal's settings after it (restored or not).
+        script = ("%s; echo $? > %s; stty -a > %s; echo TMTOOL-DONE; sleep 60"
+                  % (cmd, self.exitfile, self.sttyfile))
+        env = dict(os.environ, TERM="xterm-256color", LANG="C.UTF-8")
+        env.pop("LD_PRELOAD", None)   # not into tmux itself (ASan runs)
+        inner = os.environ.get("LD_PRELOAD")
+        if inner:
+            script = "export LD_PRELOAD='%s'; %s" % (inner, script)
+        self.env = env
+        subprocess.run([TMUX, "-L", self.sock, "-f", "/dev/null", "new-session",
+                        "-d", "-x", str(width), "-y", str(height), "bash", "-c",
+                        script], env=env, check=True, cwd=str(tmp))
+
+    def keys(self, *keys):
+        subprocess.run([TMUX, "-L", self.sock, "send-keys"] + list(keys),
+                       check=True, env=self.env)
+
+    def screen(self):
+        return subprocess.run([TMUX, "-L", self.sock, "capture-pane", "-p"],
+                              capture_output=True, text=True, env=self.env).stdout
+
+    def wait(self, pred, what, timeout=15):
+        deadline = time.time() + timeout
+        while True:
+            s = self.screen()
+            if pred(s):
+                return s
+            if time.time() > deadline:
+                raise AssertionError("timed out waiting for %s; screen:\n%s"
+                                     % (what, s))
+            time.sleep(0.1)
+
+    def wait_text(self, text, timeout=15):
+        return self.wait(lambda s: text in s, repr(text), timeout)
+
+    def resize(self, w, h):
+        subprocess.run([TMUX, "-L", self.sock, "resize-window", "-x", str(w),
+                        "-y", str(h)], check=True, env=self.env)
+
+    def exit_status(self, timeout=15):
+        self.wait_text("TMTOOL-DONE", timeout)
+        return int(self.exitfile.read_text())
+
+    def stty_restored(self):
+        s = self.sttyfile.read_text()
+        return re.search(r"(?<!-)\becho\b", s) and re.search(r"(?<!-)\bicanon\b", s)
+
+    def close(self):
+        subprocess.run([TMUX, "-L", self.sock, "kill-server"], env=self.env,
+                       capture_output=True)
+
+
+@pytest.fixture
+def tmux_factory(tmp_path):
+    made = []
+
+    def make(cmd, **kw):
+        t = Tmux(tmp_path, cmd, **kw)
+        made.append(t)
+        return t
+    yield make
+    for t in made:
+        t.close()
+
+
+def site_size(screen, name):
+    """SIZE column of the row whose site ends with name (in bytes)."""
+    units = {"B": 1, "KiB": 1024, "MiB": 1024 ** 2, "GiB": 1024 ** 3}
+    for line in screen.splitlines():
+        if line.rstrip().endswith(name):
+            m = re.match(r"\s*([\d.]+) (B|KiB|MiB|GiB)", line)
+            if m:
+                return float(m.group(1)) * units[m.group(2)]
+    return None
+
+
+needs_tmux = pytest.mark.skipif(TMUX is None, reason="tmux is installed by "
+                                "tools/bootstrap.sh; run it")
+
+
+@needs_tmux
+def test_view_shows_pid_and_the_growing_line_and_keys_work(prog, tmux_factory, tmp_path):
+    site = "payload.py:%d" % GROW_LINE
+    t = tmux_factory("%s watch --pid %d -n 0.5" % (TMTOOL, prog.pid))
+    s = t.wait_text(site)
+    assert "pid %d" % prog.pid in s and "-m tmtrace run" in s
+    assert "uptime" in s and "traced" in s and "peak" in s and "RSS" in s
+    assert "history" in s
+    first = site_size(s, site)
+    # grows within two refreshes (0.5 s each; 64 KiB every 0.1 s)
+    t.wait(lambda x: (site_size(x, site) or 0) > first, "growth", timeout=1.5)
+    # sort, group, cumulative, filter
+    t.keys("s")
+    t.wait_text("sort by growth")
+    t.keys("g")
+    t.wait_text("group by traceback")
+    t.keys("c")
+    t.wait_text("(cumulative)")
+    t.keys("g")
+    t.wait_text("group by filename")
+    t.keys("g")
+    t.wait_text("group by line")
+    t.keys("/", "payload", "Enter")
+    s = t.wait_text("filter payload")
+    rows = [l for l in s.splitlines()[5:-1] if l.strip()]
+    assert rows and all("payload.py" in l for l in rows)
+    # Enter: the selected row's whole traceback
+    t.keys("Enter")
+    s = t.wait_text("Traceback (most recent call first)")
+    assert 'payload.py", line %d' % GROW_LINE in s
+    assert 'prog.py", line' in s   # the caller: the whole traceback
+    t.keys("x")
+    t.wait_text("history")
+    # help
+    t.keys("?")
+    t.wait_text("tmtool watch: keys")
+    t.keys("x")
+    t.wait_text("SITE")
+    # interval, pause
+    t.keys("+")
+    t.wait_text("refresh every 1 s")
+    t.keys("-")
+    t.keys("-")
+    t.wait_text("refresh every 0.5 s")
+    t.keys("Space")
+    s = t.wait_text("(paused)")
+    frozen = site_size(s, site)
+    time.sleep(1.2)
+    assert site_size(t.screen(), site) == frozen
+    t.keys("Space")
+    t.wait(lambda x: (site_size(x, site) or 0) > frozen, "resume", timeout=3)
+    # w: the snapshot the view shows, written here
+    t.keys("w")
+    s = t.wait_text("wrote tmtrace-watch-%d-" % prog.pid)
+    name = re.search(r"wrote (tmtrace-watch-\S+\.tms)", s).group(1)
+    r = run("top", str(tmp_path / name), "-i", "*payload.py")
+    assert r.returncode == 0 and site in r.stdout
+    # arrows and pages move the selection without breaking the screen
+    for k in ("Down", "Down", "NPage", "PPage", "Up", "End", "Home"):
+        t.keys(k)
+    t.wait_text("SITE")
+    # resize: narrow and short, nothing wraps
+    t.resize(44, 12)
+    s = t.wait(lambda x: "pid %d" % prog.pid in x and "SITE" in x, "narrow")
+    assert all(len(l) <= 44 for l in s.splitlines())
+    assert len(s.splitlines()) <= 12
+    t.resize(20, 6)
+    t.wait_text("terminal too small")
+    t.resize(110, 30)
+    t.wait_text("history")
+    t.keys("q")
+    assert t.exit_status() == 0
+    assert t.stty_restored()
+
+
+@needs_tmux
+def test_view_reports_a_stall_and_the_process_exit(prog, tmux_factory):
+    t = tmux_factory("%s watch --pid %d -n 0.5" % (TMTOOL, prog.pid))
+    t.wait_text("payload.py")
+    os.kill(prog.pid, signal.SIGSTOP)
+    try:
+        t.wait_text("did not answer within 3 s", timeout=10)
+    finally:
+        os.kill(prog.pid, signal.SIGCONT)
+    t.wait(lambda s: "did not answer" not in s, "recovery", timeout=10)
+    prog.stop()
+    s = t.wait_text("exited", timeout=10)
+    assert "(q quits)" in s
+    t.keys("q")
+    assert t.exit_status() == 3
+    assert t.stty_restored()
+    s = t.screen()
+    assert "tmtool: process %d exited" % prog.pid in s
+
+
+@needs_tmux
+@pytest.mark.parametrize("how,status", [("C-c", 0), ("TERM", 128 + 15),
+                                        ("SEGV", 128 + 11)])
+def test_terminal_restored_on_signals(prog, tmux_factory, how, status):
+    t = tmux_factory("%s watch --pid %d" % (TMTOOL, prog.pid))
+    t.wait_text("payload.py")
+    if how == "C-c":
+        t.keys("C-c")
+    else:
+        pids = subprocess.run(["pgrep", "-f", "^%s watch --pid %d$" % (TMTOOL, prog.pid)],
+                              capture_output=True, text=True).stdout.split()
+        assert len(pids) == 1
+        os.kill(int(pids[0]), getattr(signal, "SIG" + how))
+    assert t.exit_status() == status
+    assert t.stty_restored()
+    # left the alternate screen: the shell's line is on the normal one
+    assert "history" not in t.screen()
+
+
+@needs_tmux
+def test_watch_dir_follows_new_files(tmp_path, tmux_factory):
+    p = Program(tmp_path, "--delay", "1")
+    try:
+        t = tmux_factory("%s watch %s -n 0.5" % (TMTOOL, p.out))
+        site = "payload.py:%d" % GROW_LINE
+        s = t.wait_text(site, timeout=20)
+        assert str(p.out) in s
+        n0 = int(re.search(r"\((\d+) files\)", s).group(1))
+        t.wait(lambda x: int(re.search(r"\((\d+) files\)", x).group(1)) >= n0 + 2,
+               "new files", timeout=20)
+        s = t.screen()
+        row = [l for l in s.splitlines() if l.rstrip().endswith(site)][0]
+        # +START is positive: the newest against the first
+        assert re.search(r"\+\d", row), row
+        t.keys("q")
+        assert t.exit_status() == 0
+    finally:
+        p.stop()
