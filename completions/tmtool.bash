@@ -32,6 +32,12 @@ _tmtool()
             return ;;
         --rows) COMPREPLY=($(compgen -W "site trace" -- "$cur")); return ;;
         --color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
+        --pid)
+            # this user's traced processes, as tmtool watch lists them
+            COMPREPLY=($(compgen -W "$(tmtool watch --format csv 2>/dev/null | tail -n +2 | cut -d, -f1)" -- "$cur"))
+            return ;;
+        --sort) COMPREPLY=($(compgen -W "size growth count" -- "$cur")); return ;;
+        --interval) return ;;
         -o|--output) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         -n|--count|--filename-parts|--address|--fail-if-growth|--fail-if-site-growth|\
         --title|--steady|--read-budget|\
@@ -40,20 +46,26 @@ _tmtool()
     esac
 
     if [[ -z $cmd ]]; then
-        COMPREPLY=($(compgen -W "top diff filter metrics export flame trend help --version --help" -- "$cur"))
+        COMPREPLY=($(compgen -W "top diff filter metrics export flame trend watch save help --version --help" -- "$cur"))
         return
     fi
 
     local opts
     case $cmd in
-        top) opts="$display $filters $common --merge --address" ;;
-        diff) opts="$display $filters $common --first --growth-only --fail-if-growth --fail-if-site-growth" ;;
+        top) opts="$display $filters $common --merge --address --pid" ;;
+        diff) opts="$display $filters $common --first --growth-only --fail-if-growth --fail-if-site-growth --pid" ;;
+        watch) opts="$common --pid --interval -n --group-by --cumulative --sort"
+            if [[ $cur != -* ]]; then
+                COMPREPLY=($(compgen -d -- "$cur"))
+                return
+            fi ;;
+        save) opts="$common --pid --output -o --stats-only" ;;
         filter) opts="$filters $common --output -o --drop-traces" ;;
         metrics) opts="$common" ;;
         export) opts="$filters --format --color --quiet -q --read-budget --no-verify --help -h --output -o --merge --rows" ;;
         flame) opts="$filters --format --color --quiet -q --read-budget --no-verify --help -h --output -o --title --filename-parts" ;;
         trend) opts="$display $filters $common --steady --fail-if-growth --fail-if-site-growth --no-order" ;;
-        help) COMPREPLY=($(compgen -W "top diff filter metrics export flame trend" -- "$cur")); return ;;
+        help) COMPREPLY=($(compgen -W "top diff filter metrics export flame trend watch save" -- "$cur")); return ;;
         *) return ;;
     esac
     if [[ $cur == -* ]]; then

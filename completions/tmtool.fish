@@ -1,5 +1,5 @@
 # fish completion for tmtool(1): subcommands, options, values, .tms files.
-set -l cmds top diff filter metrics export flame trend help
+set -l cmds top diff filter metrics export flame trend watch save help
 
 complete -c tmtool -f
 complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -a top -d 'Biggest allocation sites'
@@ -9,9 +9,11 @@ complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -a metrics -d 'Met
 complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -a export -d 'Write pprof or Parquet'
 complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -a flame -d 'Flame graph of live memory'
 complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -a trend -d 'Sites ranked by steady growth'
+complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -a watch -d 'Live view of a traced process or a directory'
+complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -a save -d 'Snapshot of a traced process to a file'
 complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -a help -d 'Help of a command'
 complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -l version -d 'Show the version'
-complete -c tmtool -n "__fish_seen_subcommand_from help" -a "top diff filter metrics export flame trend"
+complete -c tmtool -n "__fish_seen_subcommand_from help" -a "top diff filter metrics export flame trend watch save"
 
 # .tms files as operands
 complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics export flame trend" -k -a "(__fish_complete_suffix .tms)"
@@ -64,3 +66,19 @@ complete -c tmtool -n "__fish_seen_subcommand_from trend" -l steady -x -d 'Share
 complete -c tmtool -n "__fish_seen_subcommand_from trend" -l fail-if-growth -x -d 'Fail if total grew more (10MiB, 5%)'
 complete -c tmtool -n "__fish_seen_subcommand_from trend" -l fail-if-site-growth -x -d 'Fail if a steady site grew more'
 complete -c tmtool -n "__fish_seen_subcommand_from trend" -l no-order -d 'Files in the order given'
+
+# live processes: top, diff, watch, save
+function __tmtool_traced_pids
+    tmtool watch --format csv 2>/dev/null | tail -n +2 | string replace -r '^(\d+),[^,]*,[^,]*,(.*)$' '$1\t$2'
+end
+complete -c tmtool -n "__fish_seen_subcommand_from top diff watch save" -l pid -x -a "(__tmtool_traced_pids)" -d 'A running traced process'
+complete -c tmtool -n "__fish_seen_subcommand_from watch" -s n -l interval -x -d 'Seconds between refreshes'
+complete -c tmtool -n "__fish_seen_subcommand_from watch" -l group-by -x -a "filename line traceback" -d 'Grouping key'
+complete -c tmtool -n "__fish_seen_subcommand_from watch" -l cumulative -d 'Count under every frame'
+complete -c tmtool -n "__fish_seen_subcommand_from watch" -l sort -x -a "size growth count" -d 'Row order'
+complete -c tmtool -n "__fish_seen_subcommand_from watch" -a "(__fish_complete_directories)"
+complete -c tmtool -n "__fish_seen_subcommand_from save" -s o -l output -r -F -d 'Output file'
+complete -c tmtool -n "__fish_seen_subcommand_from save" -l stats-only -d 'Only per-line statistics'
+complete -c tmtool -n "__fish_seen_subcommand_from watch save" -l format -x -a "text json csv" -d 'Output format'
+complete -c tmtool -n "__fish_seen_subcommand_from watch save" -l color -x -a "auto always never" -d 'Colour'
+complete -c tmtool -n "__fish_seen_subcommand_from watch save" -s h -l help -d 'Show help'

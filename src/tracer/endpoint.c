@@ -95,11 +95,16 @@ static struct {
     int64_t interval_ms;
 } ep = { .lfd = -1, .wake = { -1, -1 } };
 
-static int64_t mono_ms(void)
+static int64_t mono_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t mono_ms(void)
+{
+    return mono_ns() / 1000000;
 }
 
 static void buf_unref(ep_buf *b)
@@ -172,8 +177,10 @@ static ep_buf *take_snapshot(int traces)
     int rc = -1;
     if (s == NULL)
         return NULL;
-    int64_t t0 = mono_ms();
+    int64_t waited = mono_ns();
     PyEval_RestoreThread(ep.ts);
+    int64_t t0 = mono_ns();
+    waited = t0 - waited;
     rc = tmt_core_export(s, traces);
     if (rc < 0)
         PyErr_Clear();   /* only ever a MemoryError or RuntimeError */
@@ -182,7 +189,9 @@ static ep_buf *take_snapshot(int traces)
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     PyEval_SaveThread();
-    int64_t took = mono_ms() - t0;
+    /* The program was held for this long (the wait for the GIL is the
+     * ordinary switch interval, not a pause of ours). */
+    int64_t took_ns = mono_ns() - t0, took = took_ns / 1000000;
     ep.interval_ms = took * EP_DUTY > EP_MIN_INTERVAL_MS ? took * EP_DUTY
                                                          : EP_MIN_INTERVAL_MS;
     if (rc < 0) {
@@ -205,6 +214,12 @@ static ep_buf *take_snapshot(int traces)
     if (rc == 0 && rss >= 0)
         rc = tms_snapshot_add_metric(s, "process_memory.rss", TMS_FORMAT_SIZE,
                                      TMS_VALUE_INT, rss, 0);
+    if (rc == 0)
+        rc = tms_snapshot_add_metric(s, "tmtrace.live.copy_ns", TMS_FORMAT_INT,
+                                     TMS_VALUE_INT, took_ns, 0);
+    if (rc == 0)
+        rc = tms_snapshot_add_metric(s, "tmtrace.live.gil_wait_ns", TMS_FORMAT_INT,
+                                     TMS_VALUE_INT, waited, 0);
     if (rc == 0 && ep.cmdline != NULL)
         rc = tms_snapshot_set_meta(s, "process.cmdline", ep.cmdline);
     if (rc == 0)

@@ -208,7 +208,7 @@ def test_another_users_process():
 # ---- the view, in tmux -------------------------------------------------------
 
 class Tmux:
-    def __init__(self, tmp, cmd, width=110, height=30):
+    def __init__(self, tmp, cmd, width=110, height=30, env_extra=None):
         self.sock = "tmtest-%d-%d" % (os.getpid(), id(self))
         self.exitfile = tmp / ("exit-%d" % id(self))
         self.sttyfile = tmp / ("stty-%d" % id(self))
@@ -217,6 +217,8 @@ class Tmux:
         script = ("%s; echo $? > %s; stty -a > %s; echo TMTOOL-DONE; sleep 60"
                   % (cmd, self.exitfile, self.sttyfile))
         env = dict(os.environ, TERM="xterm-256color", LANG="C.UTF-8")
+        env.pop("NO_COLOR", None)
+        env.update(env_extra or {})
         env.pop("LD_PRELOAD", None)   # not into tmux itself (ASan runs)
         inner = os.environ.get("LD_PRELOAD")
         if inner:
@@ -230,8 +232,9 @@ class Tmux:
         subprocess.run([TMUX, "-L", self.sock, "send-keys"] + list(keys),
                        check=True, env=self.env)
 
-    def screen(self):
-        return subprocess.run([TMUX, "-L", self.sock, "capture-pane", "-p"],
+    def screen(self, escapes=False):
+        return subprocess.run([TMUX, "-L", self.sock, "capture-pane", "-p"]
+                              + (["-e"] if escapes else []),
                               capture_output=True, text=True, env=self.env).stdout
 
     def wait(self, pred, what, timeout=15):
@@ -426,3 +429,20 @@ def test_watch_dir_follows_new_files(tmp_path, tmux_factory):
         assert t.exit_status() == 0
     finally:
         p.stop()
+
+
+@needs_tmux
+def test_colour_only_without_no_color(prog, tmux_factory):
+    # SGR 30-37/40-47/90-97 or 38;/48; are colours; reverse/bold are not.
+    colour = re.compile(r"\x1b\[[0-9;]*(?:(?<![0-9])3[0-7]|(?<![0-9])4[0-7]|38;|48;)[0-9;]*m")
+    t = tmux_factory("%s watch --pid %d" % (TMTOOL, prog.pid))
+    t.wait_text("payload.py")
+    assert colour.search(t.screen(escapes=True))
+    t.keys("q")
+    t = tmux_factory("%s watch --pid %d" % (TMTOOL, prog.pid),
+                     env_extra={"NO_COLOR": "1"})
+    t.wait_text("payload.py")
+    s = t.screen(escapes=True)
+    assert not colour.search(s), s[:400]
+    assert "\x1b[7m" in s or "\x1b[1m" in s or "\x1b[1;7m" in s  # still reverse/bold
+    t.keys("q")
