@@ -241,6 +241,10 @@ static ep_buf *take_snapshot(int traces)
 static ep_buf *snapshot_for(int traces)
 {
     int64_t now = mono_ms();
+    /* A thread taking the GIL while the interpreter finalizes would hang
+     * (the atexit handler normally stops us before that). */
+    if (ep_finalizing())
+        return buf_message(TM_LIVE_ERROR, "the process is exiting");
     if (ep.cache[traces] == NULL || now - ep.cache_at[traces] >= ep.interval_ms) {
         ep_buf *b = take_snapshot(traces);
         if (b == NULL)
@@ -538,6 +542,13 @@ static PyObject *ep_start(PyObject *mod, PyObject *noargs)
         PyErr_SetString(PyExc_RuntimeError, "the live endpoint is stopping");
         return NULL;
     }
+    /* The tables belong to the main interpreter's GIL (tracer-core.md);
+     * our thread state must take that one. */
+    if (PyInterpreterState_Get() != PyInterpreterState_Main()) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "the live endpoint can only be started from the main interpreter");
+        return NULL;
+    }
     if (register_atexit(mod) < 0)
         return NULL;
     /* The XDG directory when usable, else the one under /tmp. */
@@ -569,7 +580,7 @@ static PyObject *ep_start(PyObject *mod, PyObject *noargs)
         ep.conns[i] = (ep_conn){ .fd = -1, .state = CONN_FREE };
     ep.interval_ms = EP_MIN_INTERVAL_MS;
     ep.stop = 0;
-    ep.ts = PyThreadState_New(PyInterpreterState_Get());
+    ep.ts = PyThreadState_New(PyInterpreterState_Main());
     if (ep.ts == NULL) {
         unlink(ep.path);
         close_fds();

@@ -263,6 +263,16 @@ class Tmux:
         s = self.sttyfile.read_text()
         return re.search(r"(?<!-)\becho\b", s) and re.search(r"(?<!-)\bicanon\b", s)
 
+    def tmtool_pid(self):
+        """The pane's shell's child: tmtool."""
+        shell = subprocess.run([TMUX, "-L", self.sock, "list-panes", "-F",
+                                "#{pane_pid}"], capture_output=True, text=True,
+                               env=self.env).stdout.split()[0]
+        with open("/proc/%s/task/%s/children" % (shell, shell)) as f:
+            kids = f.read().split()
+        assert len(kids) == 1, kids
+        return int(kids[0])
+
     def close(self):
         subprocess.run([TMUX, "-L", self.sock, "kill-server"], env=self.env,
                        capture_output=True)
@@ -400,10 +410,7 @@ def test_terminal_restored_on_signals(prog, tmux_factory, how, status):
     if how == "C-c":
         t.keys("C-c")
     else:
-        pids = subprocess.run(["pgrep", "-f", "^%s watch --pid %d$" % (TMTOOL, prog.pid)],
-                              capture_output=True, text=True).stdout.split()
-        assert len(pids) == 1
-        os.kill(int(pids[0]), getattr(signal, "SIG" + how))
+        os.kill(t.tmtool_pid(), getattr(signal, "SIG" + how))
     assert t.exit_status() == status
     assert t.stty_restored()
     # left the alternate screen: the shell's line is on the normal one
