@@ -127,7 +127,15 @@ int tm_live_fetch(long pid, int traces, int timeout_ms, void **buf,
         snprintf(msg, cap, "cannot create a socket: %s", strerror(errno));
         return TM_EXIT_BADFILE;
     }
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    int cr;
+    /* A full listen queue (EAGAIN) clears as the server accepts: retry
+     * until the deadline. */
+    while ((cr = connect(fd, (struct sockaddr *)&sa, sizeof sa)) < 0 &&
+           errno == EAGAIN && now_ms() + 50 < deadline) {
+        struct timespec ts = { 0, 50 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+    if (cr < 0) {
         int e = errno;
         if (e == EAGAIN) {
             snprintf(msg, cap, "process %ld is busy (too many viewers)", pid);

@@ -489,7 +489,7 @@ static int listen_at(const char *dir)
         return -1;
     unlink(tmp);
     if (bind(ep.lfd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-        chmod(tmp, 0600) < 0 || listen(ep.lfd, 16) < 0 ||
+        chmod(tmp, 0600) < 0 || listen(ep.lfd, 64) < 0 ||
         rename(tmp, ep.path) < 0) {
         int e = errno;
         unlink(tmp);
