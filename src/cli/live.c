@@ -265,52 +265,12 @@ int64_t tm_live_metric(const struct tms_snapshot *s, const char *name)
     return -1;
 }
 
-static ssize_t read_small(const char *path, char *buf, size_t cap)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = read(fd, buf, cap - 1);
-    close(fd);
-    if (n >= 0)
-        buf[n] = '\0';
-    return n;
-}
-
-void tm_live_cmdline(long pid, char *buf, size_t cap)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
-    ssize_t n = read_small(path, buf, cap);
-    if (n <= 0) {
-        buf[0] = '\0';
-        return;
-    }
-    while (n > 0 && buf[n - 1] == '\0')
-        n--;
-    for (ssize_t i = 0; i < n; i++)
-        if (buf[i] == '\0')
-            buf[i] = ' ';
-    buf[n] = '\0';
-}
-
-int64_t tm_live_rss(long pid)
-{
-    char path[64], buf[128];
-    long pages, resident;
-    snprintf(path, sizeof path, "/proc/%ld/statm", pid);
-    if (read_small(path, buf, sizeof buf) <= 0 ||
-        sscanf(buf, "%ld %ld", &pages, &resident) != 2)
-        return -1;
-    return (int64_t)resident * sysconf(_SC_PAGESIZE);
-}
-
 int64_t tm_live_uptime(long pid)
 {
     char path[64], buf[1024], up[128];
     snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    if (read_small(path, buf, sizeof buf) <= 0 ||
-        read_small("/proc/uptime", up, sizeof up) <= 0)
+    if (tm_live_read_small(path, buf, sizeof buf) <= 0 ||
+        tm_live_read_small("/proc/uptime", up, sizeof up) <= 0)
         return -1;
     /* Field 22 (starttime, clock ticks after boot), counted after the
      * command name's closing parenthesis (the name may hold spaces). */

@@ -47,10 +47,8 @@ void tm_live_procs_free(tm_live_proc *p, size_t n);
 /* The value of a metric of a snapshot, or -1. */
 struct tms_snapshot;
 int64_t tm_live_metric(const struct tms_snapshot *s, const char *name);
-/* /proc facts about pid: the command line ("" if gone), RSS in bytes and
- * seconds since it started (-1 when unknown). */
-void tm_live_cmdline(long pid, char *buf, size_t cap);
-int64_t tm_live_rss(long pid);
+/* Seconds since pid started (-1 when unknown); its command line and RSS
+ * are tm_live.h's tm_live_cmdline and tm_live_rss. */
 int64_t tm_live_uptime(long pid);
 
 /* Parse a --pid value; -1 after reporting. */

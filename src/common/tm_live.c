@@ -3,6 +3,7 @@
 #include "tm_live.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,3 +99,46 @@ int tm_live_hdr_decode(const unsigned char in[TM_LIVE_HDR], int *status,
         *len |= (uint64_t)in[8 + i] << (8 * i);
     return 0;
 }
+
+/* ---- /proc facts, for the server (about itself) and the client ---- */
+
+ssize_t tm_live_read_small(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, cap - 1);
+    close(fd);
+    if (n >= 0)
+        buf[n] = '\0';
+    return n;
+}
+
+void tm_live_cmdline(long pid, char *buf, size_t cap)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+    ssize_t n = tm_live_read_small(path, buf, cap);
+    if (n <= 0) {
+        buf[0] = '\0';
+        return;
+    }
+    while (n > 0 && buf[n - 1] == '\0')
+        n--;
+    for (ssize_t i = 0; i < n; i++)
+        if (buf[i] == '\0')
+            buf[i] = ' ';
+    buf[n] = '\0';
+}
+
+int64_t tm_live_rss(long pid)
+{
+    char path[64], buf[128];
+    long pages, resident;
+    snprintf(path, sizeof path, "/proc/%ld/statm", pid);
+    if (tm_live_read_small(path, buf, sizeof buf) <= 0 ||
+        sscanf(buf, "%ld %ld", &pages, &resident) != 2)
+        return -1;
+    return (int64_t)resident * sysconf(_SC_PAGESIZE);
+}
+

@@ -53,6 +53,13 @@ long tm_live_name_pid(const char *name);
 /* 1 if a process pid exists (ours or not), 0 if not. */
 int tm_live_pid_exists(long pid);
 
+/* /proc facts: a small file's text (NUL-terminated; bytes read or -1),
+ * the command line with NULs as spaces ("" if gone), the resident set in
+ * bytes (-1 if unknown). */
+ssize_t tm_live_read_small(const char *path, char *buf, size_t cap);
+void tm_live_cmdline(long pid, char *buf, size_t cap);
+int64_t tm_live_rss(long pid);
+
 void tm_live_hdr_encode(unsigned char out[TM_LIVE_HDR], int status,
                         uint64_t len);
 /* 0 and *status, *len, or -1 when it is not a response of ours. */

@@ -137,35 +137,9 @@ static ep_buf *buf_message(int status, const char *msg)
 static void read_cmdline(void)
 {
     char buf[EP_CMDLINE_MAX];
-    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-    if (fd >= 0)
-        close(fd);
-    if (n <= 0)
-        return;
-    while (n > 0 && buf[n - 1] == '\0')
-        n--;
-    for (ssize_t i = 0; i < n; i++)
-        if (buf[i] == '\0')
-            buf[i] = ' ';
+    tm_live_cmdline((long)getpid(), buf, sizeof buf);
     tmt_free(ep.cmdline);
-    ep.cmdline = tmt_strndup(buf, (size_t)n);
-}
-
-static int64_t rss_bytes(void)
-{
-    char buf[128];
-    long pages = 0, resident = 0;
-    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-    if (fd >= 0)
-        close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = '\0';
-    if (sscanf(buf, "%ld %ld", &pages, &resident) != 2)
-        return -1;
-    return (int64_t)resident * sysconf(_SC_PAGESIZE);
+    ep.cmdline = buf[0] ? tmt_strndup(buf, strlen(buf)) : NULL;
 }
 
 /* Copy the tables under the GIL, then describe and encode without it.
@@ -201,7 +175,7 @@ static ep_buf *take_snapshot(int traces)
     s->header.pid = (int64_t)getpid();
     s->header.timestamp_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
     tmt_snapshot_stamp(&s->header);
-    int64_t rss = rss_bytes();
+    int64_t rss = tm_live_rss((long)getpid());
     void *data = NULL;
     size_t len = 0;
     tms_error err = { 0 };
