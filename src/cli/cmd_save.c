@@ -62,8 +62,10 @@ static int report(const tm_args *a, long pid, const char *out,
     }
     char size[32];
     tma_size_format(size, sizeof size, traced, 0);
+    char *shown = tm_escaped(out);
     printf("pid %ld: wrote '%s' (traced memory %s, %" PRIu64 " traces)\n", pid,
-           out, size, s->has_traces ? s->ntraces : 0);
+           shown ? shown : "?", size, s->has_traces ? s->ntraces : 0);
+    free(shown);
     return TM_EXIT_OK;
 }
 

@@ -78,8 +78,9 @@ static const tm_command watch_command = {
 
 static void safe_print(const char *s)
 {
-    for (; *s; s++)
-        putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+    char *e = tm_escaped(s);
+    fputs(e ? e : "?", stdout);
+    free(e);
 }
 
 static int list_processes(const tm_args *a)

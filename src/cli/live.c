@@ -26,13 +26,11 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Keep what a hostile or broken server says printable. */
+/* Keep what a hostile or broken server says printable (tms_escape, as
+ * every text from outside that tmtool shows). */
 static void copy_message(char *dst, size_t cap, const char *src, size_t n)
 {
-    size_t k = 0;
-    for (size_t i = 0; i < n && k + 1 < cap; i++)
-        dst[k++] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
-    dst[k] = '\0';
+    tms_escape(dst, cap, src, n);
 }
 
 /* The socket of pid: 0 and its path, or an exit code and msg saying why

@@ -1,6 +1,8 @@
 /* tui.c -- see tui.h.  Modelled on htop's CRT_init/CRT_done. */
 #include "tui.h"
 
+#include "tms.h"
+
 #include <curses.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -210,6 +212,8 @@ void tui_role_off(tui_role r)
 
 /* Next character of s: its bytes (*len), its cells (0..2); bytes that are
  * not printable text come back as one '?' cell. */
+static int draw(int y, int x, int width, const char *s);
+
 static int next_char(const char *s, size_t *len, int *bad)
 {
     unsigned char c = (unsigned char)*s;
@@ -245,7 +249,26 @@ int tui_text_width(const char *s)
     return w;
 }
 
+/* Text from a file or a process, as the rest of tmtool shows it
+ * (tms_escape: controls and invalid UTF-8 as \xNN); NULL on OOM. */
+static char *escaped(const char *s)
+{
+    size_t n = strlen(s), need = tms_escape(NULL, 0, s, n) + 1;
+    char *e = malloc(need);
+    if (e != NULL)
+        tms_escape(e, need, s, n);
+    return e;
+}
+
 int tui_text(int y, int x, int width, const char *s)
+{
+    char *e = escaped(s);
+    int w = e ? draw(y, x, width, e) : 0;
+    free(e);
+    return w;
+}
+
+static int draw(int y, int x, int width, const char *s)
 {
     int w = 0;
     size_t len;
@@ -264,13 +287,18 @@ int tui_text(int y, int x, int width, const char *s)
     return w;
 }
 
-int tui_text_tail(int y, int x, int width, const char *s)
+int tui_text_tail(int y, int x, int width, const char *text)
 {
-    int total = tui_text_width(s);
-    if (total <= width)
-        return tui_text(y, x, width, s);
-    if (width < 4)
-        return tui_text(y, x, width, "...");
+    char *e = escaped(text);
+    const char *s = e;
+    int total = e ? tui_text_width(e) : 0, w;
+    if (e == NULL)
+        return 0;
+    if (total <= width || width < 4) {
+        w = draw(y, x, width, total <= width ? e : "...");
+        free(e);
+        return w;
+    }
     /* Skip characters until the rest fits after "...". */
     size_t len;
     int bad;
@@ -279,6 +307,8 @@ int tui_text_tail(int y, int x, int width, const char *s)
         drop -= next_char(s, &len, &bad);
         s += len;
     }
-    tui_text(y, x, 3, "...");
-    return 3 + tui_text(y, x + 3, width - 3, s);
+    draw(y, x, 3, "...");
+    w = 3 + draw(y, x + 3, width - 3, s);
+    free(e);
+    return w;
 }
