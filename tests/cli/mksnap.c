@@ -48,12 +48,26 @@ static int intern_frame(tms_snapshot *s, char *text, uint32_t *out)
     return rc ? rc : tms_snapshot_intern_frame(s, name, line, out);
 }
 
+/* FRAMES ("file:line;file:line", most recent first, "-" for none) into
+ * an interned traceback. */
+static int intern_tb(tms_snapshot *s, char *fr, uint32_t *tb)
+{
+    uint32_t frames[1024], n = 0;
+    int rc = 0;
+    if (fr && strcmp(fr, "-") != 0) {
+        char *save = NULL;
+        for (char *f = strtok_r(fr, ";", &save); f && rc == 0 && n < 1024;
+             f = strtok_r(NULL, ";", &save))
+            rc = intern_frame(s, f, &frames[n++]);
+    }
+    return rc ? rc : tms_snapshot_intern_traceback(s, frames, n, tb);
+}
+
 static int from_spec(const char *out)
 {
     tms_snapshot *s = tms_snapshot_new();
     char line[65536];
     int rc = 0;
-    uint32_t frames[1024];
     if (s == NULL)
         return die("new", TMS_E_NOMEM);
     while (rc == 0 && fgets(line, sizeof line, stdin)) {
@@ -75,16 +89,8 @@ static int from_spec(const char *out)
         } else if (strcmp(kw, "trace") == 0) {
             uint64_t addr = strtoull(strtok(NULL, " "), NULL, 0);
             uint64_t size = strtoull(strtok(NULL, " "), NULL, 10);
-            char *fr = strtok(NULL, " ");
-            uint32_t n = 0, tb;
-            if (fr && strcmp(fr, "-") != 0) {
-                char *save = NULL;
-                for (char *f = strtok_r(fr, ";", &save); f && rc == 0 && n < 1024;
-                     f = strtok_r(NULL, ";", &save))
-                    rc = intern_frame(s, f, &frames[n++]);
-            }
-            if (rc == 0)
-                rc = tms_snapshot_intern_traceback(s, frames, n, &tb);
+            uint32_t tb;
+            rc = intern_tb(s, strtok(NULL, " "), &tb);
             if (rc == 0)
                 rc = tms_snapshot_add_trace(s, addr, size, tb);
         } else if (strcmp(kw, "stat") == 0) {
@@ -111,18 +117,10 @@ static int from_spec(const char *out)
             pk.recorded_ns = atoll(strtok(NULL, " "));
             rc = tms_snapshot_set_peak(s, &pk);
         } else if (strcmp(kw, "peakentry") == 0) {
-            char *fr = strtok(NULL, " ");
+            uint32_t tb;
+            rc = intern_tb(s, strtok(NULL, " "), &tb);
             uint64_t size = strtoull(strtok(NULL, " "), NULL, 10);
             uint64_t count = strtoull(strtok(NULL, " "), NULL, 10);
-            uint32_t n = 0, tb;
-            if (fr && strcmp(fr, "-") != 0) {
-                char *save = NULL;
-                for (char *f = strtok_r(fr, ";", &save); f && rc == 0 && n < 1024;
-                     f = strtok_r(NULL, ";", &save))
-                    rc = intern_frame(s, f, &frames[n++]);
-            }
-            if (rc == 0)
-                rc = tms_snapshot_intern_traceback(s, frames, n, &tb);
             if (rc == 0)
                 rc = tms_snapshot_add_peak_entry(s, tb, size, count);
         } else if (strcmp(kw, "function") == 0) {
