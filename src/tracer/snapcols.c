@@ -55,9 +55,9 @@ static PyObject *export_frames(PyObject *mod, PyObject *arg)
             goto out;
         PyList_SET_ITEM(strs, i, u);
     }
-    int32_t *file, *line, *func;
-    int64_t *start;
-    uint32_t *frames;
+    int32_t *file = NULL, *line = NULL, *func = NULL;
+    int64_t *start = NULL;
+    uint32_t *frames = NULL;
     uint64_t nframes = s->tb_start != NULL ? s->tb_start[s->ntracebacks] : 0;
     if ((ff = packed(s->nframes, sizeof *file, (void **)&file)) == NULL ||
         (fl = packed(s->nframes, sizeof *line, (void **)&line)) == NULL ||
@@ -118,8 +118,8 @@ static PyObject *export_sites(PyObject *mod, PyObject *arg)
     int rc = tma_group(s, TMA_BY_TRACEBACK, 0, &g, &err);
     if (rc < 0)
         return tmt_raise_tms(rc, &err, 0, NULL);
-    uint32_t *tb;
-    uint64_t *size, *count;
+    uint32_t *tb = NULL;
+    uint64_t *size = NULL, *count = NULL;
     PyObject *out = columns3(g.n, sizeof *tb, (void **)&tb, sizeof *size,
                              (void **)&size, sizeof *count, (void **)&count);
     for (size_t i = 0; out != NULL && i < g.n; i++) {
@@ -139,8 +139,8 @@ static PyObject *export_stats(PyObject *mod, PyObject *arg)
     tms_snapshot *s = snap_of(arg);
     if (s == NULL)
         return NULL;
-    uint32_t *fr;
-    uint64_t *size, *count;
+    uint32_t *fr = NULL;
+    uint64_t *size = NULL, *count = NULL;
     PyObject *out = columns3(s->nstats, sizeof *fr, (void **)&fr, sizeof *size,
                              (void **)&size, sizeof *count, (void **)&count);
     for (uint64_t i = 0; out != NULL && i < s->nstats; i++) {
@@ -161,8 +161,8 @@ static PyObject *export_traces(PyObject *mod, PyObject *arg)
         return NULL;
     if (!s->has_traces)
         Py_RETURN_NONE;
-    uint64_t *addr, *size;
-    uint32_t *tb;
+    uint64_t *addr = NULL, *size = NULL;
+    uint32_t *tb = NULL;
     PyObject *out = columns3(s->ntraces, sizeof *addr, (void **)&addr,
                              sizeof *size, (void **)&size, sizeof *tb,
                              (void **)&tb);
@@ -201,8 +201,9 @@ static PyObject *export_stack_rows(PyObject *mod, PyObject *args)
         }
         total += tms_traceback_len(s, tb[i]);
     }
-    int64_t *off;
-    int32_t *func, *file, *line;
+    /* set by packed(); NULL first so that gcc -O3 sees them set */
+    int64_t *off = NULL;
+    int32_t *func = NULL, *file = NULL, *line = NULL;
     if ((cols[0] = packed(n + 1, sizeof *off, (void **)&off)) == NULL ||
         (cols[1] = packed(total, sizeof *func, (void **)&func)) == NULL ||
         (cols[2] = packed(total, sizeof *file, (void **)&file)) == NULL ||
@@ -242,8 +243,8 @@ static PyObject *export_peak(PyObject *mod, PyObject *arg)
         return NULL;
     if (!s->has_peak)
         Py_RETURN_NONE;
-    uint32_t *tb;
-    uint64_t *size, *count;
+    uint32_t *tb = NULL;
+    uint64_t *size = NULL, *count = NULL;
     PyObject *cols = columns3(s->npeak, sizeof *tb, (void **)&tb, sizeof *size,
                               (void **)&size, sizeof *count, (void **)&count);
     if (cols == NULL)
