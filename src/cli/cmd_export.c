@@ -460,11 +460,18 @@ static int export_parquet(const export_ctx *c, char **paths, size_t n)
             tm_error("cannot wait for '%s': %s", python, strerror(errno));
             goto out;
         }
-    if (WIFEXITED(status))
-        rc = WEXITSTATUS(status);
-    else
+    if (!WIFEXITED(status)) {
         tm_error("'%s' ended by signal %d during the parquet export", python,
                  WTERMSIG(status));
+    } else if ((rc = WEXITSTATUS(status)) != TM_EXIT_OK &&
+               rc != TM_EXIT_USAGE && rc != TM_EXIT_BADFILE &&
+               rc != TM_EXIT_VERSION) {
+        /* not one of ours (Python says 1 for a missing module or an
+         * uncaught exception, which would read as a threshold breach) */
+        tm_error("the parquet export through '%s' failed (exit %d): does "
+                 "it have tmtrace? (set TMTOOL_PYTHON)", python, rc);
+        rc = TM_EXIT_BADFILE;
+    }
 out:
     for (size_t i = 0; owned && i < c->filters.n; i++)
         free(owned[i]);

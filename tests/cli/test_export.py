@@ -486,6 +486,21 @@ class ParquetTest(unittest.TestCase):
         p = run(TMTOOL, "export", "-o", "/proc/x.parquet", Fixture.odd,
                 check=False)
         self.assertEqual(p.returncode, 3, p.stderr)
+        # a Python without tmtrace exits 1, which must not read as "breached"
+        fake = os.path.join(tempfile.gettempdir(), "tmtool-export-fake-python")
+        with open(fake, "w") as f:
+            f.write("#!/bin/sh\necho 'No module named tmtrace' >&2\nexit 1\n")
+        os.chmod(fake, 0o755)
+        try:
+            env = dict(os.environ, TMTOOL_PYTHON=fake)
+            p = subprocess.run([TMTOOL, "export", "-o", out, Fixture.odd],
+                               stderr=subprocess.PIPE, universal_newlines=True,
+                               env=env)
+        finally:
+            os.unlink(fake)
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn("does it have tmtrace", p.stderr)
+        self.assertEqual(os.listdir(self.out), [])
         env = dict(os.environ, TMTOOL_PYTHON="/nonexistent/python3")
         p = subprocess.run([TMTOOL, "export", "-o", out, Fixture.odd],
                            stderr=subprocess.PIPE, universal_newlines=True,
