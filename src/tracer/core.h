@@ -26,7 +26,7 @@ typedef struct tmt_rawframe {
 /* ---- frames.c: the one file that reads interpreter internals ---------- */
 /* Walk the calling thread's Python frames, most recent first.  Needs the
  * GIL.  Returns the number stored (0 if there is no Python frame), or -1
- * if the thread's interpreter is not tmt_main_interp. */
+ * if the thread's interpreter is not tmt_S.main_interp. */
 int tmt_frames_capture(tmt_rawframe *out, int limit);
 /* Line of (code, offset), or -1 if unknown.  No allocation. */
 int32_t tmt_frame_lineno(PyObject *code, int32_t offset);
@@ -34,7 +34,7 @@ int32_t tmt_frame_lineno(PyObject *code, int32_t offset);
  * 3.11 it answers 1 for every thread once a subinterpreter has existed. */
 int tmt_holds_gil(void);
 /* 1 if the calling thread's current thread state belongs to
- * tmt_main_interp.  Only meaningful when the caller holds a GIL. */
+ * tmt_S.main_interp.  Only meaningful when the caller holds a GIL. */
 int tmt_holds_main(void);
 /* Borrowed co_filename of a code object (NULL if none). */
 PyObject *tmt_code_filename(PyObject *code);
@@ -88,16 +88,65 @@ typedef struct tmt_tables {
     uint32_t *tb_frames; uint64_t ntbf, captbf;
 } tmt_tables;
 
-/* The live tables belong to the GIL of the traced interpreter: the hooks
+/* ---- the tracer's state: one struct, one instance ------------------------
+ *
+ * Everything the parts of the core share lives in tmt_S (defined in
+ * state.c), the way CPython keeps its tracer's state in one structure;
+ * what a single file needs for itself stays static in that file (the
+ * pending map in pending.c, the per-thread buffers in hooks.c).  Each
+ * field says who writes it and what guards it.  Code outside the core
+ * (tracemod.c's functions, metrics) reads through the queries below.
+ *
+ * The live tables belong to the GIL of the traced interpreter: the hooks
  * touch them only while holding it, so the hot path takes no lock.  RAW
  * calls without the GIL go through the pending map (below), which has a
  * spinlock, tmt_lock: held only for map operations (never across a call
  * into an allocator or any wait); also taken by the fork handler and for
  * the thread-state list and the arena list. */
-extern tmt_tables tmt_T;
-extern uint32_t tmt_generation;   /* bumped by every reset */
-extern int tmt_limit;             /* traceback limit */
-extern int tmt_tracing;
+typedef struct tmt_state {
+    /* tables.c, GIL: traces, interned codes/frames/tracebacks, memory */
+    tmt_tables tables;
+    uint32_t generation;        /* bumped by every reset (tables.c) */
+    /* hooks.c: on/off (atomic: GIL-less hooks read it), the interpreter
+     * whose GIL guards the tables, arena bytes (tmt_lock) */
+    int tracing;
+    PyInterpreterState *main_interp;
+    size_t arena_size;
+    /* tracemod.c's set_traceback_limit, atomic: the traceback limit */
+    int limit;
+    /* pending.c: entries waiting in the pending map (atomic) */
+    size_t pend_count;
+    /* filters.c, GIL: the filters; decisions cached per traceback are
+     * valid while filter_gen is unchanged */
+    tma_filter *filters;
+    size_t nfilters;
+    uint32_t filter_gen;
+    /* tmt_alloc.h: bytes the module holds, headers included (atomic) */
+    size_t alloc_bytes;
+} tmt_state;
+
+extern tmt_state tmt_S;
+
+/* Queries, for code outside the core. */
+static inline int tmt_is_tracing(void)
+{
+    return __atomic_load_n(&tmt_S.tracing, __ATOMIC_RELAXED);
+}
+static inline int tmt_traceback_limit(void)
+{
+    return __atomic_load_n(&tmt_S.limit, __ATOMIC_RELAXED);
+}
+/* Bytes the module holds (get_tracemalloc_memory's size). */
+static inline size_t tmt_module_bytes(void)
+{
+    return __atomic_load_n(&tmt_S.alloc_bytes, __ATOMIC_RELAXED);
+}
+/* Set the limit (1..TMT_MAX_LIMIT, checked by the caller); GIL held.
+ * Cached filter decisions depend on it, so they are redone. */
+void tmt_set_traceback_limit(int limit);
+/* Arena bytes (tmt_lock taken here). */
+size_t tmt_arena_bytes(void);
+
 void tmt_lock(void);
 void tmt_unlock(void);
 
@@ -108,11 +157,10 @@ void tmt_pend_malloc(uintptr_t addr, size_t size);
 uint32_t tmt_pend_free(uintptr_t addr, tmt_trace *saved);
 void tmt_pend_restore(uintptr_t addr, const tmt_trace *saved, uint32_t gen);
 /* GIL side: apply it before any table access. */
-extern size_t tmt_pend_count;
 void tmt_pend_drain(void);
 static inline void tmt_drain_if_needed(void)
 {
-    if (__atomic_load_n(&tmt_pend_count, __ATOMIC_ACQUIRE))
+    if (__atomic_load_n(&tmt_S.pend_count, __ATOMIC_ACQUIRE))
         tmt_pend_drain();
 }
 void tmt_pend_clear(void);          /* tmt_lock held */
@@ -131,8 +179,8 @@ static inline size_t tmt_trace_slot(uintptr_t addr, size_t mask)
  * a stale pointer only wastes the hint). */
 static inline void tmt_trace_prefetch(uintptr_t addr)
 {
-    tmt_trace *t = tmt_T.traces;
-    size_t cap = tmt_T.tcap;
+    tmt_trace *t = tmt_S.tables.traces;
+    size_t cap = tmt_S.tables.tcap;
     if (cap)
         __builtin_prefetch(&t[tmt_trace_slot(addr, cap - 1)], 1);
 }       /* empty + the empty traceback */
@@ -162,11 +210,8 @@ void tmt_tables_release(tmt_tables *t);
 /* Bytes reserved but unused in the live tables and the pending map. */
 size_t tmt_tables_free_bytes(void);
 
-/* Filters (filters.c, GIL): decisions are cached per traceback and
- * recomputed when tmt_filter_gen changes. */
-extern tma_filter *tmt_filters;
-extern size_t tmt_nfilters;
-extern uint32_t tmt_filter_gen;
+/* Filters (filters.c, GIL; tmt_S.filters): decisions are cached per
+ * traceback and recomputed when tmt_S.filter_gen changes. */
 int tmt_filters_append(int include, const char *pattern, size_t plen,
                        int32_t lineno, int traceback);
 void tmt_filters_clear(void);
@@ -179,9 +224,6 @@ void tmt_tstates_free_others(void);   /* in a forked child */
  * held by contract) may touch the tables; since 3.12 an interpreter may
  * have its own GIL. */
 #define TMT_ONE_GIL (PY_VERSION_HEX < 0x030C0000)
-/* The interpreter that enabled tracing: only its GIL guards the tables. */
-extern PyInterpreterState *tmt_main_interp;
-extern size_t tmt_arena_size;
 int tmt_hooks_enable(void);     /* GIL held; idempotent */
 void tmt_hooks_disable(void);   /* GIL held; idempotent, clears traces */
 void tmt_clear_traces(void);    /* GIL held */

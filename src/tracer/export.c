@@ -31,10 +31,10 @@ static int export_frame(exporter *x, uint32_t fid, uint32_t *out)
         *out = x->frame_id[fid];
         return 0;
     }
-    tmt_frame *fr = &tmt_T.frames[fid];
+    tmt_frame *fr = &tmt_S.tables.frames[fid];
     uint32_t cs = x->code_str ? x->code_str[fr->code] : NOT_YET;
     if (cs == NOT_YET) {
-        const tmt_code *c = &tmt_T.codes[fr->code];
+        const tmt_code *c = &tmt_S.tables.codes[fr->code];
         cs = TMS_NONE;
         if (c->filename != NULL) {
             int r = tms_snapshot_intern_string(x->s, c->filename, c->flen, &cs);
@@ -58,9 +58,9 @@ static int export_tb(exporter *x, uint32_t tb, uint32_t *out)
         *out = x->tb_id[tb];
         return 0;
     }
-    const tmt_tb *t = &tmt_T.tbs[tb];
+    const tmt_tb *t = &tmt_S.tables.tbs[tb];
     for (uint32_t k = 0; k < t->nframes; k++) {
-        int r = export_frame(x, tmt_T.tb_frames[t->start + k], &x->scratch[k]);
+        int r = export_frame(x, tmt_S.tables.tb_frames[t->start + k], &x->scratch[k]);
         if (r < 0)
             return r;
     }
@@ -74,7 +74,7 @@ static int export_tb(exporter *x, uint32_t tb, uint32_t *out)
  * the core knows the limit and the series. */
 static void fill_header(tms_header *h)
 {
-    h->traceback_limit = (uint32_t)tmt_limit;
+    h->traceback_limit = (uint32_t)tmt_S.limit;
     memcpy(h->series_id, tmt_series_id(), sizeof h->series_id);
 }
 
@@ -83,8 +83,8 @@ static int export_tables(tms_snapshot *s, int with_traces);
 void tmt_core_traced_memory(size_t *current, size_t *peak)
 {
     tmt_drain_if_needed();
-    *current = tmt_T.traced;
-    *peak = tmt_T.peak;
+    *current = tmt_S.tables.traced;
+    *peak = tmt_S.tables.peak;
 }
 
 /* tracer.h's contract: 0, or -1 with a Python exception set.  Besides
@@ -112,7 +112,7 @@ static int export_tables(tms_snapshot *s, int with_traces)
 {
     fill_header(&s->header);
     tmt_drain_if_needed();
-    const tmt_tables *t = &tmt_T;
+    const tmt_tables *t = &tmt_S.tables;
     exporter x = {s, NULL, NULL, NULL, NULL};
     tma_tb_total *per_tb = NULL;
     int r = TMS_E_NOMEM;
@@ -127,7 +127,7 @@ static int export_tables(tms_snapshot *s, int with_traces)
     memset(x.frame_id, 0xff, (t->nframes + 1) * sizeof(uint32_t));
     memset(x.tb_id, 0xff, (t->ntbs + 1) * sizeof(uint32_t));
 
-    if (tmt_tracing) {
+    if (tmt_S.tracing) {
         for (size_t i = 0; i < t->tcap; i++) {
             const tmt_trace *e = &t->traces[i];
             if (e->addr == 0)
@@ -168,7 +168,7 @@ done:
 int tmt_core_export_trace(struct tms_snapshot *s, uintptr_t addr)
 {
     tmt_drain_if_needed();
-    const tmt_trace *e = tmt_tracing ? tmt_trace_find(addr) : NULL;
+    const tmt_trace *e = tmt_S.tracing ? tmt_trace_find(addr) : NULL;
     if (e == NULL)
         return 0;
     tmt_trace copy = *e;

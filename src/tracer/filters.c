@@ -7,22 +7,19 @@
 
 #include "tmt_alloc.h"
 
-tma_filter *tmt_filters;
-size_t tmt_nfilters;
-uint32_t tmt_filter_gen = 1;
 static int filters_need_lines;
 static tma_frame_view views[TMT_MAX_LIMIT];
 
 int tmt_tb_keep(uint32_t id)
 {
-    tmt_tables *t = &tmt_T;
+    tmt_tables *t = &tmt_S.tables;
     if (id >= t->ntbs)
         return 0; /* the tables could not be rebuilt after a reset (OOM) */
     tmt_tb *tb = &t->tbs[id];
-    if (tb->filter_gen == tmt_filter_gen)
+    if (tb->filter_gen == tmt_S.filter_gen)
         return tb->keep;
     int keep = 1;
-    if (tmt_nfilters > 0) {
+    if (tmt_S.nfilters > 0) {
         uint32_t n = tb->nframes;
         for (uint32_t k = 0; k < n; k++) {
             tmt_frame *fr = &t->frames[t->tb_frames[tb->start + k]];
@@ -34,12 +31,12 @@ int tmt_tb_keep(uint32_t id)
             if (views[k].lineno < 0)
                 views[k].lineno = TMS_LINENO_NONE;
         }
-        int r = tma_filters_keep(tmt_filters, tmt_nfilters, views, n,
-                                 (uint32_t)tmt_limit);
+        int r = tma_filters_keep(tmt_S.filters, tmt_S.nfilters, views, n,
+                                 (uint32_t)tmt_S.limit);
         keep = r != 0; /* an error (< 0) keeps: never lose data silently */
     }
     tb->keep = (uint8_t)keep;
-    tb->filter_gen = tmt_filter_gen;
+    tb->filter_gen = tmt_S.filter_gen;
     return keep;
 }
 
@@ -47,34 +44,34 @@ int tmt_filters_append(int include, const char *pattern, size_t plen,
                        int32_t lineno, int traceback)
 {
     char *p = tmt_strndup(pattern, plen);
-    tma_filter *arr = tmt_malloc((tmt_nfilters + 1) * sizeof *arr);
+    tma_filter *arr = tmt_malloc((tmt_S.nfilters + 1) * sizeof *arr);
     if (p == NULL || arr == NULL) {
         tmt_free(p);
         tmt_free(arr);
         return -1;
     }
-    if (tmt_nfilters)
-        memcpy(arr, tmt_filters, tmt_nfilters * sizeof *arr);
-    arr[tmt_nfilters] = (tma_filter){include, p, plen, lineno, traceback};
+    if (tmt_S.nfilters)
+        memcpy(arr, tmt_S.filters, tmt_S.nfilters * sizeof *arr);
+    arr[tmt_S.nfilters] = (tma_filter){include, p, plen, lineno, traceback};
     /* Filters are read by GIL holders only (tmt_tb_keep), like us. */
-    tma_filter *old = tmt_filters;
-    tmt_filters = arr;
-    tmt_nfilters++;
+    tma_filter *old = tmt_S.filters;
+    tmt_S.filters = arr;
+    tmt_S.nfilters++;
     if (lineno >= 1)
         filters_need_lines = 1;
-    tmt_filter_gen++;
+    tmt_S.filter_gen++;
     tmt_free(old);
     return 0;
 }
 
 void tmt_filters_clear(void)
 {
-    tma_filter *old = tmt_filters;
-    size_t n = tmt_nfilters;
-    tmt_filters = NULL;
-    tmt_nfilters = 0;
+    tma_filter *old = tmt_S.filters;
+    size_t n = tmt_S.nfilters;
+    tmt_S.filters = NULL;
+    tmt_S.nfilters = 0;
     filters_need_lines = 0;
-    tmt_filter_gen++;
+    tmt_S.filter_gen++;
     for (size_t i = 0; i < n; i++)
         tmt_free((void *)old[i].pattern);
     tmt_free(old);

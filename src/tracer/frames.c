@@ -63,7 +63,7 @@ int tmt_frames_capture(tmt_rawframe *out, int limit)
 {
     PyThreadState *ts = TMT_TSTATE();
     int n = 0;
-    if (ts == NULL || ts->interp != tmt_main_interp)
+    if (ts == NULL || ts->interp != tmt_S.main_interp)
         return -1;
 #if PY_VERSION_HEX < 0x030B0000
     for (PyFrameObject *f = ts->frame; f != NULL && n < limit; f = f->f_back) {
@@ -106,7 +106,7 @@ int tmt_holds_gil(void)
 int tmt_holds_main(void)
 {
     PyThreadState *ts = TMT_TSTATE();
-    return ts != NULL && ts->interp == tmt_main_interp;
+    return ts != NULL && ts->interp == tmt_S.main_interp;
 }
 
 int32_t tmt_frame_lineno(PyObject *code, int32_t offset)

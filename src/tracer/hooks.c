@@ -35,9 +35,6 @@ static tmt_domain domains[3] = {
     {PYMEM_DOMAIN_OBJ, 0, 0, {0}},
 };
 
-int tmt_tracing;
-size_t tmt_arena_size;
-PyInterpreterState *tmt_main_interp;
 
 /* Per-thread capture buffers and the last-traceback cache: if this
  * allocation's frames are exactly the last ones (same code objects and
@@ -45,7 +42,7 @@ PyInterpreterState *tmt_main_interp;
  * without hashing. */
 typedef struct tmt_tstate {
     struct tmt_tstate *next, *prev;
-    uint32_t gen;   /* tmt_generation the cache belongs to */
+    uint32_t gen;   /* tmt_S.generation the cache belongs to */
     int cap;        /* frames each buffer holds */
     int n;          /* frames in last; -1: no cache */
     uint32_t tb;
@@ -135,7 +132,7 @@ void tmt_tstates_free_others(void)
 
 static inline int tracing(void)
 {
-    return __atomic_load_n(&tmt_tracing, __ATOMIC_RELAXED);
+    return __atomic_load_n(&tmt_S.tracing, __ATOMIC_RELAXED);
 }
 
 /* May this call touch the tables?  Only a holder of the traced
@@ -162,7 +159,7 @@ static inline int same_frames(const tmt_rawframe *a, const tmt_rawframe *b,
  * per-thread cache skips hashing when they are the last ones again. */
 static void trace_new(void *ptr, size_t size)
 {
-    int limit = __atomic_load_n(&tmt_limit, __ATOMIC_RELAXED);
+    int limit = __atomic_load_n(&tmt_S.limit, __ATOMIC_RELAXED);
     tmt_trace_prefetch((uintptr_t)ptr);
     tmt_tstate *ts = ts_get(limit);
     int n = ts != NULL ? tmt_frames_capture(ts->buf, limit)
@@ -177,12 +174,12 @@ static void trace_new(void *ptr, size_t size)
         n = 0;
     }
     tmt_drain_if_needed();
-    if (!tmt_tracing)
+    if (!tmt_S.tracing)
         return;
     uint32_t tb;
     if (n == 0) {
         tb = TMT_TB_EMPTY;
-    } else if (ts->gen == tmt_generation && ts->n == n &&
+    } else if (ts->gen == tmt_S.generation && ts->n == n &&
                same_frames(ts->buf, ts->last, n)) {
         tb = ts->tb;
     } else {
@@ -192,7 +189,7 @@ static void trace_new(void *ptr, size_t size)
         ts->buf = t;
         ts->n = tb == TMT_TB_NONE ? -1 : n;
         ts->tb = tb;
-        ts->gen = tmt_generation;
+        ts->gen = tmt_S.generation;
     }
     if (tb != TMT_TB_NONE && tmt_tb_keep(tb))
         tmt_trace_add((uintptr_t)ptr, size, tb);
@@ -352,7 +349,7 @@ static void *h_arena_alloc(void *ctx, size_t size)
         }
         if (narenas < caparenas) {
             arenas[narenas++] = p;
-            tmt_arena_size += size;
+            tmt_S.arena_size += size;
         }
         tmt_unlock();
     }
@@ -366,7 +363,7 @@ static void h_arena_free(void *ctx, void *ptr, size_t size)
     for (size_t i = 0; i < narenas; i++) {
         if (arenas[i] == ptr) {
             arenas[i] = arenas[--narenas];
-            tmt_arena_size -= size;
+            tmt_S.arena_size -= size;
             break;
         }
     }
@@ -378,11 +375,11 @@ static void h_arena_free(void *ctx, void *ptr, size_t size)
 
 int tmt_hooks_enable(void)
 {
-    if (tmt_tracing)
+    if (tmt_S.tracing)
         return 0;
-    tmt_main_interp = PyThreadState_Get()->interp;
-    if (tmt_T.tcap == 0) {
-        int r = tmt_tables_init(&tmt_T);
+    tmt_S.main_interp = PyThreadState_Get()->interp;
+    if (tmt_S.tables.tcap == 0) {
+        int r = tmt_tables_init(&tmt_S.tables);
         if (r < 0) {
             PyErr_NoMemory();
             return -1;
@@ -404,7 +401,7 @@ int tmt_hooks_enable(void)
         arena_installed = 1;
     }
     tmt_lock();
-    __atomic_store_n(&tmt_tracing, 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&tmt_S.tracing, 1, __ATOMIC_RELAXED);
     tmt_unlock();
     return 0;
 }
@@ -419,7 +416,7 @@ static void reset_tables(void)
     tmt_pend_clear();
     tmt_tables_detach(&old);
     narenas = 0;
-    tmt_arena_size = 0;
+    tmt_S.arena_size = 0;
     tmt_unlock();
     tmt_tables_release(&old);
 }
@@ -432,7 +429,7 @@ void tmt_clear_traces(void)
 void tmt_hooks_disable(void)
 {
     tmt_lock();
-    __atomic_store_n(&tmt_tracing, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&tmt_S.tracing, 0, __ATOMIC_RELAXED);
     tmt_unlock();
     tmt_tasks_cancel_all(); /* the PEP: disable() cancels scheduled tasks */
     /* Unhook only where we are still on top; below another hook we stay
@@ -496,7 +493,7 @@ static void fork_parent(void)
  * after_in_child handler (tmt_after_fork_child), with the GIL. */
 static void fork_child(void)
 {
-    __atomic_store_n(&tmt_tracing, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&tmt_S.tracing, 0, __ATOMIC_RELAXED);
     tmt_tasks_cancel_all(); /* only atomic stores: safe before Python runs */
     tmt_series_new();
     tmt_unlock();

@@ -40,7 +40,6 @@ void tmt_unlock(void)
 
 static tmt_trace *pend_tab;
 static size_t pend_cap, pend_n;
-size_t tmt_pend_count;
 
 static int pend_ready(void)
 {
@@ -55,13 +54,13 @@ static int pend_ready(void)
 
 static void pend_publish(void)
 {
-    __atomic_store_n(&tmt_pend_count, pend_n, __ATOMIC_RELEASE);
+    __atomic_store_n(&tmt_S.pend_count, pend_n, __ATOMIC_RELEASE);
 }
 
 void tmt_pend_malloc(uintptr_t addr, size_t size)
 {
     tmt_lock();
-    if (tmt_tracing && pend_ready() == 0) {
+    if (tmt_S.tracing && pend_ready() == 0) {
         tmt_trace *e = tmt_map_find(pend_tab, pend_cap, addr), old;
         if (e != NULL) {
             e->tb |= PEND_ADD;
@@ -78,9 +77,9 @@ void tmt_pend_malloc(uintptr_t addr, size_t size)
 uint32_t tmt_pend_free(uintptr_t addr, tmt_trace *saved)
 {
     tmt_lock();
-    uint32_t gen = tmt_generation;
+    uint32_t gen = tmt_S.generation;
     saved->addr = 0;
-    if (tmt_tracing && pend_ready() == 0) {
+    if (tmt_S.tracing && pend_ready() == 0) {
         tmt_trace *e = tmt_map_find(pend_tab, pend_cap, addr), old;
         if (e != NULL) {
             *saved = *e;
@@ -104,7 +103,7 @@ uint32_t tmt_pend_free(uintptr_t addr, tmt_trace *saved)
 void tmt_pend_restore(uintptr_t addr, const tmt_trace *saved, uint32_t gen)
 {
     tmt_lock();
-    if (gen == tmt_generation && pend_cap) {
+    if (gen == tmt_S.generation && pend_cap) {
         tmt_trace old;
         if (saved->addr)
             tmt_map_put(&pend_tab, &pend_cap, &pend_n, saved, &old);

@@ -12,10 +12,6 @@
 
 #include "tmt_alloc.h"
 
-size_t tmt_alloc_bytes;
-tmt_tables tmt_T;
-uint32_t tmt_generation = 1;
-int tmt_limit = 1;
 
 /* Grow an array of n used elements of size sz to hold one more. */
 static int grow(void **arr, uint64_t *cap, uint64_t n, size_t sz)
@@ -85,15 +81,15 @@ void tmt_tables_release(tmt_tables *t)
 
 void tmt_tables_detach(tmt_tables *out)
 {
-    *out = tmt_T;
-    if (tmt_tables_init(&tmt_T) < 0)
-        memset(&tmt_T, 0, sizeof tmt_T);
-    tmt_generation++;
+    *out = tmt_S.tables;
+    if (tmt_tables_init(&tmt_S.tables) < 0)
+        memset(&tmt_S.tables, 0, sizeof tmt_S.tables);
+    tmt_S.generation++;
 }
 
 size_t tmt_tables_free_bytes(void)
 {
-    const tmt_tables *t = &tmt_T;
+    const tmt_tables *t = &tmt_S.tables;
     size_t idx_used = t->ncodes + t->nframes + t->ntbs;
     size_t idx_cap = t->code_icap + t->frame_icap + t->tb_icap;
     return tmt_pend_bytes_free() + (t->tcap - t->tcount) * sizeof(tmt_trace) +
@@ -191,12 +187,12 @@ int tmt_map_remove(tmt_trace *tab, size_t cap, size_t *count,
 
 tmt_trace *tmt_trace_find(uintptr_t addr)
 {
-    return tmt_map_find(tmt_T.traces, tmt_T.tcap, addr);
+    return tmt_map_find(tmt_S.tables.traces, tmt_S.tables.tcap, addr);
 }
 
 int tmt_trace_add(uintptr_t addr, size_t size, uint32_t tb)
 {
-    tmt_tables *t = &tmt_T;
+    tmt_tables *t = &tmt_S.tables;
     tmt_trace e = {addr, size, tb}, old;
     if (tmt_map_put(&t->traces, &t->tcap, &t->tcount, &e, &old) < 0)
         return -1;
@@ -233,7 +229,7 @@ static void traces_shrink(tmt_tables *t)
 
 int tmt_trace_remove(uintptr_t addr, tmt_trace *old)
 {
-    tmt_tables *t = &tmt_T;
+    tmt_tables *t = &tmt_S.tables;
     tmt_trace o;
     if (!tmt_map_remove(t->traces, t->tcap, &t->tcount, addr, &o))
         return 0;
@@ -309,7 +305,7 @@ static char *copy_filename(PyObject *code, uint32_t *len)
 
 static uint32_t code_intern(PyObject *code)
 {
-    tmt_tables *t = &tmt_T;
+    tmt_tables *t = &tmt_S.tables;
     uint64_t h = code_hash(code);
     size_t mask = t->code_icap - 1, i;
     for (i = (size_t)h & mask; t->code_idx[i]; i = (i + 1) & mask)
@@ -331,7 +327,7 @@ static uint32_t code_intern(PyObject *code)
 
 static uint32_t frame_intern(const tmt_rawframe *rf)
 {
-    tmt_tables *t = &tmt_T;
+    tmt_tables *t = &tmt_S.tables;
     uint32_t cid = code_intern(rf->code);
     if (cid == TMT_TB_NONE)
         return TMT_TB_NONE;
@@ -377,7 +373,7 @@ static int tb_equals(const tmt_tables *t, const tmt_tb *tb,
 
 uint32_t tmt_tb_intern(const tmt_rawframe *f, int n)
 {
-    tmt_tables *t = &tmt_T;
+    tmt_tables *t = &tmt_S.tables;
     if (n == 0)
         return TMT_TB_EMPTY;
     if (t->tb_icap == 0)
@@ -416,6 +412,6 @@ uint32_t tmt_tb_intern(const tmt_rawframe *f, int n)
 int32_t tmt_frame_line(tmt_frame *fr)
 {
     if (fr->lineno == TMT_LINE_UNRESOLVED)
-        fr->lineno = tmt_frame_lineno(tmt_T.codes[fr->code].code, fr->offset);
+        fr->lineno = tmt_frame_lineno(tmt_S.tables.codes[fr->code].code, fr->offset);
     return fr->lineno;
 }

@@ -13,8 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Bytes currently held by the module, headers included. */
-extern size_t tmt_alloc_bytes;
+/* Bytes currently held by the module, headers included, are counted in
+ * tmt_S.alloc_bytes (core.h). */
+#include "core.h"
 
 #define TMT_ALLOC_HDR 16u
 
@@ -26,7 +27,7 @@ static inline void *tmt_malloc(size_t n)
     if (p == NULL)
         return NULL;
     memcpy(p, &n, sizeof n);
-    __atomic_add_fetch(&tmt_alloc_bytes, n + TMT_ALLOC_HDR, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&tmt_S.alloc_bytes, n + TMT_ALLOC_HDR, __ATOMIC_RELAXED);
     return p + TMT_ALLOC_HDR;
 }
 
@@ -39,7 +40,7 @@ static inline void *tmt_calloc(size_t count, size_t size)
     if (p == NULL)
         return NULL;
     memcpy(p, &n, sizeof n);
-    __atomic_add_fetch(&tmt_alloc_bytes, n + TMT_ALLOC_HDR, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&tmt_S.alloc_bytes, n + TMT_ALLOC_HDR, __ATOMIC_RELAXED);
     return p + TMT_ALLOC_HDR;
 }
 
@@ -50,7 +51,7 @@ static inline void tmt_free(void *q)
     unsigned char *p = (unsigned char *)q - TMT_ALLOC_HDR;
     size_t n;
     memcpy(&n, p, sizeof n);
-    __atomic_sub_fetch(&tmt_alloc_bytes, n + TMT_ALLOC_HDR, __ATOMIC_RELAXED);
+    __atomic_sub_fetch(&tmt_S.alloc_bytes, n + TMT_ALLOC_HDR, __ATOMIC_RELAXED);
     free(p);
 }
 

@@ -35,7 +35,7 @@ static PyObject *f_is_enabled(PyObject *self, PyObject *unused)
 {
     (void)self;
     (void)unused;
-    return PyBool_FromLong(tmt_tracing);
+    return PyBool_FromLong(tmt_is_tracing());
 }
 
 static PyObject *f_clear_traces(PyObject *self, PyObject *unused)
@@ -50,8 +50,8 @@ static PyObject *f_get_traced_memory(PyObject *self, PyObject *unused)
 {
     (void)self;
     (void)unused;
-    tmt_drain_if_needed();
-    size_t size = tmt_T.traced, peak = tmt_T.peak;
+    size_t size, peak;
+    tmt_core_traced_memory(&size, &peak);
     return Py_BuildValue("(nn)", (Py_ssize_t)size, (Py_ssize_t)peak);
 }
 
@@ -59,7 +59,7 @@ static PyObject *f_get_traceback_limit(PyObject *self, PyObject *unused)
 {
     (void)self;
     (void)unused;
-    return PyLong_FromLong(tmt_limit);
+    return PyLong_FromLong(tmt_traceback_limit());
 }
 
 static PyObject *f_set_traceback_limit(PyObject *self, PyObject *arg)
@@ -74,8 +74,7 @@ static PyObject *f_set_traceback_limit(PyObject *self, PyObject *arg)
                      TMT_MAX_LIMIT);
         return NULL;
     }
-    __atomic_store_n(&tmt_limit, (int)n, __ATOMIC_RELAXED);
-    tmt_filter_gen++; /* the filters' traceback flag depends on the limit */
+    tmt_set_traceback_limit((int)n);
     Py_RETURN_NONE;
 }
 
@@ -101,7 +100,7 @@ static tms_snapshot *query_snapshot(int what, uintptr_t addr, int *found)
 
 static PyObject *trace_of(uintptr_t addr)
 {
-    if (!tmt_tracing)
+    if (!tmt_is_tracing())
         Py_RETURN_NONE;
     int was = tmt_quiet(1), found = 0;
     PyObject *r = NULL, *traces = NULL;
@@ -149,7 +148,7 @@ static PyObject *f_get_traces(PyObject *self, PyObject *unused)
 {
     (void)self;
     (void)unused;
-    if (!tmt_tracing)
+    if (!tmt_is_tracing())
         return PyDict_New();
     int was = tmt_quiet(1);
     tms_snapshot *s = query_snapshot(1, 0, NULL);
@@ -163,7 +162,7 @@ static PyObject *f_get_stats(PyObject *self, PyObject *unused)
 {
     (void)self;
     (void)unused;
-    if (!tmt_tracing)
+    if (!tmt_is_tracing())
         return PyDict_New();
     int was = tmt_quiet(1);
     tms_snapshot *s = query_snapshot(0, 0, NULL);
@@ -246,7 +245,7 @@ static PyObject *f_get_tracemalloc_memory(PyObject *self, PyObject *unused)
     (void)unused;
     tmt_drain_if_needed();
     tmt_lock();
-    size_t size = __atomic_load_n(&tmt_alloc_bytes, __ATOMIC_RELAXED);
+    size_t size = tmt_module_bytes();
     size_t free_bytes = tmt_tables_free_bytes();
     tmt_unlock();
     return Py_BuildValue("(nn)", (Py_ssize_t)size, (Py_ssize_t)free_bytes);
@@ -256,10 +255,7 @@ static PyObject *f_get_arena_size(PyObject *self, PyObject *unused)
 {
     (void)self;
     (void)unused;
-    tmt_lock();
-    size_t n = tmt_arena_size;
-    tmt_unlock();
-    return PyLong_FromSize_t(n);
+    return PyLong_FromSize_t(tmt_arena_bytes());
 }
 
 static PyObject *f_get_series_id(PyObject *self, PyObject *unused)
