@@ -34,6 +34,7 @@ int tms_fail(tms_error *err, int code, const char *fmt, ...)
     if (err != NULL) {
         va_list ap;
         err->code = code;
+        err->sys_errno = 0;
         va_start(ap, fmt);
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);

@@ -44,7 +44,8 @@ int tms_outfile_fd(const tms_outfile *o)
 int tms_outfile_commit(tms_outfile *o, tms_error *err)
 {
     TMS_RETURN_IF(o == NULL, err, TMS_E_ARG, "cannot write: no file");
-    int rc = tms_atomic_commit(o->path, o->tmp, o->fd, err);
+    int rc = tms_atomic_commit(o->path, o->tmp, o->fd,
+                               tms_atomic_shared_mode(), err);
     free(o->tmp);
     free(o->path);
     free(o);

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "tms.h"
 
@@ -61,10 +62,14 @@ int tms_intern_find_metric(const tms_snapshot *s, const char *name,
  * benchmarks and tests, not public API. */
 void tms_writer_set_level(tms_writer *w, int level);
 
-/* atomic.c: temp file beside path, then fchmod/fsync/close/rename. */
+/* atomic.c: an unnamed O_TMPFILE (tmp NULL) or a named ".tms-XXXXXX"
+ * temporary beside path; commit gives it mode, fsyncs, names it path and
+ * fsyncs the directory; a failure keeps its errno in err->sys_errno. */
 int tms_atomic_create(const char *path, char **tmp, int *fd, tms_error *err);
-int tms_atomic_commit(const char *path, const char *tmp, int fd,
+int tms_atomic_commit(const char *path, const char *tmp, int fd, mode_t mode,
                       tms_error *err);
+/* 0644 & ~umask: the mode of shared outputs (reports). */
+mode_t tms_atomic_shared_mode(void);
 void tms_atomic_discard(const char *tmp, int fd);
 
 #endif

@@ -753,7 +753,7 @@ int tms_writer_close(tms_writer *w, tms_error *err)
     }
     rc = write_end(w, err);
     if (rc == TMS_OK && w->sink == SINK_PATH) {
-        rc = tms_atomic_commit(w->name, w->tmp, w->fd, err);
+        rc = tms_atomic_commit(w->name, w->tmp, w->fd, 0600, err);
         w->fd = -1;           /* commit closed it, whatever happened */
         if (rc == TMS_OK) {
             free(w->tmp);     /* now the final file: abort must keep it */

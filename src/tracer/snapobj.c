@@ -145,7 +145,9 @@ static PyObject *sd_write(tmt_SnapshotData *self, PyObject *arg)
     Py_BEGIN_ALLOW_THREADS
     errno = 0;
     rc = tms_snapshot_save(self->snap, PyBytes_AS_STRING(path), &err);
-    saved = errno;
+    /* libtms keeps the failed call's errno: cleanup after a refused
+     * rename must not turn EPERM into ENOENT */
+    saved = err.sys_errno ? err.sys_errno : errno;
     Py_END_ALLOW_THREADS
     self->writers--;
     if (rc < 0) {

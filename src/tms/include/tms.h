@@ -98,6 +98,8 @@ TMS_API const char *tms_strerror(int code);
 typedef struct tms_error {
     int code;        /* same value the call returned */
     char msg[512];   /* "cannot read 'a.tms': section TRCS: checksum mismatch" */
+    int sys_errno;   /* TMS_E_IO/OPEN from a system call: its errno (EPERM,
+                      * ENOSPC...) however much cleanup ran since; else 0 */
 } tms_error;
 
 /* ===========================================================================
@@ -347,8 +349,8 @@ TMS_API int tms_snapshot_save_buffer(const tms_snapshot *s, void **buf,
                                      size_t *len, tms_error *err);
 
 /* Atomic output for any other file (tmtool's reports): the .tms writer's
- * rule (a 0600 temporary beside path; commit gives 0644 & ~umask, fsyncs,
- * renames over path and fsyncs the directory).  Write to the descriptor;
+ * rule (an unnamed temporary beside path; commit gives 0644 & ~umask,
+ * fsyncs, names it path and fsyncs the directory).  Write to the descriptor;
  * until commit nothing exists under path.  commit and abort free o; on a
  * failed commit the temporary is removed. */
 typedef struct tms_outfile tms_outfile;
@@ -375,9 +377,13 @@ TMS_API void tms_outfile_abort(tms_outfile *o); /* NULL-safe */
 
 typedef struct tms_writer tms_writer;
 
-/* Write to path atomically: a temporary file in the same directory,
- * created 0600 then given 0644 & ~umask, fsync'd and renamed over path by
- * tms_writer_close().  Until then nothing exists under the final name. */
+/* Write to path atomically: into an unnamed temporary file in the same
+ * directory (O_TMPFILE; a short-named ".tms-XXXXXX" where that is
+ * missing), fsync'd and given the name path by tms_writer_close().  Until
+ * then nothing exists under the final name, and a writer killed meanwhile
+ * leaves nothing behind.  The file is mode 0600: a snapshot holds heap
+ * addresses and program paths (chmod it to share).  Names up to NAME_MAX
+ * bytes work. */
 TMS_API int tms_writer_open_path(tms_writer **w, const char *path,
                                  const tms_header *h, tms_error *err);
 /* Write to an open descriptor (not closed by the writer); name is used

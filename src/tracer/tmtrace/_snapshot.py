@@ -413,7 +413,10 @@ class Snapshot:
         return cls._from_data(_tmtrace.SnapshotData.load(filename, traces))
 
     def write(self, filename):
-        """Write the snapshot into a .tms file (atomically)."""
+        """Write the snapshot into a .tms file, atomically: the file appears
+        whole under its name or not at all, and a process killed meanwhile
+        leaves nothing behind.  The file is mode 0600 (owner only), as it
+        holds heap addresses and program paths; chmod it to share."""
         data = self._cdata()
         data.set_metrics([(name, metric.value, metric.format)
                           for name, metric in self.metrics.items()])
