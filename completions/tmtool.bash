@@ -63,7 +63,7 @@ _tmtool()
         filter) opts="$filters $common --output -o --drop-traces" ;;
         metrics) opts="$common" ;;
         export) opts="$filters --format --color --quiet -q --read-budget --no-verify --help -h --output -o --merge --rows" ;;
-        flame) opts="$filters --format --color --quiet -q --read-budget --no-verify --help -h --output -o --title --filename-parts" ;;
+        flame) opts="$filters --format --color --quiet -q --read-budget --no-verify --help -h --output -o --peak --title --filename-parts" ;;
         trend) opts="$display $filters $common --steady --fail-if-growth --fail-if-site-growth --no-order" ;;
         help) COMPREPLY=($(compgen -W "top diff filter metrics export flame trend watch save" -- "$cur")); return ;;
         *) return ;;

@@ -60,6 +60,7 @@ complete -c tmtool -n "__fish_seen_subcommand_from export" -l merge -d 'pprof: s
 complete -c tmtool -n "__fish_seen_subcommand_from export" -l rows -x -a "site trace" -d 'parquet: a row per site or trace'
 complete -c tmtool -n "__fish_seen_subcommand_from flame" -l format -x -a "html collapsed" -d 'Page or folded stacks'
 complete -c tmtool -n "__fish_seen_subcommand_from flame" -s o -l output -r -F -d 'Output file'
+complete -c tmtool -n "__fish_seen_subcommand_from flame" -l peak -d 'Draw the memory at the peak'
 complete -c tmtool -n "__fish_seen_subcommand_from flame" -l title -x -d 'Title of the page'
 complete -c tmtool -n "__fish_seen_subcommand_from flame" -l filename-parts -x -d 'File name parts in labels'
 complete -c tmtool -n "__fish_seen_subcommand_from trend" -l steady -x -d 'Share of intervals grown to count as steady (50%)'

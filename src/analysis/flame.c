@@ -203,8 +203,6 @@ int tma_flame_build(const tms_snapshot *s, const tma_tb_totals *t,
     if (s == NULL || t == NULL || t->snap != s)
         return tma_fail(err, TMS_E_ARG, "cannot build a flame graph: the "
                         "totals were not summed for this snapshot");
-    if (!s->has_traces)
-        return tma_fail(err, TMS_E_ARG, "snapshot has no traces");
     builder b = { 0 };
     uint32_t root;
     int rc = add_node(&b, TMA_FLAME_NO_PARENT, TMS_NONE, 0, &root);

@@ -98,3 +98,30 @@ int tma_tb_totals_trace_fn(void *ctx, const tms_trace *traces, size_t n)
         return TMS_E_ARG;
     return tma_tb_totals_add(t, traces, n, &t->err);
 }
+
+int tma_tb_totals_peak(tma_tb_totals *t, const tms_snapshot *s, tms_error *err)
+{
+    int rc = tma_tb_totals_init(t, s);
+    if (rc < 0)
+        return tma_fail(err, rc, "cannot sum the peak: no snapshot");
+    if (!s->has_peak)
+        return tma_fail(err, TMS_E_ARG, "snapshot has no peak (it needs "
+                        "format 1.1, written by a tracer that keeps it)");
+    rc = cover(t, err);
+    for (uint64_t i = 0; rc == TMS_OK && i < s->npeak; i++) {
+        const tms_peak_entry *e = &s->peak_entries[i];
+        if (e->traceback >= t->n) {
+            rc = tma_fail(err, TMS_E_CORRUPT, "cannot sum the peak: entry "
+                          "%llu refers to traceback %u of %u",
+                          (unsigned long long)i, e->traceback, t->n);
+            break;
+        }
+        t->tb[e->traceback].size += e->size;
+        t->tb[e->traceback].count += e->count;
+        t->total_size += e->size;
+        t->total_count += e->count;
+    }
+    if (rc < 0)
+        tma_tb_totals_free(t);
+    return rc;
+}

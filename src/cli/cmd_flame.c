@@ -20,6 +20,7 @@ typedef struct flame_ctx {
     const char *output;
     const char *title;
     long parts;
+    int peak;
 } flame_ctx;
 
 static int opt_format(void *ctx, const tm_opt *o, const char *arg)
@@ -44,6 +45,8 @@ static const tm_opt flame_opts[] = {
                   "write to FILE (atomically) instead of standard output"),
     TM_OPT_CALLBACK(0, "format", "FMT", opt_format, 0,
                     "html (default: an interactive page) or collapsed (folded stacks)"),
+    TM_OPT_FLAG(0, "peak", flame_ctx, peak,
+                "draw the memory recorded at the peak (format 1.1), not at the end"),
     TM_OPT_STRING(0, "title", "TEXT", flame_ctx, title, "the page's title (html)"),
     TM_OPT_CALLBACK(0, "filename-parts", "N", opt_parts, 0,
                     "label frames with the last N parts of file names (default 3, 0: whole)"),
@@ -67,22 +70,45 @@ static const tm_command flame_command = {
 
 /* Load path into per-traceback totals: streamed when there is no filter,
  * else loaded whole, filtered, then summed. */
+/* Why a snapshot cannot be drawn, reported; exit code. */
+static int cannot_draw(const char *path, int code, const tms_error *err)
+{
+    tm_report_error("draw", path, err);
+    return tm_exit_for_status(code);
+}
+
+/* Load path into per-traceback totals: of the peak (--peak: the PEAK
+ * section, traces skipped), streamed from the traces when there is no
+ * filter, else from the traces loaded whole and filtered. */
 static int load(const flame_ctx *c, const char *path, tms_snapshot **s,
                 tma_tb_totals *t)
 {
+    tms_error err = { 0 };
+    int rc, st;
+    if (c->peak) {
+        rc = tm_load(path, TMS_LOAD_SKIP_TRACES, s);
+        if (rc == TM_EXIT_OK && (st = tma_tb_totals_peak(t, *s, &err)) < 0)
+            rc = cannot_draw(path, st, &err);
+        return rc;
+    }
     if (c->filters.n == 0)
-        return tm_load_totals(path, s, t);
-    int rc = tm_load(path, 0, s);
-    if (rc == TM_EXIT_OK)
-        rc = tm_filters_apply(&c->filters, *s, path);
+        rc = tm_load_totals(path, s, t);
+    else
+        rc = tm_load(path, 0, s);
+    if (rc == TM_EXIT_OK && !(*s)->has_traces) {
+        err.code = TMS_E_ARG;
+        snprintf(err.msg, sizeof err.msg, "snapshot has no traces (it was "
+                 "taken without them; --peak draws a recorded peak)");
+        return cannot_draw(path, TMS_E_ARG, &err);
+    }
+    if (rc != TM_EXIT_OK || c->filters.n == 0)
+        return rc;
+    rc = tm_filters_apply(&c->filters, *s, path);
     if (rc == TM_EXIT_OK) {
-        tms_error err = { 0 };
         tma_tb_totals_init(t, *s);
-        int st = tma_tb_totals_add(t, (*s)->traces, (size_t)(*s)->ntraces, &err);
-        if (st < 0) {
-            tm_report_error("read", path, &err);
-            rc = tm_exit_for_status(st);
-        }
+        st = tma_tb_totals_add(t, (*s)->traces, (size_t)(*s)->ntraces, &err);
+        if (st < 0)
+            rc = cannot_draw(path, st, &err);
     }
     return rc;
 }
@@ -95,17 +121,40 @@ static int same_file(const char *a, const char *b)
            sa.st_ino == sb.st_ino;
 }
 
+/* The page's default title, a new string (NULL on OOM). */
+static char *default_title(const flame_ctx *c, const tms_snapshot *s,
+                           const char *path)
+{
+    char peak[64] = "", recorded[64] = "";
+    if (c->peak) {
+        tma_size_format(peak, sizeof peak, (int64_t)s->peak.size, 0);
+        tma_size_format(recorded, sizeof recorded,
+                        (int64_t)s->peak.recorded_size, 0);
+    }
+    const char *fmt = c->peak ? "Memory at the peak (%s of %s recorded): %s"
+                              : "Live memory by call path: %s%s%s";
+    int n = c->peak ? snprintf(NULL, 0, fmt, recorded, peak, path)
+                    : snprintf(NULL, 0, fmt, "", "", path);
+    char *t = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (t != NULL && c->peak)
+        snprintf(t, (size_t)n + 1, fmt, recorded, peak, path);
+    else if (t != NULL)
+        snprintf(t, (size_t)n + 1, fmt, "", "", path);
+    return t;
+}
+
 static int render(const flame_ctx *c, FILE *f, const tma_flame *fl,
                   const char *path)
 {
-    char title[1024];
-    tm_flame_opts o = { c->title, path, c->parts };
-    if (o.title == NULL) {
-        snprintf(title, sizeof title, "Live memory by call path: %s", path);
-        o.title = title;
-    }
-    return c->collapsed ? tm_flame_collapsed(f, fl, c->parts)
-                        : tm_flame_html(f, fl, &o);
+    if (c->collapsed)
+        return tm_flame_collapsed(f, fl, c->parts);
+    char *title = c->title ? NULL : default_title(c, fl->snap, path);
+    if (c->title == NULL && title == NULL)
+        return -1;
+    tm_flame_opts o = { c->title ? c->title : title, path, c->parts };
+    int rc = tm_flame_html(f, fl, &o);
+    free(title);
+    return rc;
 }
 
 /* Write to the output file atomically; nothing is left on failure. */
@@ -188,6 +237,12 @@ int cmd_flame(int argc, char **argv)
     int rc = tm_parse_command(&flame_command, groups, argc, argv, &a);
     if (rc != TM_EXIT_OK || a.common.help)
         goto out;
+    if (c.peak && c.filters.n > 0) {
+        tm_error("filters apply to traces, not to the peak: use --peak "
+                 "without -i/-x/-I/-X");
+        rc = TM_EXIT_USAGE;
+        goto out;
+    }
     const char *path = a.files[0];
     if (c.output != NULL && same_file(c.output, path)) {
         tm_error("refusing to write the report over its snapshot '%s'", path);

@@ -182,6 +182,46 @@ class FlameTest(unittest.TestCase):
         self.assertEqual(rc, 0)
         self.assertIn(".../p/pkg/big.py:7", out.split("\n")[0])
 
+    # ---- the peak (format 1.1) ----
+    def test_peak_draws_the_recorded_state_not_the_end(self):
+        # at the end: only a small list; at the peak: a 100 MiB temporary
+        peak = [(100 * MiB, 1, [("/p/load.py", 9), ("/p/main.py", 3)]),
+                (2 * MiB, 40, [("/p/parse.py", 4), ("/p/load.py", 12), ("/p/main.py", 3)]),
+                (4096, 2, [])]
+        lines = ["header 4242 1700000000000000000 5 " + SERIES,
+                 "trace 0x1000 5000 /p/keep.py:1;/p/main.py:5",
+                 "peak %d %d 1700000000000000000" % (103 * MiB, 102 * MiB + 4096)]
+        for size, count, tb in peak:
+            lines.append("peaktb %d %d %s" % (size, count,
+                                              ";".join(label(f) for f in tb) or "-"))
+        path = os.path.join(self.dir, "peak.tms")
+        subprocess.run([MKSNAP, path], input="\n".join(lines) + "\n", text=True,
+                       check=True)
+        rc, out, err = run("flame", "--peak", "--format", "collapsed",
+                           "--filename-parts", "0", path)
+        self.assertEqual(rc, 0, err)
+        got = {tuple(l.rsplit(" ", 1)[0].split(";")): int(l.rsplit(" ", 1)[1])
+               for l in out.split("\n")[:-1]}
+        want = {tuple(label(f) for f in reversed(tb)) or ("???:?",): size
+                for size, _, tb in peak}
+        self.assertEqual(got, want)
+        rc, out, _ = run("flame", "--format", "collapsed", path)
+        self.assertEqual(out, "/p/main.py:5;/p/keep.py:1 5000\n")
+        page = os.path.join(self.dir, "peak.html")
+        self.assertEqual(run("flame", "--peak", path, "-o", page)[0], 0)
+        with open(page, encoding="utf-8") as f:
+            text = f.read()
+        self.assertIn("<title>Memory at the peak (%s of %s recorded): %s</title>"
+                      % (fmt_size(102 * MiB + 4096), fmt_size(103 * MiB), path), text)
+        os.unlink(page)
+        # no peak in the file, or filters with --peak: one message, status 2
+        rc, _, err = run("flame", "--peak", "--format", "collapsed", self.snap)
+        self.assertEqual(rc, 2)
+        self.assertIn("no peak", err)
+        self.assertEqual(len(err.splitlines()), 1)
+        self.assertEqual(run("flame", "--peak", "-i", "*", path)[0], 2)
+        os.unlink(path)
+
     # ---- the page as a file ----
     def html(self, *extra):
         out = os.path.join(self.dir, "report.html")

@@ -237,6 +237,10 @@ int tma_tb_totals_init(tma_tb_totals *t, const tms_snapshot *snap);
  * and the whole batch is refused (t unchanged). */
 int tma_tb_totals_add(tma_tb_totals *t, const tms_trace *traces, size_t n,
                       tms_error *err);
+/* Totals of the state recorded at s's peak (format 1.1 PEAK entries, one
+ * per traceback) instead of traces: t is initialised here; TMS_E_ARG if s
+ * has no peak, TMS_E_CORRUPT for an entry naming no traceback. */
+int tma_tb_totals_peak(tma_tb_totals *t, const tms_snapshot *s, tms_error *err);
 /* tma_tb_totals_add as a tms_trace_fn for tms_reader_read: ctx is the
  * tma_tb_totals; on failure the status is returned (so the read stops
  * with it) and the message is left in t->err. */
@@ -329,9 +333,10 @@ typedef struct tma_flame {
 } tma_flame;
 
 /* Build the call-path tree of s from per-traceback totals t (accumulated
- * for s, e.g. while the file streamed).  Paths run from the oldest
- * captured frame (tracebacks cut at the traceback limit start where the
- * cut is).  nodes[0].size == t->total_size.  TMS_E_ARG without traces. */
+ * for s: from its traces, e.g. while the file streamed, or from its peak,
+ * tma_tb_totals_peak).  Paths run from the oldest captured frame
+ * (tracebacks cut at the traceback limit start where the cut is).
+ * nodes[0].size == t->total_size. */
 int tma_flame_build(const tms_snapshot *s, const tma_tb_totals *t,
                     tma_flame *out, tms_error *err);
 void tma_flame_free(tma_flame *f);
