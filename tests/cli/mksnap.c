@@ -9,9 +9,6 @@
  *     stat FILE:LINE SIZE COUNT
  *     metric NAME int|percent|size i|f VALUE
  *     meta KEY VALUE
- *     peak SIZE RECORDED_SIZE RECORDED_NS      the peak summary (format 1.1)
- *     peaktb SIZE COUNT FRAMES                 one entry of the state at the
- *                                              peak (after "peak")
  *     function FILE:LINE NAME        the frame's function (format 1.1)
  *     peak SIZE RECORDED_SIZE NS     the peak (format 1.1), then its state:
  *     peakentry FRAMES SIZE COUNT    one traceback's blocks at the peak
@@ -134,27 +131,6 @@ static int from_spec(const char *out)
                 rc = tms_snapshot_intern_string(s, fn, strlen(fn), &name);
             if (rc == 0)
                 rc = tms_snapshot_set_function(s, f, name);
-        } else if (strcmp(kw, "peak") == 0) {
-            tms_peak_info p = { 0 };
-            p.size = strtoull(strtok(NULL, " "), NULL, 10);
-            p.recorded_size = strtoull(strtok(NULL, " "), NULL, 10);
-            p.recorded_ns = atoll(strtok(NULL, " "));
-            rc = tms_snapshot_set_peak(s, &p);
-        } else if (strcmp(kw, "peaktb") == 0) {
-            uint64_t size = strtoull(strtok(NULL, " "), NULL, 10);
-            uint64_t count = strtoull(strtok(NULL, " "), NULL, 10);
-            char *fr = strtok(NULL, " ");
-            uint32_t n = 0, tb;
-            if (fr && strcmp(fr, "-") != 0) {
-                char *save = NULL;
-                for (char *f = strtok_r(fr, ";", &save); f && rc == 0 && n < 1024;
-                     f = strtok_r(NULL, ";", &save))
-                    rc = intern_frame(s, f, &frames[n++]);
-            }
-            if (rc == 0)
-                rc = tms_snapshot_intern_traceback(s, frames, n, &tb);
-            if (rc == 0)
-                rc = tms_snapshot_add_peak_entry(s, tb, size, count);
         } else if (strcmp(kw, "meta") == 0) {
             const char *k = strtok(NULL, " "), *v = strtok(NULL, "");
             rc = tms_snapshot_set_meta(s, k, v ? v : "");

@@ -192,8 +192,8 @@ class FlameTest(unittest.TestCase):
                  "trace 0x1000 5000 /p/keep.py:1;/p/main.py:5",
                  "peak %d %d 1700000000000000000" % (103 * MiB, 102 * MiB + 4096)]
         for size, count, tb in peak:
-            lines.append("peaktb %d %d %s" % (size, count,
-                                              ";".join(label(f) for f in tb) or "-"))
+            lines.append("peakentry %s %d %d" % (";".join(label(f) for f in tb) or "-",
+                                                 size, count))
         path = os.path.join(self.dir, "peak.tms")
         subprocess.run([MKSNAP, path], input="\n".join(lines) + "\n", text=True,
                        check=True)
