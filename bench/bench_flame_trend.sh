@@ -28,16 +28,19 @@ while [ $i -lt 100 ]; do
     i=$((i + 1))
 done
 
-# label, then the command (its stdout is discarded); prints time and RSS
+# label, then the command (its stdout is discarded); prints wall time,
+# CPU time (user + sys: steadier than wall time on a loaded machine) and
+# peak RSS
 measure() {
     label=$1; shift
-    /usr/bin/time -f "%e %M" -o "$work/time.out" "$@" >/dev/null
+    /usr/bin/time -f "%e %U %S %M" -o "$work/time.out" "$@" >/dev/null
     set -- $(cat "$work/time.out")
-    awk -v n="$label" -v s="$1" -v k="$2" 'BEGIN {
-        printf "%-44s %8.2f s %8.1f MiB\n", n, s, k / 1024 }'
+    awk -v n="$label" -v s="$1" -v c="$(echo "$2 $3" | awk '{print $1 + $2}')" \
+        -v k="$4" 'BEGIN {
+        printf "%-44s %8.2f s %8.2f s %8.1f MiB\n", n, s, c, k / 1024 }'
 }
 
-printf "%-44s %10s %12s\n" "" "time" "peak RSS"
+printf "%-44s %10s %10s %12s\n" "" "wall" "CPU" "peak RSS"
 measure "floor: load s25 (all traces)" "$M" --load s25.tms
 measure "flame html, 3M traces, 1 frame" "$T" flame -q s1.tms -o s1.html
 measure "flame collapsed, 3M traces, 1 frame" "$T" flame -q --format collapsed s1.tms
