@@ -156,8 +156,10 @@ static inline int same_frames(const tmt_rawframe *a, const tmt_rawframe *b,
 }
 
 /* Record a new block (tables owned).  Frames are captured first; the
- * per-thread cache skips hashing when they are the last ones again. */
-static void trace_new(void *ptr, size_t size)
+ * per-thread cache skips hashing when they are the last ones again.
+ * 1 if a trace for ptr now exists or is on its way (pending map); 0 if
+ * it was not traced (filtered out, tracing stopped, out of memory). */
+static int trace_new(void *ptr, size_t size)
 {
     int limit = __atomic_load_n(&tmt_S.limit, __ATOMIC_RELAXED);
     tmt_trace_prefetch((uintptr_t)ptr);
@@ -169,13 +171,13 @@ static void trace_new(void *ptr, size_t size)
          * With one GIL per process we own the tables anyway. */
         if (!TMT_ONE_GIL) {
             tmt_pend_malloc((uintptr_t)ptr, size);
-            return;
+            return 1;
         }
         n = 0;
     }
     tmt_drain_if_needed();
     if (!tmt_S.tracing)
-        return;
+        return 0;
     uint32_t tb;
     if (n == 0) {
         tb = TMT_TB_EMPTY;
@@ -191,8 +193,8 @@ static void trace_new(void *ptr, size_t size)
         ts->tb = tb;
         ts->gen = tmt_S.generation;
     }
-    if (tb != TMT_TB_NONE && tmt_tb_keep(tb))
-        tmt_trace_add((uintptr_t)ptr, size, tb);
+    return tb != TMT_TB_NONE && tmt_tb_keep(tb) &&
+           tmt_trace_add((uintptr_t)ptr, size, tb) == 0;
 }
 
 /* A new block: trace_new itself finds out (while capturing frames)
@@ -256,9 +258,10 @@ static void *h_realloc(void *ctx, void *ptr, size_t size)
         } else if (p != NULL) {
             if (ptr != NULL && p != ptr)
                 tmt_trace_remove((uintptr_t)ptr, NULL);
-            if (!tls_quiet)
-                trace_new(p, size); /* in place: replaces the old trace */
-            else if (p == ptr)
+            /* In place, a new trace replaces the old one; when none is
+             * made (the new traceback is filtered out, ...) the old one
+             * must still go: the block it describes is gone. */
+            if ((tls_quiet || !trace_new(p, size)) && p == ptr)
                 tmt_trace_remove((uintptr_t)ptr, NULL);
         }
     } else {
