@@ -46,7 +46,7 @@ _tmtool()
     esac
 
     if [[ -z $cmd ]]; then
-        COMPREPLY=($(compgen -W "top diff filter metrics export flame trend watch save help --version --help" -- "$cur"))
+        COMPREPLY=($(compgen -W "top diff filter metrics export flame trend watch save completion help --version --help" -- "$cur"))
         return
     fi
 
@@ -65,7 +65,8 @@ _tmtool()
         export) opts="$filters --format --color --quiet -q --read-budget --no-verify --help -h --output -o --merge --rows" ;;
         flame) opts="$filters --format --color --quiet -q --read-budget --no-verify --help -h --output -o --peak --title --filename-parts" ;;
         trend) opts="$display $filters $common --steady --fail-if-growth --fail-if-site-growth --no-order" ;;
-        help) COMPREPLY=($(compgen -W "top diff filter metrics export flame trend watch save" -- "$cur")); return ;;
+        help) COMPREPLY=($(compgen -W "top diff filter metrics export flame trend watch save completion" -- "$cur")); return ;;
+        completion) COMPREPLY=($(compgen -W "bash zsh fish" -- "$cur")); return ;;
         *) return ;;
     esac
     if [[ $cur == -* ]]; then

@@ -1,5 +1,5 @@
 # fish completion for tmtool(1): subcommands, options, values, .tms files.
-set -l cmds top diff filter metrics export flame trend watch save help
+set -l cmds top diff filter metrics export flame trend watch save completion help
 
 complete -c tmtool -f
 complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -a top -d 'Biggest allocation sites'
@@ -11,12 +11,20 @@ complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -a flame -d 'Flame
 complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -a trend -d 'Sites ranked by steady growth'
 complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -a watch -d 'Live view of a traced process or a directory'
 complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -a save -d 'Snapshot of a traced process to a file'
+complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -a completion -d 'Completion script of a shell'
 complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -a help -d 'Help of a command'
 complete -c tmtool -n "not __fish_seen_subcommand_from $cmds" -l version -d 'Show the version'
-complete -c tmtool -n "__fish_seen_subcommand_from help" -a "top diff filter metrics export flame trend watch save"
+complete -c tmtool -n "__fish_seen_subcommand_from help" -a "top diff filter metrics export flame trend watch save completion"
+complete -c tmtool -n "__fish_seen_subcommand_from completion" -a "bash zsh fish"
 
-# .tms files as operands
-complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics export flame trend" -k -a "(__fish_complete_suffix .tms)"
+# .tms files (and directories to descend into) as operands, nothing else:
+# __fish_complete_suffix would list every other file after them.
+function __tmtool_tms_files
+    for f in (__fish_complete_path (commandline -ct))
+        string match -q -r -- '(\.tms|/)\t' $f; and echo $f
+    end
+end
+complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics export flame trend" -k -a "(__tmtool_tms_files)"
 
 # every command
 complete -c tmtool -n "__fish_seen_subcommand_from top diff filter metrics trend" -l format -x -a "text json csv" -d 'Output format'

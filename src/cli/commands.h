@@ -69,5 +69,6 @@ int cmd_trend(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_save(int argc, char **argv);
+int cmd_completion(int argc, char **argv);
 
 #endif

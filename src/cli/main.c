@@ -24,6 +24,7 @@ static const struct cmd {
     { "export", cmd_export, "write snapshots as pprof or Parquet for fleet tools" },
     { "watch", cmd_watch, "live view of a running traced process or a directory" },
     { "save", cmd_save, "write a snapshot of a running traced process to a file" },
+    { "completion", cmd_completion, "print the bash, zsh or fish completion script" },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -70,7 +71,9 @@ static int run(int argc, char **argv)
         return TM_EXIT_OK;
     }
     if (strcmp(name, "help") == 0) {
-        if (argc < 3) {
+        /* "tmtool help -h" asks for help on help: the command list. */
+        if (argc < 3 || strcmp(argv[2], "-h") == 0 ||
+            strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "help") == 0) {
             usage(stdout);
             return TM_EXIT_OK;
         }

@@ -575,6 +575,12 @@ static PyObject *ep_start(PyObject *mod, PyObject *noargs)
         errno = rc;
         return PyErr_SetFromErrno(PyExc_OSError);
     }
+    /* PyThreadState_New stamped the thread state with the ident of the
+     * thread that created it, the program's.  PyThreadState_SetAsyncExc
+     * (threading's tests, ctypes users) stops at the first state with the
+     * target's ident, which was then ours: the program never saw its
+     * exception and looped forever.  The state is the serving thread's. */
+    ep.ts->thread_id = (unsigned long)ep.thread;
     ep.state = EP_RUNNING;
     return PyUnicode_DecodeFSDefault(ep.path);
 }

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import tempfile
 import unittest
+from shlex import quote as shlex_quote
 
 from test_cli import (BASE, GROWN, METRICS_A, METRICS_B, diff, group, keep,
                       run, spec, MKSNAP)
@@ -230,6 +231,59 @@ class FrictionTest(unittest.TestCase):
                 self.assertIn(r"\-\-" + o.replace("-", r"\-"), man, (cmd, o))
         rc, out, _ = run("top", "--help")
         self.assertIn("whole file name", out)
+
+    # ---- item 9: help -h, completion scripts from tmtool itself ----
+    def test_help_h_lists_the_commands(self):
+        for args in (["help", "-h"], ["help", "--help"], ["help", "help"]):
+            rc, out, err = run(*args)
+            self.assertEqual((rc, err), (0, ""), args)
+            self.assertTrue(out.startswith("usage: tmtool "), args)
+            self.assertIn("completion", out)
+
+    def test_completion_prints_the_installed_scripts(self):
+        src = os.environ.get("TM_SOURCE_ROOT",
+                             os.path.join(os.path.dirname(__file__), "..", ".."))
+        for shell, name in (("bash", "tmtool.bash"), ("zsh", "_tmtool"),
+                            ("fish", "tmtool.fish")):
+            rc, out, err = run("completion", shell)
+            self.assertEqual((rc, err), (0, ""))
+            with open(os.path.join(src, "completions", name)) as f:
+                self.assertEqual(out, f.read(), shell)
+            # each parses in its own shell (tools/bootstrap.sh installs them)
+            p = subprocess.run([shell, "-n"] if shell != "fish" else
+                               ["fish", "--no-execute"], input=out,
+                               capture_output=True, text=True)
+            self.assertEqual((p.returncode, p.stderr), (0, ""), shell)
+        rc, out, err = run("completion", "ksh")
+        self.assertEqual((rc, out), (2, ""))
+        self.assertIn("unknown shell 'ksh'", err)
+        # what `source <(tmtool completion bash)` gives a bash session
+        script = ('source <("%s" completion bash); COMP_WORDS=(tmtool compl); '
+                  'COMP_CWORD=1; _tmtool; printf "%%s\\n" "${COMPREPLY[@]}"; '
+                  'COMP_WORDS=(tmtool completion ""); COMP_CWORD=2; _tmtool; '
+                  'printf "%%s\\n" "${COMPREPLY[@]}"' % os.environ["TMTOOL"])
+        p = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
+        self.assertEqual(p.stdout.split(), ["completion", "bash", "zsh", "fish"], p.stderr)
+
+    def test_fish_offers_only_tms_files(self):
+        # fish is installed by tools/bootstrap.sh
+        fish = shutil.which("fish")
+        self.assertIsNotNone(fish, "fish is not installed (tools/bootstrap.sh installs it)")
+        d = tempfile.mkdtemp(dir=self.dir)
+        os.mkdir(os.path.join(d, "sub"))
+        for name in ("a.tms", "b.txt", "c.tms.bak", "sub/d.tms", "sub/e.py"):
+            open(os.path.join(d, name), "w").close()
+        rc, script, _ = run("completion", "fish")
+
+        def complete(line):
+            p = subprocess.run([fish, "--no-config", "-c",
+                                "source; complete -C %s" % shlex_quote(line)],
+                               input=script, capture_output=True, text=True, cwd=d)
+            self.assertEqual(p.stderr, "")
+            return sorted(l.split("\t")[0] for l in p.stdout.splitlines())
+        self.assertEqual(complete("tmtool top "), ["a.tms", "sub/"])
+        self.assertEqual(complete("tmtool diff a.tms sub/"), ["sub/d.tms"])
+        self.assertEqual(complete("tmtool completion "), ["bash", "fish", "zsh"])
 
     # ---- item 6: what to re-run with ----
     def test_no_traces_says_how_to_get_them(self):

@@ -399,3 +399,30 @@ def candidate_dirs():
         out.append(os.path.join(x, "tmtrace"))
     out.append("/tmp/tmtrace-%d" % os.geteuid())
     return out
+
+
+def test_async_exception_reaches_the_program_while_serving(tmp_path):
+    # The serving thread's state carried the program thread's ident, so
+    # PyThreadState_SetAsyncExc(main) marked ours and the program looped
+    # forever (CPython's test_threading.test_PyThreadState_SetAsyncExc
+    # hung under TMTRACE=1).
+    code = textwrap.dedent("""\
+        import ctypes, threading, tmtrace
+        tmtrace.start_endpoint()
+        set_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
+        set_exc.argtypes = (ctypes.c_ulong, ctypes.py_object)
+        class Stop(Exception):
+            pass
+        try:
+            set_exc(threading.get_ident(), ctypes.py_object(Stop))
+            while True:
+                pass
+        except Stop:
+            print("raised")
+        tmtrace.stop_endpoint()
+    """)
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(tmp_path))
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, timeout=30, env=env)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "raised"

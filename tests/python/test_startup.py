@@ -285,6 +285,18 @@ def test_pip_install_then_variable(tmp_path):
                          cwd=str(tmp_path))
     assert run.returncode == 0 and "traced True" in run.stdout, run.stderr
     assert len(files(tmp_path)) == 1
+    # man pages and completions land under the venv's share/ (issue 14),
+    # where man finds them from the venv's bin/ on PATH
+    share = env_dir / "share"
+    for page in ("tmtool.1", "tmtrace.1"):
+        assert (share / "man" / "man1" / page).is_file(), page
+    assert (share / "bash-completion" / "completions" / "tmtool").is_file()
+    assert (share / "fish" / "vendor_completions.d" / "tmtool.fish").is_file()
+    if shutil.which("man"):
+        where = subprocess.run(["man", "-w", "tmtrace"], capture_output=True,
+                               text=True, env=dict(clean, PATH=str(env_dir / "bin")
+                                                   + os.pathsep + clean["PATH"]))
+        assert where.stdout.strip() == str(share / "man" / "man1" / "tmtrace.1"), where
 
 
 def test_live_endpoint_failure_is_silent_unless_verbose(monkeypatch, capsys):
