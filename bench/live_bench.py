@@ -43,9 +43,9 @@ WORKER = textwrap.dedent("""\
     import sys, time, tmtrace
     tmtrace.set_traceback_limit(5)
     tmtrace.enable()
-    tmtrace.start_endpoint()
+    path = tmtrace.start_endpoint()
     live = [dict(a=i) for i in range(200000)]     # a heap worth watching
-    print("ready", flush=True)
+    print(path, flush=True)
     sys.stdin.readline()
     end = time.perf_counter() + float(sys.argv[1])
     n = 0
@@ -104,7 +104,7 @@ def serve_bench(ntraces, repeat):
 def worker_run(seconds, watched, tmtool):
     p = subprocess.Popen([sys.executable, "-c", WORKER, str(seconds)],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    assert p.stdout.readline().strip() == "ready"
+    path = p.stdout.readline().strip()
     sock = "livebench-%d" % os.getpid()
     if watched:
         subprocess.run(["tmux", "-L", sock, "-f", "/dev/null", "new-session", "-d",
@@ -114,26 +114,31 @@ def worker_run(seconds, watched, tmtool):
     p.stdin.write("\n")
     p.stdin.flush()
     n = int(p.stdout.readline())
+    held = None
     if watched:
         subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True)
+        time.sleep(0.2)
+        # what one refresh of the view (a stats request) holds this program
+        held = request(path, b"stats")[2]["tmtrace.live.copy_ns"] / 1e9
     p.stdin.write("\n")
     p.stdin.flush()
     p.wait(60)
-    return n / seconds
+    return n / seconds, held
 
 
 def throughput_bench(seconds, pairs, tmtool):
     print("\n## throughput of a traced program, watched every second vs unwatched")
     print("(%d s runs, interleaved; operations/s)" % seconds)
-    print("| pair | unwatched | watched | ratio |")
-    print("|---|---|---|---|")
+    print("| pair | unwatched | watched | ratio | held per refresh |")
+    print("|---|---|---|---|---|")
     ratios = []
     for k in range(pairs):
-        a = worker_run(seconds, False, tmtool)
-        b = worker_run(seconds, True, tmtool)
+        a, _ = worker_run(seconds, False, tmtool)
+        b, held = worker_run(seconds, True, tmtool)
         ratios.append(b / a)
-        print("| %d | %.0f | %.0f | %.3f |" % (k + 1, a, b, b / a))
-    print("| median | | | %.3f |" % statistics.median(ratios))
+        print("| %d | %.0f | %.0f | %.3f | %.4f s |" % (k + 1, a, b, b / a, held))
+    print("| median | | | %.3f | |" % statistics.median(ratios))
+    print("load average at the end: %s" % " ".join(open("/proc/loadavg").read().split()[:3]))
 
 
 def main():

@@ -108,11 +108,10 @@ static int refresh_pid(watch_model *m, char *msg, size_t cap)
             m->gone = 1;
             snprintf(msg, cap, "process %ld exited", m->pid);
         } else if (m->cur != NULL && !tm_live_endpoint_exists(m->pid)) {
-            /* Removed by its atexit handler (the process is ending) or
-             * by tmtrace.stop_endpoint(): either way, for good. */
-            m->gone = 1;
-            snprintf(msg, cap, "process %ld exited or stopped its live endpoint",
-                     m->pid);
+            /* Removed by its atexit handler (the process is ending: the
+             * next refresh will find it gone) or by stop_endpoint(). */
+            snprintf(msg, cap, "process %ld is not serving its live view "
+                     "(exiting, or stopped; retrying)", m->pid);
         }
         return -1;
     }

@@ -76,7 +76,11 @@ typedef struct ep_conn {
     int64_t deadline;    /* monotonic ms */
 } ep_conn;
 
-enum { EP_IDLE, EP_RUNNING, EP_STOPPING };
+/* FORKING: the thread is stopped around os.fork() (everything else kept),
+ * so the interpreter does not count it: since 3.12 os.fork() warns when
+ * the process has other threads, and the program must not see a warning
+ * of ours. */
+enum { EP_IDLE, EP_RUNNING, EP_STOPPING, EP_FORKING };
 
 /* One endpoint per process.  Fields below `stop` belong to the server
  * thread while it runs; start/stop touch them only when it is not. */
@@ -486,6 +490,32 @@ static void release_all(void)
     }
 }
 
+/* Start the server thread with every signal blocked (signals stay with
+ * the program's threads).  0 or an errno value. */
+static int spawn(void)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = pthread_create(&ep.thread, NULL, serve, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
+/* Join the server thread; the GIL is released meanwhile (the thread may
+ * be waiting for it to copy the tables). */
+static void join_server(void)
+{
+    ep.stop = 1;
+    (void)!write(ep.wake[1], "x", 1);
+    Py_BEGIN_ALLOW_THREADS
+    pthread_join(ep.thread, NULL);
+    Py_END_ALLOW_THREADS
+    char drain[16];
+    while (read(ep.wake[0], drain, sizeof drain) > 0)
+        ;
+}
+
 static PyObject *ep_stop(PyObject *mod, PyObject *noargs);
 
 static int register_atexit(PyObject *mod)
@@ -560,12 +590,7 @@ static PyObject *ep_start(PyObject *mod, PyObject *noargs)
         close_fds();
         return PyErr_NoMemory();
     }
-    /* Signals stay with the program's threads. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    int rc = pthread_create(&ep.thread, NULL, serve, NULL);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    int rc = spawn();
     if (rc != 0) {
         PyThreadState_Clear(ep.ts);
         PyThreadState_Delete(ep.ts);
@@ -593,12 +618,7 @@ static PyObject *ep_stop(PyObject *mod, PyObject *noargs)
     if (ep.state != EP_RUNNING)
         Py_RETURN_NONE;
     ep.state = EP_STOPPING;
-    ep.stop = 1;
-    (void)!write(ep.wake[1], "x", 1);
-    /* The thread may be waiting for the GIL to copy the tables. */
-    Py_BEGIN_ALLOW_THREADS
-    pthread_join(ep.thread, NULL);
-    Py_END_ALLOW_THREADS
+    join_server();
     unlink(ep.path);
     release_all();
     PyThreadState_Clear(ep.ts);
@@ -617,19 +637,74 @@ static PyObject *ep_path(PyObject *mod, PyObject *noargs)
     return PyUnicode_DecodeFSDefault(ep.path);
 }
 
+/* os.register_at_fork(before=...): stop the thread, keep the rest.  Only
+ * where os.fork() counts threads (3.12+); before, the thread stays. */
+static PyObject *ep_before_fork(PyObject *mod, PyObject *noargs)
+{
+    (void)mod;
+    (void)noargs;
+#if PY_VERSION_HEX >= 0x030C0000
+    if (ep.state == EP_RUNNING) {
+        ep.state = EP_STOPPING;
+        join_server();
+        ep.state = EP_FORKING;
+    }
+#endif
+    Py_RETURN_NONE;
+}
+
+/* Serve again (connections that came meanwhile wait in the listen queue
+ * or in their slots). */
+static int resume(void *arg)
+{
+    (void)arg;
+    if (ep.state != EP_FORKING)
+        return 0;
+    ep.stop = 0;
+    if (spawn() == 0) {
+        ep.state = EP_RUNNING;
+        return 0;
+    }
+    /* No thread: stop serving for good, tidily. */
+    unlink(ep.path);
+    release_all();
+    PyThreadState_Clear(ep.ts);
+    PyThreadState_Delete(ep.ts);
+    ep.ts = NULL;
+    ep.state = EP_IDLE;
+    return 0;
+}
+
+/* after_in_parent: os.fork() counts threads after these hooks (3.13), so
+ * the thread comes back from a pending call, which the main thread runs
+ * once os.fork() has returned. */
+static PyObject *ep_after_fork_parent(PyObject *mod, PyObject *noargs)
+{
+    (void)mod;
+    (void)noargs;
+    if (ep.state == EP_FORKING && Py_AddPendingCall(resume, NULL) < 0)
+        resume(NULL);
+    Py_RETURN_NONE;
+}
+
 /* The child of a fork has no server thread: close what it inherited and
- * forget the rest (the socket file is the parent's; the thread state was
- * dropped by CPython's own after-fork cleanup; cached buffers are left
- * allocated rather than freed from a state the thread may have been
- * changing). */
+ * forget the socket (the parent's).  After os.fork() the thread was
+ * stopped first (EP_FORKING), so the state is whole and freed; after a
+ * bare fork() from C it may have been changing it, so buffers are left
+ * allocated.  The thread state was dropped by CPython's after-fork
+ * cleanup. */
 static void ep_fork_child(void)
 {
     if (ep.state == EP_IDLE)
         return;
-    close_fds();
-    for (int i = 0; i < EP_MAX_CONN; i++)
-        ep.conns[i] = (ep_conn){ .fd = -1, .state = CONN_FREE };
-    ep.cache[0] = ep.cache[1] = NULL;
+    if (ep.state == EP_FORKING) {
+        release_all();
+    } else {
+        close_fds();
+        for (int i = 0; i < EP_MAX_CONN; i++)
+            ep.conns[i] = (ep_conn){ .fd = -1, .state = CONN_FREE };
+        ep.cache[0] = ep.cache[1] = NULL;
+    }
     ep.ts = NULL;
     ep.path[0] = '\0';
     ep.state = EP_IDLE;
@@ -642,6 +717,10 @@ static PyMethodDef ep_methods[] = {
      "Stop serving and remove the socket (idempotent)."},
     {"_endpoint_path", ep_path, METH_NOARGS,
      "The live endpoint's socket path, or None."},
+    {"_endpoint_before_fork", ep_before_fork, METH_NOARGS,
+     "os.register_at_fork(before=): stop the server thread."},
+    {"_endpoint_after_fork_parent", ep_after_fork_parent, METH_NOARGS,
+     "os.register_at_fork(after_in_parent=): serve again."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -655,5 +734,26 @@ int tmt_endpoint_init(PyObject *module)
         }
         atfork_done = 1;
     }
-    return PyModule_AddFunctions(module, ep_methods);
+    if (PyModule_AddFunctions(module, ep_methods) < 0)
+        return -1;
+    /* Python-level fork hooks: they run in os.fork() around the
+     * interpreter's own bookkeeping, where the thread count is taken. */
+    PyObject *os = PyImport_ImportModule("os");
+    PyObject *reg = os ? PyObject_GetAttrString(os, "register_at_fork") : NULL;
+    PyObject *before = reg ? PyObject_GetAttrString(module, "_endpoint_before_fork") : NULL;
+    PyObject *after = before ? PyObject_GetAttrString(module, "_endpoint_after_fork_parent") : NULL;
+    PyObject *kw = after ? Py_BuildValue("{sOsO}", "before", before,
+                                         "after_in_parent", after) : NULL;
+    PyObject *args = kw ? PyTuple_New(0) : NULL;
+    PyObject *r = args ? PyObject_Call(reg, args, kw) : NULL;
+    Py_XDECREF(os);
+    Py_XDECREF(reg);
+    Py_XDECREF(before);
+    Py_XDECREF(after);
+    Py_XDECREF(kw);
+    Py_XDECREF(args);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    return 0;
 }

@@ -302,6 +302,14 @@ def site_size(screen, name):
     return None
 
 
+def refreshes(screen):
+    """Refreshes since the view started: cells of the sparkline."""
+    for line in screen.splitlines():
+        if line.startswith("history "):
+            return sum(1 for ch in line if "\u2581" <= ch <= "\u2588")
+    return 0
+
+
 needs_tmux = pytest.mark.skipif(TMUX is None, reason="tmux is installed by "
                                 "tools/bootstrap.sh; run it")
 
@@ -315,8 +323,12 @@ def test_view_shows_pid_and_the_growing_line_and_keys_work(prog, tmux_factory, t
     assert "uptime" in s and "traced" in s and "peak" in s and "RSS" in s
     assert "history" in s
     first = site_size(s, site)
-    # grows within two refreshes (0.5 s each; 64 KiB every 0.1 s)
-    t.wait(lambda x: (site_size(x, site) or 0) > first, "growth", timeout=1.5)
+    # The growing line grows on screen within two refreshes: counted by
+    # the sparkline (one cell per refresh), not by the clock.
+    r0 = refreshes(s)
+    assert 1 <= r0 <= 2, s
+    s = t.wait(lambda x: (site_size(x, site) or 0) > first, "growth", timeout=10)
+    assert refreshes(s) - r0 <= 2, s
     # sort, group, cumulative, filter
     t.keys("s")
     t.wait_text("sort by growth")
