@@ -499,6 +499,15 @@ static int spawn(void)
     pthread_sigmask(SIG_BLOCK, &all, &old);
     int rc = pthread_create(&ep.thread, NULL, serve, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    /* PyThreadState_New stamped the thread state with the ident of the
+     * thread that created it, the program's.  PyThreadState_SetAsyncExc
+     * (threading's tests, ctypes users) stops at the first state with the
+     * target's ident, which was then ours: the program never saw its
+     * exception and looped forever.  The state is the serving thread's
+     * (set while we hold the GIL, before the thread can use it; again for
+     * the thread started after a fork). */
+    if (rc == 0)
+        ep.ts->thread_id = (unsigned long)ep.thread;
     return rc;
 }
 
@@ -600,12 +609,6 @@ static PyObject *ep_start(PyObject *mod, PyObject *noargs)
         errno = rc;
         return PyErr_SetFromErrno(PyExc_OSError);
     }
-    /* PyThreadState_New stamped the thread state with the ident of the
-     * thread that created it, the program's.  PyThreadState_SetAsyncExc
-     * (threading's tests, ctypes users) stops at the first state with the
-     * target's ident, which was then ours: the program never saw its
-     * exception and looped forever.  The state is the serving thread's. */
-    ep.ts->thread_id = (unsigned long)ep.thread;
     ep.state = EP_RUNNING;
     return PyUnicode_DecodeFSDefault(ep.path);
 }
