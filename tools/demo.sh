@@ -12,14 +12,14 @@ export PYTHONPATH="$BUILD/src/tracer:src/tracer${PYTHONPATH:+:$PYTHONPATH}"
 
 rm -rf "$OUT"
 mkdir -p "$OUT"
-echo "\$ python -m tmtrace run --nframe 5 --delay 1 --traces --output $OUT examples/leaky.py"
-"$VENV/bin/python" -m tmtrace run --nframe 5 --delay 1 --traces --output "$OUT" examples/leaky.py
+echo "\$ python -m tmtrace run --delay 1 --output $OUT examples/leaky.py"
+"$VENV/bin/python" -m tmtrace run --delay 1 --output "$OUT" examples/leaky.py
 
 first=$(ls "$OUT"/*.tms | head -n 1)
 last=$(ls "$OUT"/*.tms | tail -n 1)
 echo
-echo "\$ tmtool top -n 5 --no-metrics $last"
-"$TMTOOL" top -n 5 --no-metrics "$last"
+echo "\$ tmtool top -n 5 $last"
+"$TMTOOL" top -n 5 "$last"
 echo
-echo "\$ tmtool diff -n 5 --no-metrics $first $last"
-"$TMTOOL" diff -n 5 --no-metrics "$first" "$last"
+echo "\$ tmtool diff -n 5 --growth-only $first $last"
+"$TMTOOL" diff -n 5 --growth-only "$first" "$last"

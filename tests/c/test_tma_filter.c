@@ -351,6 +351,53 @@ static void test_apply_stats_only(void)
     tms_snapshot_free(s);
 }
 
+/* Which filters match a block: the warning tmtool gives for a filter that
+ * matches nothing rests on this. */
+static void test_filters_matched(void)
+{
+    tms_error err;
+    tms_snapshot *s = snap_a(5);
+    /* a.py:2 is only ever an older frame (T2's first is a2, T1's is a1),
+     * b.py is T4's first frame and T1's second; c.py is nowhere. */
+    tma_filter f[6] = {
+        flt(1, "b.py", 0, 0),      /* T4's most recent frame */
+        flt(1, "c.py", 0, 0),      /* nothing */
+        flt(0, "a.py", 1, 0),      /* exclusive: T1's most recent frame */
+        flt(1, "*", 0, 0),         /* the empty T3 is '' which * matches */
+        flt(1, "a.py", 2, 0),      /* T2's most recent frame */
+        flt(1, "b.py", 0, 1),      /* any frame */
+    };
+    uint8_t m[6] = {0, 0, 0, 0, 0, 0};
+    CHECK("filters matched: ok", tma_snapshot_filters_matched(s, f, 6, m, &err) == 0);
+    CHECK("b.py, a.py:1, *, a.py:2, any b.py match; c.py does not",
+          m[0] && !m[1] && m[2] && m[3] && m[4] && m[5]);
+    CHECK("snapshot untouched", s->ntraces == 5);
+    tms_snapshot_free(s);
+
+    /* limit 1: the traceback flag is ignored, as by tma_filters_keep */
+    tma_filter older[1] = {flt(1, "a.py", 1, 1)};  /* a1 is T2's older frame */
+    tms_snapshot *only_t2 = fx_new(1);
+    uint32_t a2 = fx_frame(only_t2, "a.py", 2), a1 = fx_frame(only_t2, "a.py", 1);
+    uint32_t t2f[2] = {a2, a1};
+    fx_trace(only_t2, 0x30, 7, fx_tb(only_t2, 2, t2f));
+    uint8_t m1 = 0;
+    CHECK("limit 1: only the most recent frame is looked at",
+          tma_snapshot_filters_matched(only_t2, older, 1, &m1, &err) == 0 && m1 == 0);
+    tms_snapshot_free(only_t2);
+
+    /* without traces the stats are matched, one frame each */
+    s = fx_new(5);
+    fx_stat(s, "a.py", 1, 10, 1);
+    tma_filter g[2] = {flt(1, "a.py", 1, 0), flt(1, "a.py", 2, 0)};
+    uint8_t m2[2] = {0, 1};   /* a 1 already there stays */
+    CHECK("stats only",
+          tma_snapshot_filters_matched(s, g, 2, m2, &err) == 0 && m2[0] == 1 && m2[1] == 1);
+    uint8_t m3[2] = {0, 0};
+    CHECK("stats only: a.py:2 not there",
+          tma_snapshot_filters_matched(s, g, 2, m3, &err) == 0 && m3[0] == 1 && m3[1] == 0);
+    tms_snapshot_free(s);
+}
+
 int main(void)
 {
     test_glob();
@@ -360,5 +407,6 @@ int main(void)
     test_stats_from_traces();
     test_apply_traces();
     test_apply_stats_only();
+    test_filters_matched();
     return check_report("tma_filter");
 }
