@@ -13,9 +13,9 @@
 #  define TMA_PRINTF(f, a)
 #endif
 
-/* Record code and a formatted message in err (may be NULL); returns code
- * so callers can write `return tma_fail(err, TMS_E_NOMEM, "...")`. */
-int tma_fail(tms_error *err, int code, const char *fmt, ...) TMA_PRINTF(3, 4);
+/* libtma reports errors with libtms's tms_fail (tms.h): one
+ * implementation; the short name reads as libtma's own. */
+#define tma_fail tms_fail
 
 /* The frame `id` of s as the filter rules see it. */
 tma_frame_view tma_view_frame(const tms_snapshot *s, uint32_t id);

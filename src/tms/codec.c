@@ -3,23 +3,16 @@
 #include <stdlib.h>
 
 #include "codec.h"
+#include "tms_private.h"
 
 int tms_buf_reserve(tms_buf *b, size_t more)
 {
     if (more > SIZE_MAX - b->len)
         return TMS_E_NOMEM;
-    size_t need = b->len + more;
-    if (need <= b->cap)
-        return TMS_OK;
-    size_t ncap = b->cap ? b->cap : 256;
-    while (ncap < need)
-        ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
-    uint8_t *p = realloc(b->p, ncap);
-    if (p == NULL)
-        return TMS_E_NOMEM;
-    b->p = p;
-    b->cap = ncap;
-    return TMS_OK;
+    uint64_t cap = b->cap;
+    int rc = tms_grow((void **)&b->p, &cap, (uint64_t)b->len + more, 1);
+    b->cap = (size_t)cap;
+    return rc;
 }
 
 void tms_buf_free(tms_buf *b)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "reader_private.h"
+#include "tm_hash.h"
 
 typedef struct cur {
     const uint8_t *p, *end;
@@ -330,14 +331,6 @@ static int parse_peak(tms_reader *r, tms_snapshot *s, cur *c, tms_error *err)
 }
 
 /* --- metric names and meta keys ------------------------------------------ */
-static uint64_t hash_name(const uint8_t *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;   /* FNV-1a */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3ULL;
-    return h;
-}
-
 /* 1 if (p, n) is in the set; the set's names are NUL-terminated. */
 static int nameset_has(const tms_nameset *ns, const uint8_t *p, size_t n,
                        uint64_t h)
@@ -388,16 +381,6 @@ static int nameset_add(tms_nameset *ns, const char *name, uint64_t h)
     return TMS_OK;
 }
 
-static char *dup_text(const uint8_t *p, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (d != NULL) {
-        memcpy(d, p, n);
-        d[n] = '\0';
-    }
-    return d;
-}
-
 /* Grow a snapshot table with a uint32_t capacity (ids stay < TMS_NONE). */
 static int grow_u32cap(void **ptr, uint32_t *cap, uint64_t need, size_t elem)
 {
@@ -420,7 +403,7 @@ static int parse_mtrc(tms_reader *r, tms_snapshot *s, cur *c, tms_error *err)
         size_t len;
         tms_metric m = { 0 };
         TMS_FORWARD(get_bytes(r, c, &p, &len, 1, "metric name", err));
-        uint64_t h = hash_name(p, len);
+        uint64_t h = tm_hash_bytes(p, len);
         if (nameset_has(&r->metric_names, p, len, h))
             CORRUPT("duplicate metric name");
         if (left(c) < 2)
@@ -442,7 +425,7 @@ static int parse_mtrc(tms_reader *r, tms_snapshot *s, cur *c, tms_error *err)
         }
         int rc = grow_u32cap((void **)&s->metrics, &s->cap_metrics,
                              (uint64_t)s->nmetrics + 1, sizeof *s->metrics);
-        if (rc < 0 || (m.name = dup_text(p, len)) == NULL)
+        if (rc < 0 || (m.name = tms_dup(p, len)) == NULL)
             return map_builder(r, rc < 0 ? rc : TMS_E_NOMEM, err);
         s->metrics[s->nmetrics++] = m;
         if (nameset_add(&r->metric_names, m.name, h) < 0)
@@ -461,14 +444,14 @@ static int parse_meta(tms_reader *r, tms_snapshot *s, cur *c, tms_error *err)
         size_t klen, vlen;
         TMS_FORWARD(get_bytes(r, c, &k, &klen, 1, "metadata key", err));
         TMS_FORWARD(get_bytes(r, c, &v, &vlen, 1, "metadata value", err));
-        uint64_t h = hash_name(k, klen);
+        uint64_t h = tm_hash_bytes(k, klen);
         if (nameset_has(&r->meta_keys, k, klen, h))
             CORRUPT("duplicate metadata key");
         int rc = grow_u32cap((void **)&s->meta, &s->cap_meta,
                              (uint64_t)s->nmeta + 1, sizeof *s->meta);
         if (rc < 0)
             return map_builder(r, rc, err);
-        tms_meta m = { dup_text(k, klen), dup_text(v, vlen) };
+        tms_meta m = { tms_dup(k, klen), tms_dup(v, vlen) };
         if (m.key == NULL || m.value == NULL) {
             free(m.key);
             free(m.value);

@@ -39,11 +39,11 @@ static int grow32(void **ptr, uint32_t *cap, uint64_t need, size_t elem)
     return rc;
 }
 
-static char *dup_bytes(const char *data, size_t len)
+char *tms_dup(const void *data, size_t len)
 {
     char *p = malloc(len + 1);
     if (p != NULL) {
-        if (len)
+        if (len)   /* data may be NULL when empty */
             memcpy(p, data, len);
         p[len] = '\0';
     }
@@ -128,7 +128,7 @@ int tms_snapshot_intern_string(tms_snapshot *s, const char *data, size_t len,
     }
     TMS_FORWARD(grow32((void **)&s->strings, &s->cap_strings,
                        (uint64_t)s->nstrings + 1, sizeof *s->strings));
-    char *copy = dup_bytes(data, len);
+    char *copy = tms_dup(data, len);
     if (copy == NULL)
         return TMS_E_NOMEM;
     s->strings[s->nstrings].data = copy;
@@ -271,7 +271,7 @@ int tms_snapshot_add_metric(tms_snapshot *s, const char *name,
         return TMS_E_ARG;
     TMS_FORWARD(grow32((void **)&s->metrics, &s->cap_metrics,
                        (uint64_t)s->nmetrics + 1, sizeof *s->metrics));
-    char *copy = dup_bytes(name, strlen(name));
+    char *copy = tms_dup(name, strlen(name));
     if (copy == NULL)
         return TMS_E_NOMEM;
     tms_metric *m = &s->metrics[s->nmetrics++];
@@ -289,7 +289,7 @@ int tms_snapshot_set_meta(tms_snapshot *s, const char *key, const char *value)
         return TMS_E_ARG;
     if (strlen(key) > TMS_MAX_STRING_LEN || strlen(value) > TMS_MAX_STRING_LEN)
         return TMS_E_LIMIT;
-    char *v = dup_bytes(value, strlen(value));
+    char *v = tms_dup(value, strlen(value));
     if (v == NULL)
         return TMS_E_NOMEM;
     for (uint32_t i = 0; i < s->nmeta; i++) {
@@ -301,7 +301,7 @@ int tms_snapshot_set_meta(tms_snapshot *s, const char *key, const char *value)
     }
     int rc = grow32((void **)&s->meta, &s->cap_meta, (uint64_t)s->nmeta + 1,
                     sizeof *s->meta);
-    char *k = rc == TMS_OK ? dup_bytes(key, strlen(key)) : NULL;
+    char *k = rc == TMS_OK ? tms_dup(key, strlen(key)) : NULL;
     if (k == NULL) {
         free(v);
         return rc < 0 ? rc : TMS_E_NOMEM;

@@ -15,9 +15,7 @@
 #  define TMS_PRINTF(f, a)
 #endif
 
-/* Record code and a formatted message in err (may be NULL); returns code
- * so callers can write `return tms_fail(err, TMS_E_NOMEM, "...")`. */
-int tms_fail(tms_error *err, int code, const char *fmt, ...) TMS_PRINTF(3, 4);
+/* tms_fail (tms.h) fills a tms_error. */
 
 /* Early return on a condition / on a failed call, keeping its code. */
 #define TMS_RETURN_IF(cond, err, code, ...)                                   \
@@ -36,6 +34,8 @@ int tms_fail(tms_error *err, int code, const char *fmt, ...) TMS_PRINTF(3, 4);
  * Doubles; on failure leaves *ptr and *cap untouched and returns
  * TMS_E_NOMEM. */
 int tms_grow(void **ptr, uint64_t *cap, uint64_t need, size_t elem);
+/* A NUL-terminated malloc'd copy of len bytes; NULL on OOM. */
+char *tms_dup(const void *data, size_t len);
 
 /* --- intern indexes (intern.c) ------------------------------------------ */
 struct tms_intern;

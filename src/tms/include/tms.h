@@ -102,6 +102,16 @@ typedef struct tms_error {
                       * ENOSPC...) however much cleanup ran since; else 0 */
 } tms_error;
 
+/* Record code and a formatted message in err (may be NULL) and return
+ * code, so a failing call ends with `return tms_fail(err, TMS_E_ARG,
+ * "bad %s", what)`.  The one way libtms and the libraries above it
+ * (libtma) fill a tms_error. */
+TMS_API int tms_fail(tms_error *err, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
 /* ===========================================================================
  * Limits (format/SPEC.md, "Limits"): a reader rejects larger values with
  * TMS_E_LIMIT or TMS_E_CORRUPT before allocating.
