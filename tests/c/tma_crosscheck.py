@@ -13,7 +13,11 @@ Usage: tma_crosscheck.py GENERATOR [NSEEDS]
 import json
 import re
 import subprocess
+import os
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from pep454_oracle import cumulative_applies, group_traces  # noqa: E402
 
 
 def frame_of(tb):
@@ -22,30 +26,12 @@ def frame_of(tb):
 
 
 def group(snap, by, cumulative):
+    """The grouping, whether cumulative applied, and the totals, by the
+    tests' one reading of the PEP (tests/pep454_oracle.py)."""
     limit = snap["limit"]
-    if by in ("address", "traceback") or limit < 2:
-        cumulative = False
-    stats = {}
-
-    def add(key, size):
-        s, c = stats.get(key, (0, 0))
-        stats[key] = (s + size, c + 1)
-
-    for addr, size, tb in snap["traces"]:
-        if by == "address":
-            add(addr, size)
-        elif by == "traceback":
-            add(tuple(tuple(f) for f in tb), size)
-        elif not cumulative:
-            f = frame_of(tb)
-            add(f if by == "line" else f[0], size)
-        else:
-            frames = [tuple(f) for f in tb] or [(None, None)]
-            keys = {f if by == "line" else f[0] for f in frames}
-            for key in keys:  # a set: a recursive frame counts once
-                add(key, size)
+    stats = group_traces(snap["traces"], by, cumulative, limit)
     total = (sum(t[1] for t in snap["traces"]), len(snap["traces"]))
-    return stats, cumulative, total
+    return stats, cumulative_applies(by, cumulative, limit), total
 
 
 def c_key(by, key):

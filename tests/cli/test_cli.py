@@ -13,6 +13,9 @@ import sys
 import tempfile
 import unittest
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from pep454_oracle import group_traces  # noqa: E402
+
 TMTOOL = os.environ["TMTOOL"]
 MKSNAP = os.environ["MKSNAP"]
 SRC = os.environ.get("TM_SOURCE_ROOT",
@@ -52,25 +55,10 @@ def frame_key(fr):
 
 
 def group(traces, by="line", cumulative=False, limit=5):
-    """{key: [size, count]} with PEP 454 top_by's rules, written anew."""
-    out = {}
-    if limit < 2 or by in ("traceback", "address"):
-        cumulative = False
-    for addr, size, tb in traces:
-        frames = [tuple(f) for f in tb] or [(None, None)]
-        if by == "address":
-            keys = [addr]
-        elif by == "traceback":
-            keys = [tuple(tuple(f) for f in tb)]
-        elif by == "filename":
-            keys = [f[0] for f in (frames if cumulative else frames[:1])]
-        else:
-            keys = list(frames if cumulative else frames[:1])
-        for k in dict.fromkeys(keys):   # once per distinct key
-            s = out.setdefault(k, [0, 0])
-            s[0] += size
-            s[1] += 1
-    return out
+    """{key: [size, count]} with PEP 454 top_by's rules (the tests' one
+    oracle, tests/pep454_oracle.py)."""
+    return {k: list(v) for k, v in
+            group_traces(traces, by, cumulative, limit).items()}
 
 
 def sort_key_value(by, key):

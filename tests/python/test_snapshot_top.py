@@ -2,7 +2,9 @@
 plain-Python reading of the spec written here, and top_by against
 CPython's own tracemalloc on live objects."""
 import datetime
+import os
 import random
+import sys
 import tracemalloc
 
 import pytest
@@ -10,38 +12,20 @@ import pytest
 from tmtrace._filter import Filter
 from tmtrace._snapshot import Snapshot
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from pep454_oracle import group_traces  # noqa: E402
+
 TS = datetime.datetime(2013, 10, 3, 12, 0, 0)
 
 
 # ---- the oracle: the spec's words, in Python -------------------------------
 
 def oracle_top(traces, group_by, cumulative):
-    """{key: (size, count)}.  cumulative counts a block once per distinct
-    key of its traceback; an empty traceback is one unknown frame."""
-    out = {}
-
-    def add(key, size):
-        old = out.get(key, (0, 0))
-        out[key] = (old[0] + size, old[1] + 1)
-
-    for address, (size, traceback) in traces.items():
-        if group_by == "address":
-            add(address, size)
-            continue
-        if group_by == "traceback":
-            add(tuple(traceback), size)
-            continue
-        frames = list(traceback) or [(None, None)]
-        if not cumulative:
-            frames = frames[:1]
-        keys = []
-        for filename, lineno in frames:
-            key = filename if group_by == "filename" else (filename, lineno)
-            if key not in keys:
-                keys.append(key)
-        for key in keys:
-            add(key, size)
-    return out
+    """{key: (size, count)} of a {address: (size, traceback)} dict, by the
+    tests' one reading of the PEP (tests/pep454_oracle.py)."""
+    return group_traces(((address, size, traceback)
+                         for address, (size, traceback) in traces.items()),
+                        group_by, cumulative)
 
 
 def random_traces(seed, n=3000, files=6, depth=4):
