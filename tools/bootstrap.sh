@@ -13,9 +13,10 @@ say() { printf 'bootstrap: %s\n' "$*" >&2; }
 # protobuf-c (library + protoc-c) and zlib: tmtool export --format pprof;
 # golang-go: `go tool pprof` reads those exports back in the tests.
 # fish, zsh: the completion tests run the scripts in the real shells.
+# clang: the libFuzzer pass of `make check` (tests/fuzz/run.sh).
 debs="build-essential pkg-config libzstd-dev libcjson-dev libncurses-dev zstd
 valgrind man-db bash-completion tmux chromium libprotobuf-c-dev
-protobuf-c-compiler zlib1g-dev golang-go fish zsh"
+protobuf-c-compiler zlib1g-dev golang-go fish zsh clang"
 missing=""
 for p in $debs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -74,6 +74,16 @@ if command -v valgrind >/dev/null 2>&1; then
         'valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite'
 fi
 
+log "fuzzing (libFuzzer, 2 targets x 30 s, seeded with format/vectors)"
+# tests/fuzz/run.sh builds build-fuzz with clang (bootstrap installs it).
+fuzz_rc=0
+VENV="$VENV" MESON="$MESON" sh tests/fuzz/run.sh 30 || fuzz_rc=$?
+case $fuzz_rc in
+    0) passed=$((passed+1)) ;;
+    77) echo "check: clang missing: fuzzing skipped"; skipped=$((skipped+1)) ;;
+    *) failed=$((failed+1)) ;;
+esac
+
 log "tracer on other CPython versions"
 pyroot=$(pyenv root 2>/dev/null || echo /nonexistent)
 for v in 3.9 3.10 3.12 3.13; do

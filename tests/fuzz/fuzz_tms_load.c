@@ -2,15 +2,13 @@
  * with a tms_status, without crashing, leaking or over-allocating; what
  * loads must re-encode and load again to the same tables.
  *
- * Not part of the build or of `make check`.  From the repository root:
- *   clang -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
- *     -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION \
- *     -Isrc/tms/include -Isrc/tms -Isrc/common -Itests/c tests/fuzz/fuzz_tms_load.c \
- *     src/tms/[a-z]*.c -lzstd -lpthread -o /tmp/fuzz_tms_load
- *   /tmp/fuzz_tms_load -max_len=65536 -rss_limit_mb=512 corpus/
- * Seed the corpus with format/vectors/ and a few tms_snapshot_save_buffer
- * outputs.  FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION makes the reader
- * ignore CRC mismatches, so mutations reach the payload parsers. */
+ * Built by meson with -Dfuzz=true and clang; tests/fuzz/run.sh builds it
+ * beside fuzz_cli_read (tmtool's whole read path) and runs both, seeded
+ * with format/vectors/ (`make check` runs 30 s of each):
+ *   sh tests/fuzz/run.sh 600
+ * The build defines FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION, which makes
+ * the reader ignore CRC mismatches, so mutations reach the payload
+ * parsers. */
 #include <stdlib.h>
 
 #include "tms.h"
