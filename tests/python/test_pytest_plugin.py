@@ -92,8 +92,10 @@ def test_worst_tests_reported_at_the_end(pytester):
     lines = [l for l in tail.splitlines() if re.match(r"test_mem\.py::", l)]
     # two worst, highest first; the tiny test is not listed
     assert [l.split(":")[2] for l in lines] == ["test_peak_30", "test_under_limit"], tail
-    assert lines[0].startswith("test_mem.py::test_peak_30: peak 30.0 MiB, "
-                               "still held after: 0 B"), lines[0]
+    # the buffer is freed: what is still held is interpreter noise (a few
+    # hundred bytes on some versions), never the 30 MiB
+    assert re.match(r"test_mem\.py::test_peak_30: peak 30\.0 MiB, still held "
+                    r"after: \d+ B$", lines[0]), lines[0]
     assert re.search(r"#1: .*test_mem\.py:%d: size=30\.0 MiB"
                      % line_of(pytester, "bytearray(30 *"), tail), tail
 
