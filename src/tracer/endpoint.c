@@ -741,22 +741,6 @@ int tmt_endpoint_init(PyObject *module)
         return -1;
     /* Python-level fork hooks: they run in os.fork() around the
      * interpreter's own bookkeeping, where the thread count is taken. */
-    PyObject *os = PyImport_ImportModule("os");
-    PyObject *reg = os ? PyObject_GetAttrString(os, "register_at_fork") : NULL;
-    PyObject *before = reg ? PyObject_GetAttrString(module, "_endpoint_before_fork") : NULL;
-    PyObject *after = before ? PyObject_GetAttrString(module, "_endpoint_after_fork_parent") : NULL;
-    PyObject *kw = after ? Py_BuildValue("{sOsO}", "before", before,
-                                         "after_in_parent", after) : NULL;
-    PyObject *args = kw ? PyTuple_New(0) : NULL;
-    PyObject *r = args ? PyObject_Call(reg, args, kw) : NULL;
-    Py_XDECREF(os);
-    Py_XDECREF(reg);
-    Py_XDECREF(before);
-    Py_XDECREF(after);
-    Py_XDECREF(kw);
-    Py_XDECREF(args);
-    if (r == NULL)
-        return -1;
-    Py_DECREF(r);
-    return 0;
+    return tmt_register_at_fork(module, "_endpoint_before_fork",
+                                "_endpoint_after_fork_parent", NULL);
 }

@@ -306,6 +306,36 @@ static PyMethodDef core_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+int tmt_register_at_fork(PyObject *module, const char *before,
+                         const char *after_in_parent, const char *after_in_child)
+{
+    const char *kinds[3] = { "before", "after_in_parent", "after_in_child" };
+    const char *names[3] = { before, after_in_parent, after_in_child };
+    PyObject *os = PyImport_ImportModule("os");
+    PyObject *reg = os ? PyObject_GetAttrString(os, "register_at_fork") : NULL;
+    PyObject *kw = reg ? PyDict_New() : NULL;
+    PyObject *args = kw ? PyTuple_New(0) : NULL;
+    PyObject *r = NULL;
+    int ok = args != NULL;
+    for (int i = 0; ok && i < 3; i++) {
+        if (names[i] == NULL)
+            continue;
+        PyObject *fn = PyObject_GetAttrString(module, names[i]);
+        ok = fn != NULL && PyDict_SetItemString(kw, kinds[i], fn) == 0;
+        Py_XDECREF(fn);
+    }
+    if (ok)
+        r = PyObject_Call(reg, args, kw);
+    Py_XDECREF(os);
+    Py_XDECREF(reg);
+    Py_XDECREF(kw);
+    Py_XDECREF(args);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
 int tmt_core_init(PyObject *module)
 {
     if (tmt_fork_init() < 0) {
@@ -318,19 +348,5 @@ int tmt_core_init(PyObject *module)
         tmt_metrics_init(module) < 0)
         return -1;
     /* The PEP's fork rule: the child releases everything, with its GIL. */
-    PyObject *os = PyImport_ImportModule("os");
-    PyObject *reg = os ? PyObject_GetAttrString(os, "register_at_fork") : NULL;
-    PyObject *fn = reg ? PyObject_GetAttrString(module, "_after_fork_child") : NULL;
-    PyObject *kw = fn ? Py_BuildValue("{sO}", "after_in_child", fn) : NULL;
-    PyObject *args = kw ? PyTuple_New(0) : NULL;
-    PyObject *r = args ? PyObject_Call(reg, args, kw) : NULL;
-    Py_XDECREF(os);
-    Py_XDECREF(reg);
-    Py_XDECREF(fn);
-    Py_XDECREF(kw);
-    Py_XDECREF(args);
-    if (r == NULL)
-        return -1;
-    Py_DECREF(r);
-    return 0;
+    return tmt_register_at_fork(module, NULL, NULL, "_after_fork_child");
 }

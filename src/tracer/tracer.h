@@ -35,6 +35,11 @@ void tmt_core_traced_memory(size_t *current, size_t *peak);
 /* core: stop tracing this thread's blocks; returns the previous setting. */
 int tmt_quiet(int on);
 
+/* tracemod.c: os.register_at_fork with the module's functions of these
+ * names (NULL: none for that moment).  0, or -1 with an exception. */
+int tmt_register_at_fork(PyObject *module, const char *before,
+                         const char *after_in_parent, const char *after_in_child);
+
 /* endpoint.c: the live endpoint (_endpoint_start/_stop/_path). */
 int tmt_endpoint_init(PyObject *module);
 

@@ -8,9 +8,10 @@ are read.  They are views: change a snapshot's data by assigning a new
 dict to the attribute (the snapshot then holds that dict) or with
 apply_filters(), not by editing the dict in place.
 
-A Snapshot or GroupedStats built by hand from dicts holds those dicts, and
-goes through C for each operation that needs it (top_by, write,
-apply_filters, compare_to of two C-backed groupings).
+A Snapshot, GroupedStats or StatsDiff built by hand from dicts or lists
+holds them, and goes through C for each operation that needs one of the
+rules (top_by, write, apply_filters, compare_to, sort, DisplayTop): this
+package binds, it does not re-implement.
 """
 import datetime
 import gc
