@@ -237,7 +237,7 @@ static int json_report(const trend_ctx *c, const tma_trend *t, char **files,
 
 static void csv_report(const trend_ctx *c, const tma_trend *t, size_t shown)
 {
-    fputs("rank,key,filename,lineno,first_size,last_size,change,first_count,"
+    fputs("rank,key,filename,lineno,traceback,first_size,last_size,change,first_count,"
           "last_count,peak_size,intervals,grew,shrank,steadiness,slope,"
           "slope_unit,r2,steady\n", stdout);
     for (size_t i = 0; i < shown; i++) {
@@ -257,7 +257,13 @@ static void csv_report(const trend_ctx *c, const tma_trend *t, size_t shown)
                      : s->strings[fn].data, 0);
         if (line != TMS_LINENO_NONE)
             printf("%" PRId32, line);
-        printf(",%" PRIu64 ",%" PRIu64 ",%" PRId64 ",%" PRIu64 ",%" PRIu64
+        putchar(',');
+        /* the whole traceback, as top's CSV writes it */
+        char *tb = c->display.by == TMA_BY_TRACEBACK
+                   ? tm_traceback_csv_text(s, r->key.traceback) : NULL;
+        tm_csv_field(stdout, tb ? tb : "", 0);
+        free(tb);
+        printf("%" PRIu64 ",%" PRIu64 ",%" PRId64 ",%" PRIu64 ",%" PRIu64
                ",%" PRIu64 ",%" PRIu32 ",%" PRIu32 ",%" PRIu32 ",%.6f,%.6g,%s,"
                "%.6f,%d\n", r->first_size, r->last_size, r->change,
                r->first_count, r->last_count, r->peak_size, r->intervals,

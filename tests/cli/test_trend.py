@@ -160,6 +160,13 @@ class TrendTest(unittest.TestCase):
                              (m["first"], m["last"], m["change"], m["grew"]))
             self.assertAlmostEqual(float(r["slope"]), m["slope"],
                                    delta=abs(m["slope"]) * 1e-5 + 1e-9)
+            self.assertEqual(r["traceback"], "")
+        rc, out, _ = run("trend", "--format", "csv", "-n", "0", "--group-by",
+                         "traceback", *self.files)
+        rows = list(csv.DictReader(io.StringIO(out)))
+        tbs = {r["traceback"] for r in rows}
+        self.assertIn("/app/leak.py:5;/app/main.py:1", tbs)
+        self.assertEqual(len(tbs), len(self.model))
 
     def test_ci_gate(self):
         # the leak grew 10.3 KiB over the run, the spike 50 MiB (not steady)
