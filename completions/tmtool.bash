@@ -37,7 +37,7 @@ _tmtool()
             COMPREPLY=($(compgen -W "$(tmtool watch --format csv 2>/dev/null | tail -n +2 | cut -d, -f1)" -- "$cur"))
             return ;;
         --sort) COMPREPLY=($(compgen -W "size growth count" -- "$cur")); return ;;
-        --interval) return ;;
+        --interval|--timeout) return ;;
         -o|--output) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         -n|--count|--filename-parts|--address|--fail-if-growth|--fail-if-site-growth|\
         --title|--steady|--read-budget|\
@@ -52,14 +52,14 @@ _tmtool()
 
     local opts
     case $cmd in
-        top) opts="$display $filters $common --merge --address --pid" ;;
-        diff) opts="$display $filters $common --first --growth-only --fail-if-growth --fail-if-site-growth --pid" ;;
-        watch) opts="$common --pid --interval -n --group-by --cumulative --sort"
+        top) opts="$display $filters $common --merge --address --pid --timeout" ;;
+        diff) opts="$display $filters $common --first --growth-only --fail-if-growth --fail-if-site-growth --pid --timeout" ;;
+        watch) opts="$common --pid --timeout --interval -n --group-by --cumulative --sort"
             if [[ $cur != -* ]]; then
                 COMPREPLY=($(compgen -d -- "$cur"))
                 return
             fi ;;
-        save) opts="$common --pid --output -o --stats-only" ;;
+        save) opts="$common --pid --timeout --output -o --stats-only" ;;
         filter) opts="$filters $common --output -o --drop-traces" ;;
         metrics) opts="$common" ;;
         export) opts="$filters --format --color --quiet -q --read-budget --no-verify --help -h --output -o --merge --rows" ;;

@@ -81,6 +81,7 @@ function __tmtool_traced_pids
     tmtool watch --format csv 2>/dev/null | tail -n +2 | string replace -r '^(\d+),[^,]*,[^,]*,(.*)$' '$1\t$2'
 end
 complete -c tmtool -n "__fish_seen_subcommand_from top diff watch save" -l pid -x -a "(__tmtool_traced_pids)" -d 'A running traced process'
+complete -c tmtool -n "__fish_seen_subcommand_from top diff watch save" -l timeout -x -d 'Seconds to wait for the process'
 complete -c tmtool -n "__fish_seen_subcommand_from watch" -s n -l interval -x -d 'Seconds between refreshes'
 complete -c tmtool -n "__fish_seen_subcommand_from watch" -l group-by -x -a "filename line traceback" -d 'Grouping key'
 complete -c tmtool -n "__fish_seen_subcommand_from watch" -l cumulative -d 'Count under every frame'

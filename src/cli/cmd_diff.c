@@ -279,7 +279,7 @@ int cmd_diff(int argc, char **argv)
             rc = TM_EXIT_BADFILE;
             goto out;
         }
-        rc = tm_live_source(c.live.pid, traces, &live_name);
+        rc = tm_live_source(c.live.pid, traces, tm_pid_timeout(&c.live), &live_name);
         if (rc != TM_EXIT_OK)
             goto out;
         memcpy(files, a.files, a.nfiles * sizeof *files);

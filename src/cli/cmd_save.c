@@ -88,7 +88,7 @@ int cmd_save(int argc, char **argv)
         rc = TM_EXIT_USAGE;
         goto out;
     }
-    rc = tm_live_source(c.live.pid, !c.stats_only, &name);
+    rc = tm_live_source(c.live.pid, !c.stats_only, tm_pid_timeout(&c.live), &name);
     if (rc == TM_EXIT_OK)
         rc = tm_load(name, 0, &s);
     if (rc != TM_EXIT_OK)

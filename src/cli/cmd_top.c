@@ -309,7 +309,7 @@ int cmd_top(int argc, char **argv)
     if (c.live.pid != 0) {
         int traces = c.has_address ||
             !(tm_display_load_flags(&c.display, &c.filters) & TMS_LOAD_SKIP_TRACES);
-        rc = tm_live_source(c.live.pid, traces, &live_name);
+        rc = tm_live_source(c.live.pid, traces, tm_pid_timeout(&c.live), &live_name);
         if (rc != TM_EXIT_OK)
             goto out;
         a.files = (char **)&live_name;

@@ -427,6 +427,8 @@ int cmd_watch(int argc, char **argv)
     w.v.interval = c.interval;
     if (c.live.pid != 0) {
         w.m.pid = c.live.pid;
+        if (c.live.timeout_ms > 0)
+            w.m.timeout_ms = c.live.timeout_ms;
     } else {
         struct stat st;
         w.m.dir = a.files[0];

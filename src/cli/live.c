@@ -170,8 +170,8 @@ int tm_live_fetch(long pid, int traces, int timeout_ms, void **buf,
         r = read_full(fd, *buf, (size_t)plen, deadline);
     close(fd);
     if (r == -2)
-        snprintf(msg, cap, "process %ld did not answer within %d s", pid,
-                 timeout_ms / 1000);
+        snprintf(msg, cap, "process %ld did not answer within %g s", pid,
+                 timeout_ms / 1000.0);
     else if (r == 1)
         snprintf(msg, cap, "process %ld closed the connection (it may have "
                  "exited)", pid);
@@ -206,13 +206,12 @@ typedef struct live_src {
 static live_src *sources;
 static size_t nsources;
 
-int tm_live_source(long pid, int traces, const char **name)
+int tm_live_source(long pid, int traces, int timeout_ms, const char **name)
 {
     char msg[512];
     void *buf;
     size_t len;
-    int rc = tm_live_fetch(pid, traces, TM_LIVE_TIMEOUT_MS, &buf, &len, msg,
-                           sizeof msg);
+    int rc = tm_live_fetch(pid, traces, timeout_ms, &buf, &len, msg, sizeof msg);
     if (rc != TM_EXIT_OK) {
         tm_error("%s", msg);
         return rc;
@@ -305,9 +304,29 @@ static int opt_pid(void *ctx, const tm_opt *o, const char *arg)
     return tm_live_parse_pid("--pid", arg, &((tm_pid *)ctx)->pid);
 }
 
+static int opt_timeout(void *ctx, const tm_opt *o, const char *arg)
+{
+    char *end;
+    double v = strtod(arg, &end);
+    (void)o;
+    if (end == arg || *end != '\0' || !(v >= 0.1 && v <= 3600)) {
+        tm_error("bad value '%s' for --timeout (expected seconds, 0.1 to 3600)", arg);
+        return -1;
+    }
+    ((tm_pid *)ctx)->timeout_ms = (int)(v * 1000);
+    return 0;
+}
+
+int tm_pid_timeout(const tm_pid *p)
+{
+    return p->timeout_ms > 0 ? p->timeout_ms : TM_LIVE_TIMEOUT_MS;
+}
+
 const tm_opt tm_pid_opts[] = {
     TM_OPT_CALLBACK(0, "pid", "PID", opt_pid, 0,
                     "read a running traced process (see tmtool watch) instead of a FILE"),
+    TM_OPT_CALLBACK(0, "timeout", "SECONDS", opt_timeout, 0,
+                    "how long to wait for the process's answer (default 10)"),
     TM_OPT_END,
 };
 

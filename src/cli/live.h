@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* How long a client waits for each answer. */
+/* How long a client waits for an answer, unless --timeout says. */
 #define TM_LIVE_TIMEOUT_MS 10000
 
 /* Fetch a snapshot of pid (with every trace when traces): 0 and the .tms
@@ -26,7 +26,7 @@ int tm_live_endpoint_exists(long pid);
 /* Fetch and register: *name is "pid N" (owned by the registry, valid
  * until tm_live_release_all()).  Reports the failure and returns its exit
  * code. */
-int tm_live_source(long pid, int traces, const char **name);
+int tm_live_source(long pid, int traces, int timeout_ms, const char **name);
 /* The bytes registered under name: 1 and the buffer and its length, or 0 if name is not a
  * live source. */
 int tm_live_lookup(const char *name, const void **buf, size_t *len);
@@ -57,8 +57,11 @@ int tm_live_parse_pid(const char *opt, const char *text, long *out);
 /* The --pid option shared by top, diff and save: a group whose ctx is a
  * tm_pid. */
 typedef struct tm_pid {
-    long pid;   /* 0: not given */
+    long pid;         /* 0: not given */
+    int timeout_ms;   /* --timeout; 0: TM_LIVE_TIMEOUT_MS */
 } tm_pid;
+/* The timeout p asks for. */
+int tm_pid_timeout(const tm_pid *p);
 #include "opts.h"
 extern const tm_opt tm_pid_opts[];
 

@@ -16,7 +16,6 @@
 #include "tm_live.h"
 #include "render.h"
 
-#define WATCH_FETCH_TIMEOUT_MS 3000
 
 void watch_model_init(watch_model *m)
 {
@@ -24,6 +23,8 @@ void watch_model_init(watch_model *m)
     tm_display_init(&m->display);
     m->display.by = TMA_BY_LINE;
     m->uptime = m->traced = m->peak = m->rss = -1;
+    /* Short: the view cannot take keys while it waits. */
+    m->timeout_ms = 3000;
 }
 
 static void free_rows(watch_model *m)
@@ -101,7 +102,11 @@ static int refresh_pid(watch_model *m, char *msg, size_t cap)
     size_t len;
     tms_snapshot *s = NULL;
     tms_error err = { 0 };
-    int rc = tm_live_fetch(m->pid, needs_traces(m), WATCH_FETCH_TIMEOUT_MS,
+    /* The first snapshot, the baseline for the whole view, comes with
+     * every trace so that any grouping chosen later can be compared with
+     * it; later ones only when the grouping needs them. */
+    int traces = needs_traces(m) || m->first == NULL;
+    int rc = tm_live_fetch(m->pid, traces, m->timeout_ms,
                            &buf, &len, msg, cap);
     if (rc != 0) {
         if (!tm_live_pid_exists(m->pid)) {
@@ -489,7 +494,7 @@ int watch_model_tracebacks(watch_model *m, size_t i, const tms_snapshot **snap,
         if (m->detail == NULL && m->pid > 0) {
             void *buf;
             size_t len;
-            if (tm_live_fetch(m->pid, 1, WATCH_FETCH_TIMEOUT_MS, &buf, &len,
+            if (tm_live_fetch(m->pid, 1, m->timeout_ms, &buf, &len,
                               msg, cap) != 0)
                 return -1;
             int rc = tms_snapshot_load_buffer(buf, len, "live snapshot", 0,

@@ -27,6 +27,7 @@ typedef struct watch_model {
     /* source: pid > 0, or dir */
     long pid;
     const char *dir;
+    int timeout_ms;         /* for each answer of the process */
     /* view settings */
     tm_display display;     /* by, cumulative, filename_parts */
     watch_sort sort;

@@ -165,6 +165,20 @@ def test_diff_against_pid_and_save(prog, tmp_path):
     assert t.returncode == 0 and "payload.py" in t.stdout
 
 
+def test_a_stalled_process_is_one_line_and_exit_3(prog):
+    os.kill(prog.pid, signal.SIGSTOP)
+    try:
+        t0 = time.monotonic()
+        r = run("top", "--pid", str(prog.pid), "--timeout", "1")
+        took = time.monotonic() - t0
+    finally:
+        os.kill(prog.pid, signal.SIGCONT)
+    assert r.returncode == 3
+    assert r.stderr == "tmtool: process %d did not answer within 1 s\n" % prog.pid
+    assert took < 8       # the timeout, not the default 10 s
+    assert run("top", "--pid", str(prog.pid)).returncode == 0
+
+
 def test_list_shows_this_users_traced_processes(prog):
     r = run("watch")
     assert r.returncode == 0
@@ -333,7 +347,11 @@ def test_view_shows_pid_and_the_growing_line_and_keys_work(prog, tmux_factory, t
     t.keys("s")
     t.wait_text("sort by growth")
     t.keys("g")
-    t.wait_text("group by traceback")
+    s = t.wait_text("group by traceback")
+    # the baseline came with every trace: still compared with the start
+    assert "baseline restarted" not in s
+    row = [l for l in s.splitlines() if "payload.py" in l]
+    assert row and re.search(r"\+\d[\d.]* (KiB|MiB)\s+\S*payload", row[0]), s
     t.keys("c")
     t.wait_text("(cumulative)")
     t.keys("g")
