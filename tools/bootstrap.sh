@@ -14,9 +14,11 @@ say() { printf 'bootstrap: %s\n' "$*" >&2; }
 # golang-go: `go tool pprof` reads those exports back in the tests.
 # fish, zsh: the completion tests run the scripts in the real shells.
 # clang: the libFuzzer pass of `make check` (tests/fuzz/run.sh).
+# tmux: the watch view's tests; python3 (Debian's, which any user can run)
+# and util-linux's setpriv: the live endpoint's other-user test.
 debs="build-essential pkg-config libzstd-dev libcjson-dev libncurses-dev zstd
 valgrind man-db bash-completion tmux chromium libprotobuf-c-dev
-protobuf-c-compiler zlib1g-dev golang-go fish zsh clang"
+protobuf-c-compiler zlib1g-dev golang-go fish zsh clang python3 util-linux"
 missing=""
 for p in $debs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
