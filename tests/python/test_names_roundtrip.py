@@ -149,3 +149,19 @@ def test_filter_pattern_with_lone_surrogate_matches_its_file(tracer):  # noqa: F
         kept.append(ns["keep"])
     files = {tb[0][0] for _, tb in tracer.get_traces().values() if tb}
     assert files == {name}
+
+
+def test_filename_beyond_the_string_limit_is_cut_not_fatal(tracer, tmp_path):  # noqa: F811
+    # SPEC 5: a string holds at most 2^20 bytes.  A longer co_filename is
+    # cut there (on a character boundary) instead of failing every
+    # snapshot of the process.
+    limit = 1 << 20
+    name = "/t/" + "\u00e9" * limit          # 2 MiB of UTF-8
+    ns = {}
+    exec(compile(SURROGATE_SRC, name, "exec"), ns)
+    snap = tmtrace.Snapshot.create(traces=True)
+    snap.write(str(tmp_path / "long.tms"))
+    cut = [s for s in reference(tmp_path / "long.tms")["strings"]
+           if s.startswith("/t/\u00e9")]
+    assert cut == ["/t/" + "\u00e9" * ((limit - 3) // 2)]
+    assert len(cut[0].encode()) <= limit
