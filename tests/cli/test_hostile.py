@@ -176,7 +176,9 @@ class Checksums(Files):
         for args in (["top", b], ["top", "--group-by", "filename", b],
                      ["top", "--group-by", "traceback", b],
                      ["diff", g, b], ["diff", b, g], ["metrics", b],
-                     ["metrics", g, b], ["filter", "-i", "*", b, "-o", out]):
+                     ["metrics", g, b], ["filter", "-i", "*", b, "-o", out],
+                     ["trend", g, b],
+                     ["flame", b, "-o", os.path.join(self.tmp.name, "f.html")]):
             with self.subTest(cmd=args):
                 rc, _, err = run(*args)
                 self.assertEqual(rc, 3, (args, err))
