@@ -91,7 +91,7 @@ static struct {
     PyThreadState *ts;         /* the server thread's, made at start */
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     int lfd, wake[2];
-    volatile int stop;
+    int stop;                  /* __atomic: set by stop, read by the thread */
     char *cmdline;             /* tmt_malloc */
     ep_conn conns[EP_MAX_CONN];
     ep_buf *cache[2];          /* [0] stats, [1] traces */
@@ -373,7 +373,7 @@ static void *serve(void *arg)
     /* Blocks this thread makes without the GIL (none expected) are ours,
      * not the program's. */
     tmt_quiet(1);
-    while (!ep.stop) {
+    while (!__atomic_load_n(&ep.stop, __ATOMIC_ACQUIRE)) {
         struct pollfd pf[2 + EP_MAX_CONN];
         int idx[EP_MAX_CONN];
         nfds_t n = 0;
@@ -397,7 +397,7 @@ static void *serve(void *arg)
         int r = poll(pf, n, next < 0 ? -1 : (int)(next - now + 1));
         if (r < 0 && errno != EINTR)
             break;
-        if (r <= 0 || ep.stop)
+        if (r <= 0 || __atomic_load_n(&ep.stop, __ATOMIC_ACQUIRE))
             continue;
         for (nfds_t k = 2; k < n; k++) {
             ep_conn *c = &ep.conns[idx[k - 2]];
@@ -515,7 +515,7 @@ static int spawn(void)
  * be waiting for it to copy the tables). */
 static void join_server(void)
 {
-    ep.stop = 1;
+    __atomic_store_n(&ep.stop, 1, __ATOMIC_RELEASE);
     (void)!write(ep.wake[1], "x", 1);
     Py_BEGIN_ALLOW_THREADS
     pthread_join(ep.thread, NULL);
@@ -592,7 +592,7 @@ static PyObject *ep_start(PyObject *mod, PyObject *noargs)
     for (int i = 0; i < EP_MAX_CONN; i++)
         ep.conns[i] = (ep_conn){ .fd = -1, .state = CONN_FREE };
     ep.interval_ms = EP_MIN_INTERVAL_MS;
-    ep.stop = 0;
+    __atomic_store_n(&ep.stop, 0, __ATOMIC_RELEASE);
     ep.ts = PyThreadState_New(PyInterpreterState_Main());
     if (ep.ts == NULL) {
         unlink(ep.path);
@@ -663,7 +663,7 @@ static int resume(void *arg)
     (void)arg;
     if (ep.state != EP_FORKING)
         return 0;
-    ep.stop = 0;
+    __atomic_store_n(&ep.stop, 0, __ATOMIC_RELEASE);
     if (spawn() == 0) {
         ep.state = EP_RUNNING;
         return 0;
