@@ -313,3 +313,23 @@ def test_live_endpoint_failure_is_silent_unless_verbose(monkeypatch, capsys):
     assert capsys.readouterr().err == ""
     _runner._live_start(True)
     assert "no live view of this process" in capsys.readouterr().err
+
+
+def test_variable_mode_serves_live_only_when_asked(site_env, tmp_path):
+    # A listening socket and its descriptors in every Python process below
+    # TMTRACE are visible to the program (CPython's test_pass_fds lists the
+    # child's descriptors and found three more): off unless TMTRACE_LIVE=1.
+    code = ("import os, _tmtrace; p = _tmtrace._endpoint_path(); "
+            "print(p is not None, len(os.listdir('/proc/self/fd')))")
+    env = dict(site_env, TMTRACE="1", TMTRACE_OUTPUT=str(tmp_path),
+               XDG_RUNTIME_DIR=str(tmp_path))
+    plain = run_python(["-c", code.replace("_tmtrace._endpoint_path()", "None")
+                        .replace("import os, _tmtrace", "import os")])
+    run = run_python(["-c", code], env=env)
+    assert run.returncode == 0 and run.stderr == "", run.stderr
+    serving, nfds = run.stdout.split()
+    assert serving == "False"
+    assert int(nfds) == int(plain.stdout.split()[1])   # no descriptor of ours
+    run = run_python(["-c", code], env=dict(env, TMTRACE_LIVE="1"))
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split()[0] == "True"

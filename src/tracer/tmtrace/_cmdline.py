@@ -216,8 +216,10 @@ def main(argv=None):
         sys.stderr.write("%s: can't open file %r: [Errno 2] No such file "
                          "or directory\n" % (sys.executable, name))
         return 2
+    # The runner serves `tmtool watch --pid` unless TMTRACE_LIVE=0.
+    live = os.environ.get("TMTRACE_LIVE", "").strip() != "0"
     _runner.start(args.nframe, args.output, args.delay, args.threshold,
-                  args.traces, verbose=True)
+                  args.traces, verbose=True, live=live)
     try:
         sys.argv = [name] + prog_args
         if kind == "module":

@@ -69,13 +69,14 @@ def _describe(size):
 
 class Session:
     def __init__(self, nframe=1, output=".", delay=None, threshold=None,
-                 traces=False, verbose=False):
+                 traces=False, verbose=False, live=False):
         self.nframe = nframe
         self.output = os.path.abspath(output)
         self.delay = delay
         self.threshold = threshold
         self.traces = traces
         self.verbose = verbose
+        self.live = live
         self.limit = _RateLimit()
         self.task = None
         self.pid = None
@@ -115,7 +116,8 @@ class Session:
             self.task.set_memory_threshold(self.threshold)
         if self.delay or self.threshold:
             self.task.schedule()
-        _live_start(self.verbose)
+        if self.live:
+            _live_start(self.verbose)
 
     def _written(self, snapshot):
         # Called by take_snapshot before writing: the file about to be
@@ -218,11 +220,11 @@ def _warn(message):
 
 
 def _live_start(verbose):
-    # Every session serves `tmtool watch --pid`; TMTRACE_LIVE=0 opts out.
-    # Said only when verbose: in variable mode every Python process below
-    # TMTRACE would print it, into its own stderr (issue 10, item 5).
-    if os.environ.get("TMTRACE_LIVE", "").strip() == "0":
-        return
+    # Serve `tmtool watch --pid` (the runner's sessions unless
+    # TMTRACE_LIVE=0; variable mode only with TMTRACE_LIVE=1: see
+    # tmtrace._startup).  A failure is said only when verbose: in variable
+    # mode every Python process below TMTRACE would print it, into its own
+    # stderr (issue 10, item 5).
     try:
         from . import _tracing
         _tracing.start_endpoint()
@@ -247,7 +249,8 @@ def _after_fork_child():
         from ._task import cancel_tasks
         cancel_tasks()
         _session = Session(parent.nframe, parent.output, parent.delay,
-                           parent.threshold, parent.traces, parent.verbose)
+                           parent.threshold, parent.traces, parent.verbose,
+                           parent.live)
         _session.start()
     except Exception as exc:
         _session = None
@@ -270,14 +273,15 @@ _hooks_installed = False
 
 
 def start(nframe=1, output=".", delay=None, threshold=None, traces=False,
-          export=True, verbose=False):
+          export=True, verbose=False, live=False):
     """Start tracing this process; return the Session.  A session that
     is already running (TMTRACE set for the runner itself) is replaced.
-    verbose: say on stderr at exit where the snapshots went."""
+    verbose: say on stderr at exit where the snapshots went; live: serve
+    snapshots to `tmtool watch --pid` (docs/live-endpoint.md)."""
     global _session, _hooks_installed
     if _session is not None:
         _session.stop()
-    session = Session(nframe, output, delay, threshold, traces, verbose)
+    session = Session(nframe, output, delay, threshold, traces, verbose, live)
     session.start()
     _session = session
     if not _hooks_installed:

@@ -13,7 +13,11 @@ TMTRACE is set.  Variables:
   TMTRACE_TRACES=0|1      store every trace (1, the default) or only
                           per-line statistics (0)
   TMTRACE_VERBOSE=1       say on stderr at exit where the snapshots went
-  TMTRACE_LIVE=0          do not serve live snapshots (tmtool watch --pid)
+  TMTRACE_LIVE=1          serve live snapshots (tmtool watch --pid); off by
+                          default here: a listening socket and three
+                          descriptors in every Python process below the
+                          variable are visible to it (CPython's
+                          test_subprocess.test_pass_fds counts them)
 
 A final snapshot is written at exit.  Nothing is printed unless
 TMTRACE_VERBOSE=1 or something is wrong: a bad value gives one warning on
@@ -95,6 +99,7 @@ def settings(environ):
         "threshold": _size(threshold) if threshold else None,
         "traces": _flag("TMTRACE_TRACES", environ, DEFAULT_TRACES),
         "verbose": _flag("TMTRACE_VERBOSE", environ, False),
+        "live": _flag("TMTRACE_LIVE", environ, False),
     }
 
 
