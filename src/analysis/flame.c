@@ -60,14 +60,10 @@ static int add_node(builder *b, uint32_t parent, uint32_t frame,
 {
     if (b->n >= UINT32_MAX - 1)
         return TMS_E_LIMIT;
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        tma_flame_node *p = realloc(b->nodes, cap * sizeof *p);
-        if (p == NULL)
-            return TMS_E_NOMEM;
-        b->nodes = p;
-        b->cap = cap;
-    }
+    uint64_t cap = b->cap;
+    if (tms_grow((void **)&b->nodes, &cap, b->n + 1, sizeof *b->nodes) < 0)
+        return TMS_E_NOMEM;
+    b->cap = (size_t)cap;
     tma_flame_node *nd = &b->nodes[b->n];
     memset(nd, 0, sizeof *nd);
     nd->frame = frame;

@@ -210,14 +210,10 @@ int tma_acc_index(tma_acc *a, const tma_key *key, size_t *index)
         }
         h = (h + 1) & a->mask;
     }
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 64;
-        tma_acc_entry *e = realloc(a->entries, cap * sizeof *e);
-        if (e == NULL)
-            return TMS_E_NOMEM;
-        a->entries = e;
-        a->cap = cap;
-    }
+    uint64_t cap = a->cap;
+    if (tms_grow((void **)&a->entries, &cap, a->n + 1, sizeof *a->entries) < 0)
+        return TMS_E_NOMEM;
+    a->cap = (size_t)cap;
     tma_acc_entry *e = &a->entries[a->n];
     memset(e, 0, sizeof *e);
     e->key = *key;

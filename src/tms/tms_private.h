@@ -30,10 +30,7 @@
             return tms_rc_;                                                   \
     } while (0)
 
-/* Grow *ptr (elements of size elem) so it holds at least need elements.
- * Doubles; on failure leaves *ptr and *cap untouched and returns
- * TMS_E_NOMEM. */
-int tms_grow(void **ptr, uint64_t *cap, uint64_t need, size_t elem);
+/* tms_grow (tms.h) grows arrays. */
 /* A NUL-terminated malloc'd copy of len bytes; NULL on OOM. */
 char *tms_dup(const void *data, size_t len);
 

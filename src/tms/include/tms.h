@@ -102,6 +102,12 @@ typedef struct tms_error {
                       * ENOSPC...) however much cleanup ran since; else 0 */
 } tms_error;
 
+/* Grow *ptr (an array of elements of size elem, from malloc or NULL) so
+ * it holds at least need elements: doubling, so appending is amortised
+ * O(1).  On failure *ptr and *cap are untouched and TMS_E_NOMEM is
+ * returned.  The one growth rule of libtms and the libraries above it. */
+TMS_API int tms_grow(void **ptr, uint64_t *cap, uint64_t need, size_t elem);
+
 /* Record code and a formatted message in err (may be NULL) and return
  * code, so a failing call ends with `return tms_fail(err, TMS_E_ARG,
  * "bad %s", what)`.  The one way libtms and the libraries above it
