@@ -37,17 +37,13 @@ static int cover(tma_tb_totals *t, tms_error *err)
 {
     uint32_t want = t->snap->ntracebacks;
     if (want > t->cap) {
-        /* doubling, so a file that alternates small dictionary sections
-         * and trace chunks does not copy the array each time */
-        uint32_t cap = want;
-        if (t->cap <= UINT32_MAX / 2 && t->cap * 2 > want)
-            cap = t->cap * 2;
-        tma_tb_total *p = realloc(t->tb, (size_t)cap * sizeof *p);
-        if (p == NULL)
+        /* doubling (tms_grow), so a file that alternates small dictionary
+         * sections and trace chunks does not copy the array each time */
+        uint64_t cap = t->cap;
+        if (tms_grow((void **)&t->tb, &cap, want, sizeof *t->tb) < 0)
             return tma_fail(err, TMS_E_NOMEM,
                             "cannot sum per traceback: out of memory");
-        t->tb = p;
-        t->cap = cap;
+        t->cap = cap > UINT32_MAX ? UINT32_MAX : (uint32_t)cap;
     }
     memset(t->tb + t->n, 0, (size_t)(want - t->n) * sizeof *t->tb);
     t->n = want;
