@@ -31,4 +31,4 @@ demo: build
 	VENV=$(VENV) BUILD=$(BUILD) sh tools/demo.sh
 
 clean:
-	rm -rf $(BUILD) build-asan build-py3.* demo-out
+	rm -rf $(BUILD) build-asan build-fuzz build-py3.* demo-out
