@@ -248,6 +248,42 @@ static int apply_stats(tms_snapshot *s, const tma_filter *filters,
     return TMS_OK;
 }
 
+/* The peak's entries (format 1.1) by the same rule as traces: their
+ * tracebacks decide.  The summary stays (SPEC §4.11 allows a filtered
+ * copy whose entries no longer sum to recorded_size).  Decided for every
+ * entry before any is dropped, so OOM leaves the peak as it was. */
+static int apply_peak(tms_snapshot *s, const tma_filter *filters,
+                      size_t nfilters, tms_error *err)
+{
+    uint8_t *keep = malloc(s->npeak ? (size_t)s->npeak : 1);
+    views buf = {NULL, 0};
+    if (keep == NULL)
+        return tma_fail(err, TMS_E_NOMEM, "cannot filter: out of memory");
+    for (uint64_t i = 0; i < s->npeak; i++) {
+        uint32_t t = s->peak_entries[i].traceback;
+        int k = t < s->ntracebacks
+                    ? keep_traceback(s, t, filters, nfilters, &buf)
+                    : TMS_E_CORRUPT;
+        if (k < 0) {
+            free(keep);
+            free(buf.v);
+            return tma_fail(err, k, k == TMS_E_NOMEM
+                                        ? "cannot filter: out of memory"
+                                        : "cannot filter: a peak entry "
+                                          "refers to no traceback");
+        }
+        keep[i] = (uint8_t)k;
+    }
+    free(buf.v);
+    uint64_t j = 0;
+    for (uint64_t i = 0; i < s->npeak; i++)
+        if (keep[i])
+            s->peak_entries[j++] = s->peak_entries[i];
+    s->npeak = j;
+    free(keep);
+    return TMS_OK;
+}
+
 int tma_snapshot_apply_filters(tms_snapshot *s, const tma_filter *filters,
                                size_t nfilters, tms_error *err)
 {
@@ -257,6 +293,11 @@ int tma_snapshot_apply_filters(tms_snapshot *s, const tma_filter *filters,
         return TMS_OK;
     if (filters == NULL)
         return tma_fail(err, TMS_E_ARG, "cannot filter: no filters");
+    if (s->has_peak) {
+        int rc = apply_peak(s, filters, nfilters, err);
+        if (rc < 0)
+            return rc;
+    }
     if (s->has_traces)
         return apply_traces(s, filters, nfilters, err);
     return apply_stats(s, filters, nfilters, err);

@@ -40,27 +40,78 @@ void tma_groups_free(tma_groups *g)
     groups_clear(g);
 }
 
-/* Key space for LINE / FILENAME: frame or string ids, plus one slot for
- * the unknown frame / filename when the snapshot lacks it. */
+/* Key space for LINE / FILENAME / FUNCTION: frame or string ids, plus one
+ * slot for the unknown frame / filename when the snapshot lacks it.
+ * FUNCTION keys are (filename, function) pairs: each frame maps to the
+ * first frame with its pair (canon), whose id is the slot. */
 typedef struct keyspace {
     tma_group_by by;
     uint32_t n;        /* slots */
     uint32_t unknown;  /* slot of the unknown frame or filename */
+    uint32_t *canon;   /* FUNCTION: frame -> slot; owned */
 } keyspace;
 
-static keyspace keyspace_of(const tms_snapshot *s, tma_group_by by)
+static uint64_t pair_hash(uint32_t a, uint32_t b)
 {
-    keyspace k;
-    k.by = by;
+    uint64_t h = ((uint64_t)a << 32 | b) * 0x9E3779B97F4A7C15ULL;
+    return h ^ (h >> 29);
+}
+
+/* canon[f] = the first frame with f's (filename, function) pair. */
+static int function_canon(const tms_snapshot *s, keyspace *k, tms_error *err)
+{
+    size_t cap = 16;
+    while (cap < 2 * (size_t)s->nframes + 2)
+        cap <<= 1;
+    uint32_t *tab = malloc(cap * sizeof *tab);   /* frame id + 1; 0 empty */
+    k->canon = malloc(((size_t)s->nframes + 1) * sizeof *k->canon);
+    if (tab == NULL || k->canon == NULL) {
+        free(tab);
+        return tma_fail(err, TMS_E_NOMEM, "cannot group: out of memory");
+    }
+    memset(tab, 0, cap * sizeof *tab);
+    k->unknown = s->nframes;
+    for (uint32_t f = 0; f < s->nframes; f++) {
+        uint32_t fn = s->frames[f].filename, name = tms_frame_function(s, f);
+        size_t i = (size_t)pair_hash(fn, name) & (cap - 1);
+        for (; tab[i]; i = (i + 1) & (cap - 1)) {
+            uint32_t g = tab[i] - 1;
+            if (s->frames[g].filename == fn && tms_frame_function(s, g) == name)
+                break;
+        }
+        if (tab[i] == 0)
+            tab[i] = f + 1;
+        k->canon[f] = tab[i] - 1;
+        if (fn == TMS_NONE && name == TMS_NONE && k->unknown == s->nframes)
+            k->unknown = k->canon[f];
+    }
+    free(tab);
+    return TMS_OK;
+}
+
+static int keyspace_init(const tms_snapshot *s, tma_group_by by, keyspace *k,
+                         tms_error *err)
+{
+    k->by = by;
+    k->canon = NULL;
     if (by == TMA_BY_LINE) {
         uint32_t u = tma_find_unknown_frame(s);
-        k.n = s->nframes + 1;
-        k.unknown = u != TMS_NONE ? u : s->nframes;
+        k->n = s->nframes + 1;
+        k->unknown = u != TMS_NONE ? u : s->nframes;
+    } else if (by == TMA_BY_FUNCTION) {
+        k->n = s->nframes + 1;
+        return function_canon(s, k, err);
     } else {
-        k.n = s->nstrings + 1;
-        k.unknown = s->nstrings;
+        k->n = s->nstrings + 1;
+        k->unknown = s->nstrings;
     }
-    return k;
+    return TMS_OK;
+}
+
+static void keyspace_free(keyspace *k)
+{
+    free(k->canon);
+    k->canon = NULL;
 }
 
 static uint32_t slot_of_frame(const tms_snapshot *s, const keyspace *k,
@@ -68,6 +119,8 @@ static uint32_t slot_of_frame(const tms_snapshot *s, const keyspace *k,
 {
     if (k->by == TMA_BY_LINE)
         return frame;
+    if (k->by == TMA_BY_FUNCTION)
+        return k->canon[frame];
     uint32_t name = s->frames[frame].filename;
     return name == TMS_NONE ? k->unknown : name;
 }
@@ -79,14 +132,18 @@ static tma_key key_of_slot(const tms_snapshot *s, const keyspace *k,
     memset(&key, 0, sizeof key);
     key.snap = s;
     key.traceback = TMS_NONE;
-    if (k->by == TMA_BY_LINE) {
+    key.function = TMS_NONE;
+    if (k->by == TMA_BY_LINE || k->by == TMA_BY_FUNCTION) {
         if (i < s->nframes) {
             key.filename = s->frames[i].filename;
             key.lineno = s->frames[i].lineno;
+            key.function = tms_frame_function(s, i);
         } else {
             key.filename = TMS_NONE;
             key.lineno = TMS_LINENO_NONE;
         }
+        if (k->by == TMA_BY_FUNCTION)
+            key.lineno = TMS_LINENO_NONE;
     } else {
         key.filename = i < s->nstrings ? i : TMS_NONE;
         key.lineno = TMS_LINENO_NONE;
@@ -120,10 +177,12 @@ static int emit_slots(const tms_snapshot *s, const keyspace *k,
 static int group_stats(const tms_snapshot *s, tma_group_by by,
                        tma_groups *out, tms_error *err)
 {
-    keyspace k = keyspace_of(s, by);
+    keyspace k;
+    int rc = keyspace_init(s, by, &k, err);
+    if (rc < 0)
+        return rc;
     slot *acc = calloc(k.n, sizeof *acc);
     uint8_t *seen = calloc(k.n, 1);
-    int rc = TMS_OK;
     if (acc == NULL || seen == NULL) {
         rc = tma_fail(err, TMS_E_NOMEM, "cannot group: out of memory");
         goto done;
@@ -147,20 +206,25 @@ static int group_stats(const tms_snapshot *s, tma_group_by by,
 done:
     free(acc);
     free(seen);
+    keyspace_free(&k);
     return rc;
 }
 
-/* Cumulative LINE / FILENAME: every distinct key of a traceback gets the
- * traceback's memory once.  stamp[key] = last traceback that counted it. */
+/* Cumulative LINE / FILENAME / FUNCTION: every distinct key of a
+ * traceback gets the traceback's memory once.  stamp[key] = last
+ * traceback that counted it.  first_only: only the most recent frame
+ * (a non-cumulative grouping from per-traceback totals: the peak). */
 static int group_cumulative(const tms_snapshot *s, tma_group_by by,
-                            const tma_tb_totals *tt, tma_groups *out,
-                            tms_error *err)
+                            const tma_tb_totals *tt, int first_only,
+                            tma_groups *out, tms_error *err)
 {
-    keyspace k = keyspace_of(s, by);
+    keyspace k;
+    int rc = keyspace_init(s, by, &k, err);
+    if (rc < 0)
+        return rc;
     slot *acc = calloc(k.n, sizeof *acc);
     uint32_t *stamp = malloc((size_t)k.n * sizeof *stamp);
     uint8_t *seen = calloc(k.n, 1);
-    int rc = TMS_OK;
     if (acc == NULL || stamp == NULL || seen == NULL) {
         rc = tma_fail(err, TMS_E_NOMEM, "cannot group: out of memory");
         goto done;
@@ -178,7 +242,7 @@ static int group_cumulative(const tms_snapshot *s, tma_group_by by,
             seen[k.unknown] = 1;
             continue;
         }
-        for (uint32_t i = 0; i < n; i++) {
+        for (uint32_t i = 0; i < (first_only ? 1 : n); i++) {
             uint32_t at = slot_of_frame(s, &k, frames[i]);
             if (stamp[at] == t)
                 continue;   /* recursion: this key already has the block */
@@ -193,6 +257,7 @@ done:
     free(acc);
     free(stamp);
     free(seen);
+    keyspace_free(&k);
     return rc;
 }
 
@@ -214,6 +279,7 @@ static int group_tracebacks(const tms_snapshot *s, const tma_tb_totals *tt,
         it->key.snap = s;
         it->key.filename = TMS_NONE;
         it->key.lineno = TMS_LINENO_NONE;
+        it->key.function = TMS_NONE;
         it->key.traceback = t;
         it->size = tb[t].size;
         it->count = tb[t].count;
@@ -234,6 +300,7 @@ static int group_addresses(const tms_snapshot *s, tma_groups *out,
         it->key.snap = s;
         it->key.filename = TMS_NONE;
         it->key.lineno = TMS_LINENO_NONE;
+        it->key.function = TMS_NONE;
         it->key.traceback = s->traces[i].traceback;
         it->key.address = s->traces[i].address;
         it->size = s->traces[i].size;
@@ -255,7 +322,7 @@ static int prepare(const tms_snapshot *s, tma_group_by by, int *cumulative,
     groups_clear(out);
     if (s == NULL)
         return tma_fail(err, TMS_E_ARG, "cannot group: no snapshot");
-    if ((unsigned)by > TMA_BY_ADDRESS)
+    if ((unsigned)by > TMA_BY_LAST)
         return tma_fail(err, TMS_E_ARG, "cannot group: unknown grouping %d",
                         (int)by);
     if (by == TMA_BY_ADDRESS || by == TMA_BY_TRACEBACK ||
@@ -267,7 +334,8 @@ static int prepare(const tms_snapshot *s, tma_group_by by, int *cumulative,
 
 static int uses_stats(tma_group_by by, int cumulative)
 {
-    return !cumulative && (by == TMA_BY_FILENAME || by == TMA_BY_LINE);
+    return !cumulative && (by == TMA_BY_FILENAME || by == TMA_BY_LINE ||
+                           by == TMA_BY_FUNCTION);
 }
 
 /* The message says what to re-run: a user who meets it has a file taken
@@ -312,8 +380,48 @@ int tma_group_totals(const tms_snapshot *s, const tma_tb_totals *t,
         out->total_size = t->total_size;
         out->total_count = t->total_count;
         rc = by == TMA_BY_TRACEBACK ? group_tracebacks(s, t, out, err)
-                                    : group_cumulative(s, by, t, out, err);
+                                    : group_cumulative(s, by, t, 0, out, err);
     }
+    return finish(out, by, cumulative, rc);
+}
+
+int tma_group_peak(const tms_snapshot *s, tma_group_by by, int cumulative,
+                   tma_groups *out, tms_error *err)
+{
+    int rc = prepare(s, by, &cumulative, out, err);
+    if (rc < 0)
+        return rc;
+    if (!s->has_peak)
+        return tma_fail(err, TMS_E_ARG, "snapshot has no peak (it needs "
+                        "format 1.1, written by a tracer that keeps it)");
+    if (by == TMA_BY_ADDRESS)
+        return tma_fail(err, TMS_E_ARG, "cannot group the peak by address: "
+                        "it is kept per traceback");
+    tma_tb_totals t;
+    memset(&t, 0, sizeof t);
+    t.snap = s;
+    t.n = t.cap = s->ntracebacks;
+    t.tb = calloc(t.n ? t.n : 1, sizeof *t.tb);
+    if (t.tb == NULL)
+        return tma_fail(err, TMS_E_NOMEM, "cannot group: out of memory");
+    for (uint64_t i = 0; i < s->npeak && rc == TMS_OK; i++) {
+        const tms_peak_entry *e = &s->peak_entries[i];
+        if (e->traceback >= t.n) {
+            rc = tma_fail(err, TMS_E_CORRUPT, "cannot group: peak entry "
+                          "%llu refers to traceback %u of %u",
+                          (unsigned long long)i, e->traceback, t.n);
+            break;
+        }
+        t.tb[e->traceback].size += e->size;
+        t.tb[e->traceback].count += e->count;
+        out->total_size += e->size;
+        out->total_count += e->count;
+    }
+    if (rc == TMS_OK)
+        rc = by == TMA_BY_TRACEBACK
+                 ? group_tracebacks(s, &t, out, err)
+                 : group_cumulative(s, by, &t, !cumulative, out, err);
+    free(t.tb);
     return finish(out, by, cumulative, rc);
 }
 

@@ -16,13 +16,13 @@
 #include "tma_internal.h"
 
 static const char *const by_names[] = {"filename", "line", "traceback",
-                                       "address"};
+                                       "address", "function"};
 
 int tma_group_by_parse(const char *name, tma_group_by *out)
 {
     if (name == NULL || out == NULL)
         return TMS_E_ARG;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i <= TMA_BY_LAST; i++) {
         if (strcmp(name, by_names[i]) == 0) {
             *out = (tma_group_by)i;
             return TMS_OK;
@@ -33,7 +33,7 @@ int tma_group_by_parse(const char *name, tma_group_by *out)
 
 const char *tma_group_by_name(tma_group_by by)
 {
-    if ((unsigned)by > TMA_BY_ADDRESS)
+    if ((unsigned)by > TMA_BY_LAST)
         return NULL;
     return by_names[by];
 }
@@ -115,6 +115,11 @@ int tma_key_cmp(tma_group_by by, const tma_key *a, const tma_key *b)
                    : line_of(a->lineno) > line_of(b->lineno);
     case TMA_BY_TRACEBACK:
         return cmp_tracebacks(a, b);
+    case TMA_BY_FUNCTION:
+        c = cmp_strings(a->snap, a->filename, b->snap, b->filename);
+        if (c != 0)
+            return c;
+        return cmp_strings(a->snap, a->function, b->snap, b->function);
     case TMA_BY_ADDRESS:
     default:
         return a->address < b->address ? -1 : a->address > b->address;
@@ -144,6 +149,10 @@ uint64_t tma_key_hash(tma_group_by by, const tma_key *k)
         return hash_string(k->snap, k->filename);
     case TMA_BY_LINE:
         return hash_line(k->snap, k->filename, k->lineno);
+    case TMA_BY_FUNCTION:
+        return tm_mix64(hash_string(k->snap, k->filename) ^
+                        (hash_string(k->snap, k->function) *
+                         0x9e3779b97f4a7c15ULL));
     case TMA_BY_TRACEBACK: {
         uint32_t n = tms_traceback_len(k->snap, k->traceback);
         const uint32_t *f = tms_traceback_frames(k->snap, k->traceback);

@@ -480,9 +480,97 @@ static void test_merge(void)
     tms_snapshot_free(sn);
 }
 
+/* Format 1.1: group by (filename, function), and group the peak.
+ * Names: a.py:1 and a.py:2 are in "f", b.py:1 in "g"; the peak holds
+ *   T1 (500, 5), T2 (70, 7), T3 (9, 1)  (T4 had nothing at the peak). */
+static void test_function_and_peak(void)
+{
+    tms_snapshot *s = snap_a(5, 1);
+    uint32_t f = fx_str(s, "f"), gname = fx_str(s, "g");
+    fx_ok(tms_snapshot_set_function(s, fx_frame(s, "a.py", 1), f), "name");
+    fx_ok(tms_snapshot_set_function(s, fx_frame(s, "a.py", 2), f), "name");
+    fx_ok(tms_snapshot_set_function(s, fx_frame(s, "b.py", 1), gname), "name");
+    tma_groups g;
+    tms_error e;
+    CHECK("parse function",
+          tma_group_by_parse("function", &(tma_group_by){0}) == 0 &&
+          strcmp(tma_group_by_name(TMA_BY_FUNCTION), "function") == 0);
+    /* non-cumulative by function uses the stats: a.py:1 (11, 1) in f;
+     * b.py:1 (22, 2) + (1, 1) in g; c.py:4 (33, 3) unnamed */
+    CHECK("group by function (stats)",
+          tma_group(s, TMA_BY_FUNCTION, 0, &g, &e) == 0 && g.n == 3);
+    uint64_t fsz = 0, gsz = 0, unnamed = 0;
+    for (size_t i = 0; i < g.n; i++) {
+        const tma_key *k = &g.items[i].key;
+        if (k->function == f)
+            fsz += g.items[i].size;
+        else if (k->function == gname)
+            gsz += g.items[i].size;
+        else if (k->function == TMS_NONE)
+            unnamed += g.items[i].size;
+    }
+    CHECK("function groups sum their lines", fsz == 11 && gsz == 23 &&
+          unnamed == 33);
+    tma_groups_free(&g);
+    /* cumulative by function: T1 counts once in f and once in g; T2
+     * (recursion a.py:2, a.py:1, a.py:2) once in f */
+    CHECK("cumulative by function",
+          tma_group(s, TMA_BY_FUNCTION, 1, &g, &e) == 0 && g.cumulative);
+    fsz = gsz = 0;
+    for (size_t i = 0; i < g.n; i++) {
+        if (g.items[i].key.function == f)
+            fsz = g.items[i].size;
+        if (g.items[i].key.function == gname)
+            gsz = g.items[i].size;
+    }
+    CHECK("cumulative by function: hand sums", fsz == 150 + 7 &&
+          gsz == 150 + 1000);
+    tma_groups_free(&g);
+    CHECK("no peak: refused", tma_group_peak(s, TMA_BY_LINE, 0, &g, &e) ==
+          TMS_E_ARG && strstr(e.msg, "no peak") != NULL);
+    tms_peak_info p = { 1000, 579, 42 };
+    fx_ok(tms_snapshot_set_peak(s, &p), "peak");
+    fx_ok(tms_snapshot_add_peak_entry(s, T1, 500, 5), "entry");
+    fx_ok(tms_snapshot_add_peak_entry(s, T2, 70, 7), "entry");
+    fx_ok(tms_snapshot_add_peak_entry(s, T3, 9, 1), "entry");
+    CHECK("peak by line", tma_group_peak(s, TMA_BY_LINE, 0, &g, &e) == 0 &&
+          g.n == 3 && g.total_size == 579 && g.total_count == 13 &&
+          fx_is(fx_find_line(&g, "a.py", 1), 500, 5) &&
+          fx_is(fx_find_line(&g, "a.py", 2), 70, 7) &&
+          fx_is(fx_find_line(&g, NULL, TMS_LINENO_NONE), 9, 1) &&
+          fx_find_line(&g, "b.py", 1) == NULL);
+    tma_groups_free(&g);
+    CHECK("peak by file, cumulative",
+          tma_group_peak(s, TMA_BY_FILENAME, 1, &g, &e) == 0 &&
+          fx_is(fx_find_file(&g, "a.py"), 570, 12) &&
+          fx_is(fx_find_file(&g, "b.py"), 500, 5));
+    tma_groups_free(&g);
+    CHECK("peak by traceback", tma_group_peak(s, TMA_BY_TRACEBACK, 0, &g,
+                                              &e) == 0 && g.n == 3);
+    tma_groups_free(&g);
+    CHECK("peak by address: refused",
+          tma_group_peak(s, TMA_BY_ADDRESS, 0, &g, &e) == TMS_E_ARG);
+    /* a filter keeps peak entries by traceback, like traces */
+    tma_filter only_b = { 1, "b.py", 4, TMS_LINENO_NONE, 0 };
+    CHECK("filter the peak",
+          tma_snapshot_apply_filters(s, &only_b, 1, &e) == 0 &&
+          s->npeak == 0 && s->peak.recorded_size == 579);
+    tma_filter not_b = { 0, "b.py", 4, TMS_LINENO_NONE, 1 };
+    tms_snapshot_free(s);
+    s = snap_a(5, 1);
+    fx_ok(tms_snapshot_set_peak(s, &p), "peak");
+    fx_ok(tms_snapshot_add_peak_entry(s, T1, 500, 5), "entry");
+    fx_ok(tms_snapshot_add_peak_entry(s, T2, 70, 7), "entry");
+    CHECK("exclude by traceback drops T1 from the peak",
+          tma_snapshot_apply_filters(s, &not_b, 1, &e) == 0 &&
+          s->npeak == 1 && s->peak_entries[0].traceback == T2);
+    tms_snapshot_free(s);
+}
+
 int main(void)
 {
     test_group_names();
+    test_function_and_peak();
     test_group_stats_based();
     test_group_traces();
     test_group_unknown_frame_interned();

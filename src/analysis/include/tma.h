@@ -128,7 +128,9 @@ int tma_snapshot_filters_matched(const tms_snapshot *s,
 /* Snapshot.apply_filters: drop the traces the rule does not keep, using
  * s->header.traceback_limit.  With traces, stats are recomputed from the
  * kept traces; without traces, each stat is kept or dropped by its own
- * (filename, lineno) as a one-frame traceback.  Dictionaries are kept. */
+ * (filename, lineno) as a one-frame traceback.  The peak's entries are
+ * kept or dropped by their traceback, like traces (its summary stays).
+ * Dictionaries are kept. */
 int tma_snapshot_apply_filters(tms_snapshot *s, const tma_filter *filters,
                                size_t nfilters, tms_error *err);
 
@@ -156,10 +158,14 @@ typedef enum {
     TMA_BY_LINE = 1,
     TMA_BY_TRACEBACK = 2,
     TMA_BY_ADDRESS = 3,
+    /* (filename, function name) of a frame (format 1.1 names frames;
+     * unnamed frames of one file form one group, function unknown) */
+    TMA_BY_FUNCTION = 4,
 } tma_group_by;
+#define TMA_BY_LAST TMA_BY_FUNCTION
 
-/* "filename", "line", "traceback", "address" <-> enum; parse returns
- * TMS_E_ARG for anything else. */
+/* "filename", "line", "traceback", "address", "function" <-> enum; parse
+ * returns TMS_E_ARG for anything else. */
 int tma_group_by_parse(const char *name, tma_group_by *out);
 const char *tma_group_by_name(tma_group_by by);
 
@@ -167,10 +173,13 @@ const char *tma_group_by_name(tma_group_by by);
  * those of `snap`, so keys from different snapshots compare by value. */
 typedef struct tma_key {
     const tms_snapshot *snap;
-    uint32_t filename;   /* FILENAME, LINE: string id or TMS_NONE */
+    uint32_t filename;   /* FILENAME, LINE, FUNCTION: string id or TMS_NONE */
     int32_t lineno;      /* LINE */
     uint32_t traceback;  /* TRACEBACK: traceback id */
     uint64_t address;    /* ADDRESS */
+    uint32_t function;   /* FUNCTION: string id or TMS_NONE; LINE: the
+                            frame's function, for display only (a LINE key
+                            compares by filename and line) */
 } tma_key;
 
 typedef struct tma_stat {
@@ -259,6 +268,14 @@ int tma_group_totals(const tms_snapshot *s, const tma_tb_totals *t,
                      tma_group_by by, int cumulative, tma_groups *out,
                      tms_error *err);
 
+/* tma_group on the snapshot's peak (format 1.1 PEAK: the blocks alive,
+ * per traceback, in the state recorded at the high-water mark) instead of
+ * its live traces: the same rules and keys; non-cumulative FILENAME, LINE
+ * and FUNCTION use each traceback's most recent frame.  total_size and
+ * total_count are the recorded state's.  TMS_E_ARG if s has no peak, or
+ * for ADDRESS (the peak is kept per traceback, without addresses). */
+int tma_group_peak(const tms_snapshot *s, tma_group_by by, int cumulative,
+                   tma_groups *out, tms_error *err);
 /* Sum several groupings of the same kind by key value (tmtool --merge).
  * Keys of the result point into the snapshot where the key was first
  * seen, so all inputs' snapshots must outlive it. */
@@ -266,9 +283,10 @@ int tma_groups_merge(const tma_groups *parts, size_t nparts, tma_groups *out,
                      tms_error *err);
 void tma_groups_free(tma_groups *g);
 
-/* Key order by value: filename (unknown as ""), then lineno (unknown as 0);
- * tracebacks as sequences of such frames, most recent first; addresses as
- * integers.  Returns <0, 0, >0. */
+/* Key order by value: filename (unknown as ""), then lineno (unknown as 0)
+ * or function name (unknown as ""); tracebacks as sequences of
+ * (filename, lineno) frames, most recent first; addresses as integers.
+ * Returns <0, 0, >0. */
 int tma_key_cmp(tma_group_by by, const tma_key *a, const tma_key *b);
 
 /* The same key with its strings, frames (and their function names) and
