@@ -24,10 +24,18 @@ typedef struct tmt_rawframe {
 } tmt_rawframe;
 
 /* ---- frames.c: the one file that reads interpreter internals ---------- */
-/* Walk the calling thread's Python frames, most recent first.  Needs the
+/* Walk the calling thread's Python frames, most recent first, stopping
+ * before a frame whose code comes from one of tmt_root_files.  Needs the
  * GIL.  Returns the number stored (0 if there is no Python frame), or -1
  * if the thread's interpreter is not tmt_S.main_interp. */
 int tmt_frames_capture(tmt_rawframe *out, int limit);
+/* co_filename objects of the runner's and runpy's code: their frames and
+ * every older one are not the traced program's, so `python -m tmtrace
+ * run` keeps them out of tracebacks (strong references; none by
+ * default, which costs the hook one test). */
+#define TMT_ROOT_FILES 4
+extern PyObject *tmt_root_files[TMT_ROOT_FILES];
+extern int tmt_nroot_files;
 /* Line of (code, offset), or -1 if unknown.  No allocation. */
 int32_t tmt_frame_lineno(PyObject *code, int32_t offset);
 /* 1 if the calling thread holds a GIL now.  Not PyGILState_Check: through
@@ -38,6 +46,10 @@ int tmt_holds_gil(void);
 int tmt_holds_main(void);
 /* Borrowed co_filename of a code object (NULL if none). */
 PyObject *tmt_code_filename(PyObject *code);
+/* Borrowed qualified name of a code object: co_qualname from 3.11,
+ * co_name before (NULL if none).  Read when a snapshot is made, never in
+ * the hook. */
+PyObject *tmt_code_qualname(PyObject *code);
 /* Address of the main memory block of obj: what the allocator returned. */
 uintptr_t tmt_object_address(PyObject *obj);
 /* Interned-strings dictionary (size, length) where the interpreter lets it
@@ -70,7 +82,17 @@ typedef struct tmt_tb {
     uint64_t start;      /* into tb_frames */
     uint32_t filter_gen; /* generation the keep decision was made under */
     uint8_t keep;
+    /* Live blocks of this traceback, kept by tmt_trace_add/remove so a
+     * picture of the peak costs one pass over the tracebacks, not over
+     * the traces (peak.c).  The hook reads this entry anyway (keep). */
+    uint64_t live_size, live_count;
 } tmt_tb;
+
+/* One traceback's memory in the recorded peak state (peak.c). */
+typedef struct tmt_peak_entry {
+    uint32_t tb;
+    uint64_t size, count;
+} tmt_peak_entry;
 
 /* Traceback id of the empty traceback (no Python frame). */
 #define TMT_TB_EMPTY 0u
@@ -86,6 +108,11 @@ typedef struct tmt_tables {
     tmt_tb *tbs; uint32_t ntbs, captbs;
     uint32_t *tb_idx; size_t tb_icap;
     uint32_t *tb_frames; uint64_t ntbf, captbf;
+    /* The recorded peak state (peak.c): taken when traced reaches
+     * pk_next; pk_recorded bytes were traced then. */
+    size_t pk_next, pk_recorded;
+    int64_t pk_ns;
+    tmt_peak_entry *pk; size_t npk, cappk;
 } tmt_tables;
 
 /* ---- the tracer's state: one struct, one instance ------------------------
@@ -201,6 +228,15 @@ int tmt_map_remove(tmt_trace *tab, size_t cap, size_t *count,
                    uintptr_t addr, tmt_trace *old);
 /* Line of a frame, resolved once and cached. */
 int32_t tmt_frame_line(tmt_frame *fr);
+
+/* The peak (peak.c).  tmt_peak_record: copy the live per-traceback
+ * memory as the recorded peak state and set the next threshold; called
+ * from tmt_trace_add when traced reaches pk_next (no Python, no lock,
+ * module memory only), and by reset_peak and snapshots (GIL). */
+void tmt_peak_record(void);
+/* reset_peak(): the peak becomes the current traced size (CPython's
+ * tracemalloc.reset_peak) and the recorded state the current one. */
+void tmt_peak_reset(void);
 
 /* Detach the live tables (GIL and tmt_lock held) into *out and start
  * empty ones; then, WITHOUT the lock and with the GIL, release *out (which

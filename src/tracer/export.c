@@ -7,9 +7,12 @@
  * Runs with the GIL held throughout, after applying the pending map, and
  * nothing here allocates through Python: the snapshot is one instant.
  * Cost is linear in traces with one hash probe per trace into the
- * snapshot's traceback map: each code object's filename is interned once
- * and each distinct frame's line resolved once (the maps below; a single
- * trace goes without them). */
+ * snapshot's traceback map: each code object's filename and function name
+ * are interned once and each distinct frame's line resolved once (the maps
+ * below; a single trace goes without them).
+ *
+ * Function names are read here, never in the hook (names.c's encoder:
+ * nothing allocated through Python). */
 #include "core.h"
 
 
@@ -20,10 +23,27 @@
 typedef struct exporter {
     tms_snapshot *s;
     uint32_t *code_str;  /* code id -> string id (TMS_NONE: unknown) */
+    uint32_t *code_name; /* code id -> function name string id */
     uint32_t *frame_id;  /* our frame id -> snapshot frame id */
     uint32_t *tb_id;     /* our traceback id -> snapshot traceback id */
     uint32_t *scratch;
 } exporter;
+
+/* The qualified name of code id `code` as a snapshot string (TMS_NONE
+ * if it has none), by names.c's rule: nothing is allocated through
+ * Python and no exception is raised. */
+static int intern_code_name(exporter *x, uint32_t code, uint32_t *out)
+{
+    uint32_t len = 0;
+    char *name = tmt_name_copy(tmt_code_qualname(tmt_S.tables.codes[code].code),
+                               TMS_MAX_STRING_LEN, &len);
+    *out = TMS_NONE;
+    if (name == NULL)
+        return 0;   /* no name, or no memory for it: the name is unknown */
+    int r = tms_snapshot_intern_string(x->s, name, len, out);
+    tmt_free(name);
+    return r;
+}
 
 static int export_frame(exporter *x, uint32_t fid, uint32_t *out)
 {
@@ -44,11 +64,25 @@ static int export_frame(exporter *x, uint32_t fid, uint32_t *out)
         if (x->code_str)
             x->code_str[fr->code] = cs;
     }
+    uint32_t name = x->code_name ? x->code_name[fr->code] : NOT_YET;
+    if (name == NOT_YET) {
+        int r = intern_code_name(x, fr->code, &name);
+        if (r < 0)
+            return r;
+        if (x->code_name)
+            x->code_name[fr->code] = name;
+    }
     int32_t line = tmt_frame_line(fr);
     int r = tms_snapshot_intern_frame(x->s, cs, line < 0 ? TMS_LINENO_NONE : line,
                                       out);
-    if (r == 0 && x->frame_id)
+    if (r < 0)
+        return r;
+    if (x->frame_id)
         x->frame_id[fid] = *out;
+    /* Frames are (filename, lineno): when two functions share a line (a
+     * lambda on its caller's line), the first one exported names it. */
+    if (tms_frame_function(x->s, *out) == TMS_NONE && name != TMS_NONE)
+        r = tms_snapshot_set_function(x->s, *out, name);
     return r;
 }
 
@@ -87,6 +121,40 @@ void tmt_core_traced_memory(size_t *current, size_t *peak)
     *peak = tmt_S.tables.peak;
 }
 
+/* The recorded peak state (peak.c) as PEAK entries.  Several of our
+ * tracebacks can be one snapshot traceback (other offsets on the same
+ * lines), so entries are summed per snapshot traceback first. */
+static int export_peak(exporter *x)
+{
+    const tmt_tables *t = &tmt_S.tables;
+    tms_peak_info p = { t->peak, t->pk_recorded, t->pk_ns };
+    if (p.recorded_size > p.size)   /* cannot happen; keep the file valid */
+        p.recorded_size = p.size;
+    int r = tms_snapshot_set_peak(x->s, &p);
+    uint32_t *ids = tmt_malloc((t->npk + 1) * sizeof *ids);
+    if (r < 0 || ids == NULL) {
+        tmt_free(ids);
+        return r < 0 ? r : TMS_E_NOMEM;
+    }
+    for (size_t i = 0; r == 0 && i < t->npk; i++)
+        r = export_tb(x, t->pk[i].tb, &ids[i]);
+    tma_tb_total *acc = r == 0 ? tmt_calloc((size_t)x->s->ntracebacks + 1,
+                                            sizeof *acc) : NULL;
+    if (r == 0 && acc == NULL)
+        r = TMS_E_NOMEM;
+    for (size_t i = 0; r == 0 && i < t->npk; i++) {
+        acc[ids[i]].size += t->pk[i].size;
+        acc[ids[i]].count += t->pk[i].count;
+    }
+    for (uint32_t tb = 0; r == 0 && acc && tb < x->s->ntracebacks; tb++)
+        if (acc[tb].count)
+            r = tms_snapshot_add_peak_entry(x->s, tb, acc[tb].size,
+                                            acc[tb].count);
+    tmt_free(acc);
+    tmt_free(ids);
+    return r;
+}
+
 /* tracer.h's contract: 0, or -1 with a Python exception set.  Besides
  * traces and stats, the header's traceback limit and series id are set. */
 int tmt_core_export(struct tms_snapshot *s, int with_traces)
@@ -113,17 +181,24 @@ static int export_tables(tms_snapshot *s, int with_traces)
     fill_header(&s->header);
     tmt_drain_if_needed();
     const tmt_tables *t = &tmt_S.tables;
-    exporter x = {s, NULL, NULL, NULL, NULL};
+    exporter x = {s, NULL, NULL, NULL, NULL, NULL};
     tma_tb_total *per_tb = NULL;
     int r = TMS_E_NOMEM;
+    /* A state higher than the recorded one is a better picture of the
+     * peak; when the peak is now, the picture is exact. */
+    if (tmt_S.tracing && t->traced > t->pk_recorded)
+        tmt_peak_record();
     x.code_str = tmt_malloc((t->ncodes + 1) * sizeof(uint32_t));
+    x.code_name = tmt_malloc((t->ncodes + 1) * sizeof(uint32_t));
     x.frame_id = tmt_malloc((t->nframes + 1) * sizeof(uint32_t));
     x.tb_id = tmt_malloc((t->ntbs + 1) * sizeof(uint32_t));
     x.scratch = tmt_malloc(((size_t)TMT_MAX_LIMIT + 1) * sizeof(uint32_t));
     per_tb = tmt_calloc((size_t)t->ntbs + 1, sizeof *per_tb);
-    if (!x.code_str || !x.frame_id || !x.tb_id || !x.scratch || !per_tb)
+    if (!x.code_str || !x.code_name || !x.frame_id || !x.tb_id || !x.scratch ||
+        !per_tb)
         goto done;
     memset(x.code_str, 0xff, (t->ncodes + 1) * sizeof(uint32_t));
+    memset(x.code_name, 0xff, (t->ncodes + 1) * sizeof(uint32_t));
     memset(x.frame_id, 0xff, (t->nframes + 1) * sizeof(uint32_t));
     memset(x.tb_id, 0xff, (t->ntbs + 1) * sizeof(uint32_t));
 
@@ -144,6 +219,8 @@ static int export_tables(tms_snapshot *s, int with_traces)
     }
     if (with_traces)
         s->has_traces = 1;
+    if (tmt_S.tracing && (r = export_peak(&x)) < 0)
+        goto done;
     /* Stats per most recent frame, by libtma's rule.  x.tb_id is reused
      * as "snapshot frame of this traceback's most recent frame"
      * (traceback ids are no longer needed); several of our frames can
@@ -158,6 +235,7 @@ static int export_tables(tms_snapshot *s, int with_traces)
         r = tma_snapshot_stats_from_sums(s, x.tb_id, per_tb, t->ntbs, NULL);
 done:
     tmt_free(x.code_str);
+    tmt_free(x.code_name);
     tmt_free(x.frame_id);
     tmt_free(x.tb_id);
     tmt_free(x.scratch);
@@ -173,7 +251,7 @@ int tmt_core_export_trace(struct tms_snapshot *s, uintptr_t addr)
         return 0;
     tmt_trace copy = *e;
     /* One traceback: no maps, the snapshot's own interning dedups. */
-    exporter x = {s, NULL, NULL, NULL, NULL};
+    exporter x = {s, NULL, NULL, NULL, NULL, NULL};
     x.scratch = tmt_malloc(((size_t)TMT_MAX_LIMIT + 1) * sizeof(uint32_t));
     uint32_t tb;
     int r = x.scratch == NULL ? TMS_E_NOMEM : export_tb(&x, copy.tb, &tb);

@@ -59,6 +59,21 @@ static inline int iframe_skip(_PyInterpreterFrame *f)
 }
 #endif
 
+PyObject *tmt_root_files[TMT_ROOT_FILES];
+int tmt_nroot_files;
+
+/* A frame of the runner's (or runpy's) code: it and every older frame are
+ * not the program's.  Code compiled from one file shares one co_filename
+ * object, so a pointer compare per file suffices. */
+static inline int is_root(PyObject *code)
+{
+    PyObject *fn = ((PyCodeObject *)code)->co_filename;
+    for (int i = 0; i < tmt_nroot_files; i++)
+        if (fn == tmt_root_files[i])
+            return 1;
+    return 0;
+}
+
 int tmt_frames_capture(tmt_rawframe *out, int limit)
 {
     PyThreadState *ts = TMT_TSTATE();
@@ -67,6 +82,8 @@ int tmt_frames_capture(tmt_rawframe *out, int limit)
         return -1;
 #if PY_VERSION_HEX < 0x030B0000
     for (PyFrameObject *f = ts->frame; f != NULL && n < limit; f = f->f_back) {
+        if (tmt_nroot_files && is_root((PyObject *)f->f_code))
+            break;
         out[n].code = (PyObject *)f->f_code;
 #  if PY_VERSION_HEX >= 0x030A0000
         out[n].offset = f->f_lasti * (int)sizeof(_Py_CODEUNIT);
@@ -85,6 +102,8 @@ int tmt_frames_capture(tmt_rawframe *out, int limit)
     for (; f != NULL && n < limit; f = f->previous) {
         if (iframe_skip(f))
             continue;
+        if (tmt_nroot_files && is_root(iframe_code(f)))
+            break;
         out[n].code = iframe_code(f);
         out[n].offset = _PyInterpreterFrame_LASTI(f) * (int)sizeof(_Py_CODEUNIT);
         out[n].unused = 0;
@@ -118,6 +137,15 @@ int32_t tmt_frame_lineno(PyObject *code, int32_t offset)
 PyObject *tmt_code_filename(PyObject *code)
 {
     return ((PyCodeObject *)code)->co_filename;
+}
+
+PyObject *tmt_code_qualname(PyObject *code)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    return ((PyCodeObject *)code)->co_qualname;
+#else
+    return ((PyCodeObject *)code)->co_name; /* no qualified name before 3.11 */
+#endif
 }
 
 /* What the allocator returned for obj: objects tracked by the GC carry a

@@ -95,8 +95,9 @@ extern PyTypeObject tmt_Groups_Type;
 extern PyTypeObject tmt_Diff_Type;
 /* groups_from_dict, diff_from_list, render_top. */
 extern PyMethodDef tmt_group_functions[];
-/* SnapshotData.top_by: a Groups object keeping data alive. */
+/* SnapshotData.top_by: a Groups object keeping data alive; peak: group
+ * the recorded peak state (tma_group_peak) instead of the traces. */
 PyObject *tmt_groups_new(tmt_SnapshotData *data, const char *group_by,
-                         int cumulative);
+                         int cumulative, int peak);
 
 #endif

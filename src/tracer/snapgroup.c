@@ -75,6 +75,17 @@ static PyObject *key_obj(key_caches *kc, tma_group_by by, const tma_key *k,
         return tmt_pycache_str(c, k->filename);
     case TMA_BY_LINE:
         return frame_obj(c, k->filename, k->lineno, replace);
+    case TMA_BY_FUNCTION: {
+        /* (filename, function name); None for unknown ('' when asked) */
+        PyObject *name = (replace && k->filename == TMS_NONE)
+            ? PyUnicode_FromString("") : tmt_pycache_str(c, k->filename);
+        PyObject *fn = (replace && k->function == TMS_NONE)
+            ? PyUnicode_FromString("") : tmt_pycache_str(c, k->function);
+        PyObject *t = (name && fn) ? PyTuple_Pack(2, name, fn) : NULL;
+        Py_XDECREF(name);
+        Py_XDECREF(fn);
+        return t;
+    }
     case TMA_BY_ADDRESS:
         return PyLong_FromUnsignedLongLong(k->address);
     case TMA_BY_TRACEBACK:
@@ -191,13 +202,13 @@ static int i64_from_py(PyObject *obj, int64_t *out)
 /* ---- Groups -------------------------------------------------------------- */
 
 PyObject *tmt_groups_new(tmt_SnapshotData *data, const char *group_by,
-                         int cumulative)
+                         int cumulative, int peak)
 {
     tma_group_by by;
     if (tma_group_by_parse(group_by, &by) < 0) {
         PyErr_Format(PyExc_ValueError,
-                     "group_by must be 'filename', 'line', 'address' or "
-                     "'traceback', not '%s'", group_by);
+                     "group_by must be 'filename', 'line', 'address', "
+                     "'traceback' or 'function', not '%s'", group_by);
         return NULL;
     }
     tmt_Groups *self = PyObject_New(tmt_Groups, &tmt_Groups_Type);
@@ -207,7 +218,8 @@ PyObject *tmt_groups_new(tmt_SnapshotData *data, const char *group_by,
     Py_INCREF(data);
     self->data = (PyObject *)data;
     tms_error err = {0, ""};
-    int rc = tma_group(data->snap, by, cumulative, &self->g, &err);
+    int rc = peak ? tma_group_peak(data->snap, by, cumulative, &self->g, &err)
+                  : tma_group(data->snap, by, cumulative, &self->g, &err);
     if (rc < 0) {
         Py_DECREF(self);
         return tmt_raise_tms(rc, &err, 0, NULL);

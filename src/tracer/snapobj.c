@@ -408,10 +408,46 @@ static PyObject *sd_build_stats(tmt_SnapshotData *self, PyObject *unused)
 static PyObject *sd_top_by(tmt_SnapshotData *self, PyObject *args)
 {
     const char *group_by;
-    int cumulative = 0;
-    if (!PyArg_ParseTuple(args, "s|p:top_by", &group_by, &cumulative))
+    int cumulative = 0, peak = 0;
+    if (!PyArg_ParseTuple(args, "s|pp:top_by", &group_by, &cumulative, &peak))
         return NULL;
-    return tmt_groups_new(self, group_by, cumulative);
+    return tmt_groups_new(self, group_by, cumulative, peak);
+}
+
+/* (size, recorded_size, recorded_ns) of the peak, or None (SPEC §4.11). */
+static PyObject *sd_get_peak(tmt_SnapshotData *self, void *unused)
+{
+    (void)unused;
+    const tms_snapshot *s = self->snap;
+    if (!s->has_peak)
+        Py_RETURN_NONE;
+    return Py_BuildValue("(KKL)", (unsigned long long)s->peak.size,
+                         (unsigned long long)s->peak.recorded_size,
+                         (long long)s->peak.recorded_ns);
+}
+
+/* {(filename, lineno): qualified function name} of the named frames. */
+static PyObject *sd_functions(tmt_SnapshotData *self, PyObject *unused)
+{
+    (void)unused;
+    const tms_snapshot *s = self->snap;
+    tmt_pycache c;
+    if (tmt_pycache_init(&c, s) < 0)
+        return NULL;
+    PyObject *d = PyDict_New();
+    for (uint32_t f = 0; d != NULL && f < s->nframes; f++) {
+        uint32_t name = tms_frame_function(s, f);
+        if (name == TMS_NONE)
+            continue;
+        PyObject *key = tmt_pycache_frame(&c, f);
+        PyObject *val = key ? tmt_pycache_str(&c, name) : NULL;
+        if (val == NULL || PyDict_SetItem(d, key, val) < 0)
+            Py_CLEAR(d);
+        Py_XDECREF(key);
+        Py_XDECREF(val);
+    }
+    tmt_pycache_done(&c);
+    return d;
 }
 
 static PyObject *sd_apply_filters(tmt_SnapshotData *self, PyObject *filters)
@@ -519,6 +555,8 @@ static PyObject *get_header_text(tmt_SnapshotData *self, void *field)
 
 #define HDR(f) ((void *)offsetof(tms_header, f))
 static PyGetSetDef sd_getset[] = {
+    {"peak", (getter)sd_get_peak, NULL,
+     "(size, recorded_size, recorded_ns) of the peak, or None", NULL},
     {"timestamp_ns", (getter)get_i64, (setter)set_i64,
      "creation time, ns since the Unix epoch", HDR(timestamp_ns)},
     {"pid", (getter)get_i64, (setter)set_i64, "process id", HDR(pid)},
@@ -556,7 +594,9 @@ static PyMethodDef sd_methods[] = {
     {"build_stats", (PyCFunction)sd_build_stats, METH_NOARGS,
      "{filename: {lineno: (size, count)}}"},
     {"top_by", (PyCFunction)sd_top_by, METH_VARARGS,
-     "top_by(group_by, cumulative=False) -> Groups"},
+     "top_by(group_by, cumulative=False, peak=False) -> Groups"},
+    {"functions", (PyCFunction)sd_functions, METH_NOARGS,
+     "{(filename, lineno): function name} of the named frames"},
     {"apply_filters", (PyCFunction)sd_apply_filters, METH_O,
      "apply_filters([Filter]): drop traces and stats in place"},
     {NULL, NULL, 0, NULL},

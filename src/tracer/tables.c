@@ -76,6 +76,7 @@ void tmt_tables_release(tmt_tables *t)
     tmt_free(t->tbs);
     tmt_free(t->tb_idx);
     tmt_free(t->tb_frames);
+    tmt_free(t->pk);
     memset(t, 0, sizeof *t);
 }
 
@@ -198,11 +199,19 @@ int tmt_trace_add(uintptr_t addr, size_t size, uint32_t tb)
         return -1;
     /* A replaced trace is a block we never saw freed (its free bypassed
      * the hooks, or it was resized in place). */
-    if (old.addr)
+    if (old.addr) {
         t->traced -= old.size;
+        t->tbs[old.tb].live_size -= old.size;
+        t->tbs[old.tb].live_count--;
+    }
+    t->tbs[tb].live_size += size;
+    t->tbs[tb].live_count++;
     t->traced += size;
-    if (t->traced > t->peak)
+    if (t->traced > t->peak) {
         t->peak = t->traced;
+        if (t->traced >= t->pk_next)   /* rare: see peak.c for the rule */
+            tmt_peak_record();
+    }
     /* Every change of the traced size passes here or in remove below
      * (hooks, realloc, the pending-map drain): the one place a scheduled
      * task can notice it is due.  One load while none is scheduled. */
@@ -234,6 +243,8 @@ int tmt_trace_remove(uintptr_t addr, tmt_trace *old)
     if (!tmt_map_remove(t->traces, t->tcap, &t->tcount, addr, &o))
         return 0;
     t->traced -= o.size;
+    t->tbs[o.tb].live_size -= o.size;
+    t->tbs[o.tb].live_count--;
     tmt_tasks_check(t->traced);
     if (old)
         *old = o;
@@ -402,7 +413,7 @@ uint32_t tmt_tb_intern(const tmt_rawframe *f, int n)
     }
     t->ntbf += (uint64_t)n;
     uint32_t id = t->ntbs++;
-    t->tbs[id] = (tmt_tb){h, (uint32_t)n, start, 0, 0};
+    t->tbs[id] = (tmt_tb){h, (uint32_t)n, start, 0, 0, 0, 0};
     t->tb_idx[i] = id + 1;
     if ((size_t)t->ntbs * 2 > t->tb_icap)
         index_grow(&t->tb_idx, &t->tb_icap, t, tb_hash_id);

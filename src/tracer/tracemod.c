@@ -55,6 +55,63 @@ static PyObject *f_get_traced_memory(PyObject *self, PyObject *unused)
     return Py_BuildValue("(nn)", (Py_ssize_t)size, (Py_ssize_t)peak);
 }
 
+/* CPython's tracemalloc.reset_peak(): the peak becomes the current size;
+ * here the recorded peak state (peak.c) becomes the current state too. */
+static PyObject *f_reset_peak(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    if (tmt_S.tracing)
+        tmt_peak_reset();
+    Py_RETURN_NONE;
+}
+
+/* _set_root_codes(codes): frames of code from the same files as these code
+ * objects, and every older frame, are left out of tracebacks (the
+ * runner's, see frames.c); () keeps all.  The per-thread caches compare
+ * frames, so tracebacks interned before stay valid. */
+static PyObject *f_set_root_codes(PyObject *self, PyObject *codes)
+{
+    (void)self;
+    PyObject *files[TMT_ROOT_FILES];
+    int n = 0;
+    if (!PyTuple_Check(codes)) {
+        PyErr_SetString(PyExc_TypeError, "_set_root_codes needs a tuple");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(codes); i++) {
+        PyObject *c = PyTuple_GET_ITEM(codes, i);
+        if (!PyCode_Check(c)) {
+            PyErr_SetString(PyExc_TypeError, "_set_root_codes needs code "
+                            "objects");
+            return NULL;
+        }
+        PyObject *fn = ((PyCodeObject *)c)->co_filename;
+        int seen = 0;
+        for (int k = 0; k < n; k++)
+            seen |= files[k] == fn;
+        if (seen)
+            continue;
+        if (n == TMT_ROOT_FILES) {
+            PyErr_SetString(PyExc_ValueError, "too many root files");
+            return NULL;
+        }
+        files[n++] = fn;
+    }
+    PyObject *old[TMT_ROOT_FILES];
+    int nold = tmt_nroot_files;
+    memcpy(old, tmt_root_files, sizeof old);
+    tmt_nroot_files = 0;   /* the hook reads these under the GIL we hold */
+    for (int k = 0; k < n; k++) {
+        Py_INCREF(files[k]);
+        tmt_root_files[k] = files[k];
+    }
+    tmt_nroot_files = n;
+    for (int k = 0; k < nold; k++)
+        Py_DECREF(old[k]);
+    Py_RETURN_NONE;
+}
+
 static PyObject *f_get_traceback_limit(PyObject *self, PyObject *unused)
 {
     (void)self;
@@ -282,7 +339,13 @@ static PyMethodDef core_methods[] = {
      "Clear traces, the traced-memory peak and the arena counter."},
     {"get_traced_memory", f_get_traced_memory, METH_NOARGS,
      "(size, max_size) of traced blocks."},
+    {"reset_peak", f_reset_peak, METH_NOARGS,
+     "Set the peak of traced memory to its current size (as CPython's "
+     "tracemalloc.reset_peak); the peak picture restarts from now."},
     {"get_traceback_limit", f_get_traceback_limit, METH_NOARGS, NULL},
+    {"_set_root_codes", f_set_root_codes, METH_O,
+     "Leave frames of code from these code objects' files, and older ones, "
+     "out of tracebacks (the runner's; (): keep all)."},
     {"set_traceback_limit", f_set_traceback_limit, METH_O, NULL},
     {"get_trace", f_get_trace, METH_O,
      "(size, traceback tuple) of the block at address, or None."},

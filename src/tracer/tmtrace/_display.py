@@ -15,7 +15,7 @@ from ._task import Task, _int_arg, _validated
 
 __all__ = ["DisplayTop", "DisplayTopTask"]
 
-_GROUP_BY = ("address", "filename", "line", "traceback")
+_GROUP_BY = ("address", "filename", "function", "line", "traceback")
 
 
 def _check_count(count):

@@ -18,10 +18,11 @@ import gc
 
 import _tmtrace
 
-__all__ = ["Metric", "Snapshot", "GroupedStats", "StatsDiff"]
+__all__ = ["Metric", "Snapshot", "GroupedStats", "StatsDiff", "Peak"]
 
 _FORMATS = ("int", "percent", "size")
-_GROUP_BY = ("filename", "line", "address", "traceback")
+# PEP 454's groupings, plus 'function': (filename, qualified name) keys
+_GROUP_BY = ("filename", "line", "address", "traceback", "function")
 _UNSET = object()
 
 
@@ -191,6 +192,41 @@ class GroupedStats:
         return "<GroupedStats group_by=%r cumulative=%r %d keys>" % (
             self.group_by, self.cumulative,
             len(self._groups) if self._stats is None else len(self._stats))
+
+
+# ---- Peak ------------------------------------------------------------------------
+
+class Peak:
+    """Traced memory at its high-water mark, as a snapshot carries it.
+
+    ``size`` is the peak (get_traced_memory()[1] when the snapshot was
+    taken); ``recorded_size`` the traced memory of the state recorded near
+    it, at ``timestamp``.  The tracer records a new state whenever memory
+    passes the last one by a step (docs/peak.md), so
+    ``size - recorded_size`` is below that step.  ``top_by`` groups the
+    recorded state like Snapshot.top_by groups the traces ('address'
+    excepted: the peak is kept per traceback).
+    """
+
+    def __init__(self, data, timestamp, metrics):
+        self._data = data
+        self.size, self.recorded_size, ns = data.peak
+        self.timestamp = _from_ns(ns)
+        self._snapshot_timestamp = timestamp
+        self._metrics = metrics
+
+    def top_by(self, group_by, cumulative=False):
+        if group_by not in _GROUP_BY or group_by == "address":
+            raise ValueError("the peak is grouped by 'filename', 'line', "
+                             "'traceback' or 'function', not %r"
+                             % (group_by,))
+        groups = self._data.top_by(group_by, bool(cumulative), True)
+        return GroupedStats._from_groups(self._snapshot_timestamp, groups,
+                                         dict(self._metrics))
+
+    def __repr__(self):
+        return "<Peak size=%d recorded_size=%d timestamp=%s>" % (
+            self.size, self.recorded_size, self.timestamp)
 
 
 # ---- Snapshot ------------------------------------------------------------------
@@ -436,14 +472,33 @@ class Snapshot:
         self._stats_derived = False
 
     def top_by(self, group_by, cumulative=False):
-        """Group by 'filename', 'line', 'address' (or 'traceback');
-        cumulative is ignored for 'address' and when traceback_limit < 2."""
+        """Group by 'filename', 'line', 'address' (or 'traceback', or
+        'function': (filename, qualified name) keys); cumulative is ignored
+        for 'address' and when traceback_limit < 2."""
         if group_by not in _GROUP_BY:
             raise ValueError("group_by must be one of %s, not %r"
                              % (", ".join(map(repr, _GROUP_BY)), group_by))
         groups = self._cdata().top_by(group_by, bool(cumulative))
         return GroupedStats._from_groups(self.timestamp, groups,
                                          dict(self.metrics))
+
+    @property
+    def functions(self):
+        """{(filename, lineno): qualified function name} (co_qualname from
+        Python 3.11, co_name before) of the frames the snapshot names;
+        empty for a snapshot built by hand or read from a format 1.0
+        file."""
+        if self._data is None:
+            return {}
+        return self._data.functions()
+
+    @property
+    def peak(self):
+        """The Peak of traced memory this snapshot carries, or None (a
+        snapshot built by hand, or a file written before format 1.1)."""
+        if self._data is None or self._data.peak is None:
+            return None
+        return Peak(self._data, self.timestamp, dict(self.metrics))
 
     def __repr__(self):
         return "<Snapshot pid=%r timestamp=%s traces=%s>" % (

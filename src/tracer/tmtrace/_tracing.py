@@ -13,7 +13,8 @@ import _tmtrace
 
 __all__ = [
     "enable", "disable", "is_enabled", "clear_traces",
-    "get_traced_memory", "get_traceback_limit", "set_traceback_limit",
+    "get_traced_memory", "reset_peak", "get_traceback_limit",
+    "set_traceback_limit",
     "get_trace", "get_traces", "get_object_address", "get_object_trace",
     "get_stats",
     "add_filter", "add_include_filter", "add_exclude_filter",
@@ -27,6 +28,7 @@ enable = _tmtrace.enable
 is_enabled = _tmtrace.is_enabled
 clear_traces = _tmtrace.clear_traces
 get_traced_memory = _tmtrace.get_traced_memory
+reset_peak = _tmtrace.reset_peak
 get_traceback_limit = _tmtrace.get_traceback_limit
 set_traceback_limit = _tmtrace.set_traceback_limit
 get_trace = _tmtrace.get_trace
