@@ -35,8 +35,10 @@ would: same sys.argv, __main__, sys.path[0], exit status (sys.exit codes;
 
 Snapshots are written to DIR as tmtrace-<pid>-<counter>.tms: on the
 schedule given by --delay and/or --threshold (at most 2 a second), plus a
-final one at exit.  Where they went is printed on stderr at exit.  Read
-them with tmtool top/diff or tmtrace.Snapshot.load.
+final one when the program's main code has finished (its globals still
+alive).  Every file also holds the peak: `tmtool top --peak FILE` shows
+what held memory when it was highest.  Where they went is printed on
+stderr at exit.  Read them with tmtool top/diff or tmtrace.Snapshot.load.
 
 Child processes: Python children (subprocess, multiprocessing spawn and
 forkserver) are traced with the same settings through the TMTRACE*
@@ -218,6 +220,7 @@ def main(argv=None):
         return 2
     # The runner serves `tmtool watch --pid` unless TMTRACE_LIVE=0.
     live = os.environ.get("TMTRACE_LIVE", "").strip() != "0"
+    _hide_runner_frames()   # before tracing starts: nothing shows them
     _runner.start(args.nframe, args.output, args.delay, args.threshold,
                   args.traces, verbose=True, live=live)
     try:
@@ -225,16 +228,47 @@ def main(argv=None):
         if kind == "module":
             # run_module sets sys.argv[0] to the module's file, as -m does;
             # sys.path[0] is already the current directory (we run as -m).
-            runpy.run_module(name, run_name="__main__", alter_sys=True)
+            program_globals = runpy.run_module(name, run_name="__main__",
+                                               alter_sys=True)
         else:
             sys.path[0] = os.path.dirname(os.path.abspath(name))
-            runpy.run_path(name, run_name="__main__")
+            program_globals = runpy.run_path(name, run_name="__main__")
     except (SystemExit, KeyboardInterrupt):
+        # The traceback's frames still hold the program's globals.
+        _runner.final_snapshot()
         raise
     except BaseException:
+        _runner.final_snapshot()
         etype, value, tb = sys.exc_info()
         tb = _program_tb(tb)
         # The hook prints value.__traceback__ on recent versions.
         sys.excepthook(etype, value.with_traceback(tb), tb)
         return 1
+    # The main code is done; the copy of its globals runpy returned keeps
+    # what they hold alive until this last snapshot is written (at exit,
+    # runpy has dropped the program's module and its data with it).
+    _runner.final_snapshot()
+    del program_globals
     return 0
+
+
+def _hide_runner_frames():
+    # The runner (this package's files) and runpy are the outermost frames
+    # of every Python stack of the program: a frame of their code and every
+    # older one are left out of tracebacks, so the program's tracebacks end
+    # at its own module (or at importlib, for what the runner imports).
+    # Their code is what is on the stack right now.  A program that itself
+    # calls runpy is cut there too.
+    import runpy
+    import _tmtrace
+    codes, files = [runpy.run_path.__code__], set()
+    frame = sys._getframe()
+    while frame is not None:
+        codes.append(frame.f_code)
+        frame = frame.f_back
+    unique = []
+    for code in codes:
+        if code.co_filename not in files and len(files) < 4:
+            files.add(code.co_filename)
+            unique.append(code)
+    _tmtrace._set_root_codes(tuple(unique))

@@ -4,7 +4,8 @@ variable (see _startup).
 
 A session enables tracing, schedules a TakeSnapshotTask writing
 ``<output>/tmtrace-<pid>-<counter>.tms`` on a delay and/or a memory
-threshold, and takes a final snapshot at exit.  It says where the files
+threshold, and takes a final snapshot at exit (under ``python -m tmtrace
+run``, as soon as the program's main code is done: _cmdline).  It says where the files
 went only when asked (``verbose``: the runner asks; the variable mode is
 silent unless TMTRACE_VERBOSE=1), because a traced program's stderr is
 its own: test suites compare it, and a program that moved its descriptors
@@ -234,6 +235,12 @@ def _live_start(verbose):
 
 
 def _at_exit():
+    final_snapshot()
+
+
+def final_snapshot():
+    """The running session's last snapshot, now (once: exit does not take
+    another)."""
     if _session is not None:
         _session.final_snapshot()
 
