@@ -74,14 +74,21 @@ void tma_text_filename(FILE *f, const char *filename, int parts)
     free(big);
 }
 
+/* "file:line (function)"; the function only when the file names it
+ * (format 1.1). */
 static void put_frame(FILE *f, const tma_text_opts *o, const tms_snapshot *s,
-                      uint32_t filename, int32_t lineno)
+                      uint32_t filename, int32_t lineno, uint32_t function)
 {
     tma_text_filename(f, string_of(s, filename), o->filename_parts);
     if (lineno == TMS_LINENO_NONE)
         fputs(":?", f);
     else
         fprintf(f, ":%" PRId32, lineno);
+    if (string_of(s, function) != NULL) {   /* file text: escaped */
+        fputs(" (", f);
+        tma_text_escaped(f, string_of(s, function));
+        fputc(')', f);
+    }
 }
 
 void tma_text_key(FILE *f, const tma_text_opts *o, const tma_key *key)
@@ -92,16 +99,25 @@ void tma_text_key(FILE *f, const tma_text_opts *o, const tma_key *key)
         tma_text_filename(f, string_of(s, key->filename), o->filename_parts);
         break;
     case TMA_BY_LINE:
-        put_frame(f, o, s, key->filename, key->lineno);
+        put_frame(f, o, s, key->filename, key->lineno, key->function);
         break;
+    case TMA_BY_FUNCTION: {
+        const char *name = string_of(s, key->function);
+        tma_text_filename(f, string_of(s, key->filename), o->filename_parts);
+        fputs(" (", f);
+        tma_text_escaped(f, name ? name : "?");
+        fputc(')', f);
+        break;
+    }
     case TMA_BY_TRACEBACK:
         if (key->traceback >= s->ntracebacks ||
             tms_traceback_len(s, key->traceback) == 0) {
-            put_frame(f, o, s, TMS_NONE, TMS_LINENO_NONE);
+            put_frame(f, o, s, TMS_NONE, TMS_LINENO_NONE, TMS_NONE);
         } else {
-            const tms_frame *fr =
-                &s->frames[tms_traceback_frames(s, key->traceback)[0]];
-            put_frame(f, o, s, fr->filename, fr->lineno);
+            uint32_t fid = tms_traceback_frames(s, key->traceback)[0];
+            const tms_frame *fr = &s->frames[fid];
+            put_frame(f, o, s, fr->filename, fr->lineno,
+                      tms_frame_function(s, fid));
         }
         break;
     case TMA_BY_ADDRESS:
@@ -117,6 +133,7 @@ static const char *per_text(tma_group_by by)
     case TMA_BY_LINE: return "filename and line number";
     case TMA_BY_TRACEBACK: return "traceback";
     case TMA_BY_ADDRESS: return "address";
+    case TMA_BY_FUNCTION: return "function";
     }
     return "?";
 }
@@ -178,13 +195,20 @@ void tma_text_traceback(FILE *f, const tma_text_opts *o,
     if (n == 0)
         fprintf(f, "    File \"???\", line ?\n");
     for (uint32_t i = 0; i < n; i++) {
-        const tms_frame *fr = &s->frames[tms_traceback_frames(s, tb)[i]];
+        uint32_t fid = tms_traceback_frames(s, tb)[i];
+        const tms_frame *fr = &s->frames[fid];
+        const char *name = string_of(s, tms_frame_function(s, fid));
         fputs("    File \"", f);
         tma_text_filename(f, string_of(s, fr->filename), o->filename_parts);
         if (fr->lineno == TMS_LINENO_NONE)
-            fputs("\", line ?\n", f);
+            fputs("\", line ?", f);
         else
-            fprintf(f, "\", line %" PRId32 "\n", fr->lineno);
+            fprintf(f, "\", line %" PRId32, fr->lineno);
+        if (name != NULL) {   /* as Python prints a traceback */
+            fputs(", in ", f);
+            tma_text_escaped(f, name);
+        }
+        fputc('\n', f);
     }
 }
 
@@ -270,16 +294,27 @@ int tma_text_report(FILE *f, const tma_text_opts *o, const tma_text_side *cur,
     /* titles name files: escaped like every name */
     fputs(tma_color_on(o->color, TMA_ROLE_NAME), f);
     tma_text_escaped(f, cur->title);
-    fprintf(f, "%s: %s%s %zu allocations per %s%s", tma_color_off(o->color),
+    fprintf(f, "%s: %s%s %zu allocations per %s%s%s", tma_color_off(o->color),
             tma_color_on(o->color, TMA_ROLE_TITLE),
             cur->groups->cumulative ? "Cumulative top" : "Top", shown,
-            per_text(o->by), tma_color_off(o->color));
+            per_text(o->by), o->peak ? " at the peak" : "",
+            tma_color_off(o->color));
     if (compared) {
         fputs(" (compared to ", f);
         tma_text_escaped(f, old->title);
         fputc(')', f);
     }
     fputc('\n', f);
+    if (o->peak && cur->metrics != NULL && cur->metrics->has_peak) {
+        /* how close the state shown is to the true peak (SPEC §4.11) */
+        char a[64], b[64];
+        tma_size_format(a, sizeof a, (int64_t)cur->metrics->peak.size, 0);
+        tma_size_format(b, sizeof b,
+                        (int64_t)cur->metrics->peak.recorded_size, 0);
+        fprintf(f, "Peak: %s%s%s; the state shown: %s\n",
+                tma_color_on(o->color, TMA_ROLE_NAME), a,
+                tma_color_off(o->color), b);
+    }
     for (size_t i = 0; i < shown; i++) {
         const tma_diff_item *it = &d->items[i];
         fprintf(f, "%s#%zu%s: ", tma_color_on(o->color, TMA_ROLE_RANK), i + 1,

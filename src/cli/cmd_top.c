@@ -18,6 +18,7 @@ typedef struct top_ctx {
     tm_pid live;
     tm_format format;
     int merge;
+    int peak;
     int has_address;
     uint64_t address;
 } top_ctx;
@@ -46,6 +47,9 @@ static const tm_opt top_opts[] = {
                 "add up files of one moment (one per process) into one top"),
     TM_OPT_CALLBACK(0, "address", "ADDR", opt_address, 0,
                     "show one memory block (size and traceback) in each file"),
+    TM_OPT_FLAG(0, "peak", top_ctx, peak,
+                "show memory at its peak (the state the tracer recorded at "
+                "the high-water mark) instead of when the snapshot was taken"),
     TM_OPT_END,
 };
 
@@ -57,7 +61,8 @@ static const tm_command top_command = {
         "Show the biggest allocation sites of a snapshot.  Several files of one\n"
         "series are shown in time order, each compared with the previous one;\n"
         "files of one moment from several processes are added up with --merge.\n"
-        "With --pid, a running traced process is read as it is now.",
+        "With --pid, a running traced process is read as it is now.\n"
+        "With --peak, the sites that held memory when it was at its highest.",
     .min_files = 0,
     .max_files = -1,
     .files_needed = "at least one FILE",
@@ -321,6 +326,13 @@ int cmd_top(int argc, char **argv)
         rc = TM_EXIT_USAGE;
         goto out;
     }
+    if (c.peak && (c.has_address || c.display.by == TMA_BY_ADDRESS)) {
+        tm_error("--peak cannot show addresses: the peak is kept per "
+                 "traceback");
+        rc = TM_EXIT_USAGE;
+        goto out;
+    }
+    c.display.peak = c.peak;
     if (c.has_address) {
         rc = top_address(&c, a.files, a.nfiles);
         goto out;

@@ -10,7 +10,7 @@ static int opt_group_by(void *ctx, const tm_opt *o, const char *arg)
     (void)o;
     if (tma_group_by_parse(arg, &((tm_display *)ctx)->by) < 0) {
         tm_error("unknown grouping '%s' (expected filename, line, "
-                 "traceback or address)", arg);
+                 "function, traceback or address)", arg);
         return -1;
     }
     return 0;
@@ -31,7 +31,7 @@ static int opt_filename_parts(void *ctx, const tm_opt *o, const char *arg)
 
 const tm_opt tm_display_opts[] = {
     TM_OPT_CALLBACK(0, "group-by", "KEY", opt_group_by, 0,
-                    "filename, line (default), traceback or address"),
+                    "filename, line (default), function, traceback or address"),
     TM_OPT_FLAG(0, "cumulative", tm_display, cumulative,
                 "count a block under every frame of its traceback"),
     TM_OPT_CALLBACK('n', "count", "N", opt_count, 0,
@@ -64,7 +64,9 @@ void tm_display_init(tm_display *d)
 
 unsigned tm_display_load_flags(const tm_display *d, const tm_filters *f)
 {
-    int need = d->by == TMA_BY_TRACEBACK || d->by == TMA_BY_ADDRESS ||
-               d->cumulative || f->n > 0;
+    /* the peak is kept per traceback, in its own sections */
+    int need = !d->peak && (d->by == TMA_BY_TRACEBACK ||
+                            d->by == TMA_BY_ADDRESS || d->cumulative ||
+                            f->n > 0);
     return need ? 0 : TMS_LOAD_SKIP_TRACES;
 }

@@ -17,6 +17,7 @@ typedef struct tm_display {
      * every report were noise; --metrics 1, --no-metrics 0. */
     int show_metrics;
     int growth_only;       /* diff --growth-only: list only what grew */
+    int peak;              /* top --peak: group the recorded peak state */
 } tm_display;
 
 /* --group-by, --cumulative, -n, --filename-parts, --no-*; their group's

@@ -11,7 +11,7 @@
  * on s->traces). */
 static int streams(const tm_display *d, const tm_filters *f)
 {
-    return f->n == 0 && d->by != TMA_BY_ADDRESS &&
+    return f->n == 0 && d->by != TMA_BY_ADDRESS && !d->peak &&
            !(tm_display_load_flags(d, f) & TMS_LOAD_SKIP_TRACES);
 }
 
@@ -20,8 +20,9 @@ int tm_group_snapshot(const tm_display *d, const tms_snapshot *s,
                       tma_groups *out)
 {
     tms_error err = { 0 };
-    int rc = t != NULL ? tma_group_totals(s, t, d->by, d->cumulative, out, &err)
-                       : tma_group(s, d->by, d->cumulative, out, &err);
+    int rc = d->peak ? tma_group_peak(s, d->by, d->cumulative, out, &err)
+             : t != NULL ? tma_group_totals(s, t, d->by, d->cumulative, out, &err)
+                         : tma_group(s, d->by, d->cumulative, out, &err);
     if (rc < 0) {
         tm_report_error("group", path, &err);
         return tm_exit_for_status(rc);

@@ -1,6 +1,8 @@
 /* render_csv.c -- a report as CSV rows under one header:
  * file,previous,kind,rank,key,filename,lineno,address,traceback,
- * size,size_diff,count,count_diff,average; kind is entry, rest or total. */
+ * size,size_diff,count,count_diff,average,function; kind is entry, rest or
+ * total.  function (format 1.1) came last so that the columns before it
+ * keep their places. */
 #include "render.h"
 
 #include <inttypes.h>
@@ -9,7 +11,7 @@
 void tm_report_csv_header(FILE *f)
 {
     fputs("file,previous,kind,rank,key,filename,lineno,address,traceback,"
-          "size,size_diff,count,count_diff,average\n", f);
+          "size,size_diff,count,count_diff,average,function\n", f);
 }
 
 char *tm_traceback_csv_text(const tms_snapshot *s, uint32_t tb)
@@ -35,7 +37,7 @@ static void csv_row(FILE *f, const tm_report *r, const tm_display *d,
 {
     char num[24] = "", line[24] = "", addr[32] = "";
     char *key = NULL, *tb = NULL;
-    const char *filename = "", *lineno = "", *address = "";
+    const char *filename = "", *lineno = "", *address = "", *function = NULL;
     const tms_snapshot *s = it->key.snap;
     tm_csv_field(f, r->cur.name, 0);
     tm_csv_field(f, r->old.groups ? r->old.name : "", 0);
@@ -45,8 +47,15 @@ static void csv_row(FILE *f, const tm_report *r, const tm_display *d,
     tm_csv_field(f, num, 0);
     if (has_key) {
         key = tm_key_text(d, &it->key);
-        if (d->by == TMA_BY_FILENAME || d->by == TMA_BY_LINE)
+        if (d->by == TMA_BY_FILENAME || d->by == TMA_BY_LINE ||
+            d->by == TMA_BY_FUNCTION)
             filename = tm_string_of(s, it->key.filename);
+        if (d->by == TMA_BY_LINE || d->by == TMA_BY_FUNCTION)
+            function = tm_string_of(s, it->key.function);
+        if (d->by == TMA_BY_TRACEBACK &&
+            tms_traceback_len(s, it->key.traceback) > 0)
+            function = tm_string_of(s, tms_frame_function(
+                s, tms_traceback_frames(s, it->key.traceback)[0]));
         if (d->by == TMA_BY_LINE && it->key.lineno != TMS_LINENO_NONE) {
             snprintf(line, sizeof line, "%" PRId32, it->key.lineno);
             lineno = line;
@@ -68,9 +77,9 @@ static void csv_row(FILE *f, const tm_report *r, const tm_display *d,
     fprintf(f, "%" PRIu64 ",%" PRId64 ",%" PRIu64 ",%" PRId64 ",", it->size,
             it->size_diff, it->count, it->count_diff);
     if (it->count)
-        fprintf(f, "%" PRIu64 "\n", it->size / it->count);
-    else
-        fputc('\n', f);
+        fprintf(f, "%" PRIu64, it->size / it->count);
+    fputc(',', f);
+    tm_csv_field(f, function ? function : "", 1);
 }
 
 void tm_report_csv(FILE *f, const tm_report *r, const tm_display *d)

@@ -5,14 +5,25 @@
 #include <inttypes.h>
 #include <stdlib.h>
 
+/* "function": the qualified name, null when unknown (format 1.0 files). */
+static int add_function_json(cJSON *obj, const tms_snapshot *s,
+                             uint32_t function)
+{
+    return tm_json_add_str(obj, "function", tm_string_of(s, function));
+}
+
 static int add_frame_json(cJSON *obj, const tms_snapshot *s, uint32_t filename,
-                          int32_t lineno)
+                          int32_t lineno, uint32_t function)
 {
     if (tm_json_add_str(obj, "filename", tm_string_of(s, filename)) < 0)
         return -1;
-    if (lineno == TMS_LINENO_NONE)
-        return cJSON_AddNullToObject(obj, "lineno") ? 0 : -1;
-    return tm_json_add_i64(obj, "lineno", lineno);
+    if (lineno == TMS_LINENO_NONE) {
+        if (cJSON_AddNullToObject(obj, "lineno") == NULL)
+            return -1;
+    } else if (tm_json_add_i64(obj, "lineno", lineno) < 0) {
+        return -1;
+    }
+    return add_function_json(obj, s, function);
 }
 
 cJSON *tm_traceback_json(const tms_snapshot *s, uint32_t tb)
@@ -24,7 +35,8 @@ cJSON *tm_traceback_json(const tms_snapshot *s, uint32_t tb)
         cJSON *fr = cJSON_CreateObject();
         if (fr == NULL || !cJSON_AddItemToArray(arr, fr) ||
             add_frame_json(fr, s, s->frames[frames[i]].filename,
-                           s->frames[frames[i]].lineno) < 0) {
+                           s->frames[frames[i]].lineno,
+                           tms_frame_function(s, frames[i])) < 0) {
             cJSON_Delete(arr);
             return NULL;
         }
@@ -59,7 +71,12 @@ cJSON *tm_item_json(const tm_display *d, const tma_diff_item *it, size_t rank)
         bad |= tm_json_add_str(o, "filename", tm_string_of(s, it->key.filename)) < 0;
         break;
     case TMA_BY_LINE:
-        bad |= add_frame_json(o, s, it->key.filename, it->key.lineno) < 0;
+        bad |= add_frame_json(o, s, it->key.filename, it->key.lineno,
+                              it->key.function) < 0;
+        break;
+    case TMA_BY_FUNCTION:
+        bad |= tm_json_add_str(o, "filename", tm_string_of(s, it->key.filename)) < 0 ||
+               add_function_json(o, s, it->key.function) < 0;
         break;
     case TMA_BY_TRACEBACK: {
         cJSON *tb = tm_traceback_json(s, it->key.traceback);
@@ -154,6 +171,18 @@ cJSON *tm_report_json(const tm_report *r, const tm_display *d)
     x = cJSON_AddObjectToObject(o, "total");
     if (x == NULL || add_numbers_json(x, &sum) < 0)
         goto fail;
+    if (d->peak && r->cur.snap && r->cur.snap->has_peak) {
+        const tms_snapshot *s = r->cur.snap;
+        char when[80];
+        tm_format_time_iso(when, sizeof when, s->peak.recorded_ns);
+        x = cJSON_AddObjectToObject(o, "peak");
+        if (x == NULL || tm_json_add_u64(x, "size", s->peak.size) < 0 ||
+            tm_json_add_u64(x, "recorded_size", s->peak.recorded_size) < 0 ||
+            tm_json_add_str(x, "recorded_timestamp", when) < 0 ||
+            tm_json_add_i64(x, "recorded_timestamp_ns",
+                            s->peak.recorded_ns) < 0)
+            goto fail;
+    }
     metrics = cJSON_AddArrayToObject(o, "metrics");
     if (metrics == NULL)
         goto fail;

@@ -43,6 +43,7 @@ tma_text_opts tm_text_opts(const tm_display *d)
         .show_average = d->show_average,
         .show_metrics = d->show_metrics > 0,
         .color = tm_color_enabled(),
+        .peak = d->peak,
     };
     return o;
 }

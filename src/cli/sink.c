@@ -16,6 +16,7 @@ int tm_sink_open(tm_sink *k, tm_format format, const char *command,
     if (k->doc == NULL ||
         tm_json_add_str(k->doc, "group_by", tma_group_by_name(d->by)) < 0 ||
         cJSON_AddBoolToObject(k->doc, "cumulative", d->cumulative) == NULL ||
+        (d->peak && cJSON_AddBoolToObject(k->doc, "peak", 1) == NULL) ||
         tm_json_add_i64(k->doc, "count", d->count) < 0 ||
         (k->reports = cJSON_AddArrayToObject(k->doc, "reports")) == NULL) {
         cJSON_Delete(k->doc);

@@ -456,6 +456,8 @@ typedef struct tma_text_opts {
     int filename_parts;    /* as tma_filename_format */
     int show_size, show_count, show_average, show_metrics;
     int color;             /* 1: ANSI colours by role */
+    int peak;              /* the report shows the peak: title and a
+                              "Peak:" line from the side's snapshot */
 } tma_text_opts;
 
 /* One side of a report: its title, its grouping (totals, cumulative) and
