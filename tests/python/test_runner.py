@@ -208,7 +208,7 @@ def test_tmtool_reads_the_runner_files(tmp_path):
     top = subprocess.run([tmtool(), "top", "-n", "1", files[-1]],
                          capture_output=True, text=True)
     assert top.returncode == 0
-    assert "leaky.py:4: size=25.0 MiB" in top.stdout, top.stdout
+    assert "leaky.py:4 (grow): size=25.0 MiB" in top.stdout, top.stdout
 
 
 # --- issue 14: what a new user types -------------------------------------
