@@ -112,7 +112,7 @@ static int cmp_children(const void *pa, const void *pb)
     if (a->size != b->size)
         return a->size > b->size ? -1 : 1;
     tma_key ka = { .snap = sort_ctx.s, .filename = TMS_NONE,
-                   .lineno = TMS_LINENO_NONE };
+                   .lineno = TMS_LINENO_NONE, .function = TMS_NONE };
     tma_key kb = ka;
     if (a->frame != TMS_NONE) {
         ka.filename = sort_ctx.s->frames[a->frame].filename;

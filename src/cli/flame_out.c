@@ -108,10 +108,11 @@ static char *frame_label(const tma_flame *fl, uint32_t frame, long parts)
     d.by = TMA_BY_LINE;
     d.filename_parts = parts;
     tma_key k = { .snap = fl->snap, .filename = TMS_NONE,
-                  .lineno = TMS_LINENO_NONE };
+                  .lineno = TMS_LINENO_NONE, .function = TMS_NONE };
     if (frame != TMS_NONE) {
         k.filename = fl->snap->frames[frame].filename;
         k.lineno = fl->snap->frames[frame].lineno;
+        k.function = tms_frame_function(fl->snap, frame);
     }
     return tm_key_text(&d, &k);
 }

@@ -122,9 +122,19 @@ static int key_from_py(tms_snapshot *s, tma_group_by by, PyObject *obj,
     k->snap = s;
     k->filename = TMS_NONE;
     k->lineno = TMS_LINENO_NONE;
+    k->function = TMS_NONE;
     switch (by) {
     case TMA_BY_FILENAME:
         return tmt_intern_pystr(s, obj, &k->filename);
+    case TMA_BY_FUNCTION:   /* (filename, function name), None unknown */
+        if (!PyTuple_Check(obj) || PyTuple_GET_SIZE(obj) != 2) {
+            PyErr_SetString(PyExc_TypeError, "a function key must be a "
+                            "(filename, function name) tuple");
+            return -1;
+        }
+        if (tmt_intern_pystr(s, PyTuple_GET_ITEM(obj, 0), &k->filename) < 0)
+            return -1;
+        return tmt_intern_pystr(s, PyTuple_GET_ITEM(obj, 1), &k->function);
     case TMA_BY_LINE:
         if (tmt_intern_pyframe(s, obj, &frame) < 0)
             return -1;
@@ -161,8 +171,8 @@ static int by_from_py(PyObject *name, PyObject *key, tma_group_by *by)
         return 0;
     if (!PyErr_Occurred())
         PyErr_Format(PyExc_ValueError,
-                     "group_by must be 'filename', 'line', 'address' or "
-                     "'traceback', not %R", name);
+                     "group_by must be 'filename', 'line', 'address', "
+                     "'traceback' or 'function', not %R", name);
     return -1;
 }
 

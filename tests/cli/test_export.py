@@ -108,8 +108,11 @@ def pprof_where(where):
     unknown) and prints "FUNCTION :LINE" or "FUNCTION" alone when the file
     is unknown."""
     func, sep, fileline = where.rpartition(" ")
-    if not sep:                      # "?": nothing known
-        return ("", 0)
+    if not sep:
+        m = re.match(r"^(.*):(\d+)$", where)
+        if m:    # pprof shortens some names to nothing (Python's "<module>")
+            return (m.group(1), int(m.group(2)))
+        return ("", 0)               # "?": nothing known
     m = re.match(r"^(.*):(\d+)$", fileline)
     if m is None:                    # "util.py util.py": line unknown
         return (fileline, 0)
