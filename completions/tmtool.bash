@@ -20,7 +20,7 @@ _tmtool()
     local display="--group-by --cumulative --count -n --filename-parts --no-size --no-count --no-average --metrics --no-metrics"
 
     case $prev in
-        --group-by) COMPREPLY=($(compgen -W "filename line traceback address" -- "$cur")); return ;;
+        --group-by) COMPREPLY=($(compgen -W "filename line function traceback address" -- "$cur")); return ;;
         --format)
             if [[ $cmd == export ]]; then
                 COMPREPLY=($(compgen -W "pprof parquet" -- "$cur"))
@@ -52,7 +52,7 @@ _tmtool()
 
     local opts
     case $cmd in
-        top) opts="$display $filters $common --merge --address --pid --timeout" ;;
+        top) opts="$display $filters $common --merge --address --peak --pid --timeout" ;;
         diff) opts="$display $filters $common --first --growth-only --fail-if-growth --fail-if-site-growth --pid --timeout" ;;
         watch) opts="$common --pid --timeout --interval -n --group-by --cumulative --sort"
             if [[ $cur != -* ]]; then

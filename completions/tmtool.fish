@@ -44,7 +44,7 @@ complete -c tmtool -n $f -l only-mine -d 'Drop <frozen ...>, site-packages, stdl
 
 # display: top, diff
 set -l d "__fish_seen_subcommand_from top diff trend"
-complete -c tmtool -n $d -l group-by -x -a "filename line traceback address" -d 'Grouping key'
+complete -c tmtool -n $d -l group-by -x -a "filename line function traceback address" -d 'Grouping key'
 complete -c tmtool -n $d -l cumulative -d 'Count under every frame'
 complete -c tmtool -n $d -s n -l count -x -d 'Entries shown'
 complete -c tmtool -n $d -l filename-parts -x -d 'File name parts shown'
@@ -56,6 +56,7 @@ complete -c tmtool -n $d -l no-metrics -d 'Hide metrics'
 
 complete -c tmtool -n "__fish_seen_subcommand_from top" -l merge -d 'Add up files of one moment'
 complete -c tmtool -n "__fish_seen_subcommand_from top" -l address -x -d 'Show one memory block'
+complete -c tmtool -n "__fish_seen_subcommand_from top" -l peak -d 'Show memory at its peak'
 complete -c tmtool -n "__fish_seen_subcommand_from diff" -l first -d 'Compare with the first file'
 complete -c tmtool -n "__fish_seen_subcommand_from diff" -l fail-if-growth -x -d 'Fail if total grew more (10MiB, 5%)'
 complete -c tmtool -n "__fish_seen_subcommand_from diff" -l growth-only -d 'Only sites that grew'
