@@ -7,6 +7,13 @@ the workload and peak RSS of the process, as ratios to untraced (best of
 tmtrace's snapshot export of --blocks live blocks.
 
     PYTHONPATH=build/src/tracer:src/tracer python bench/bench_tracer.py
+
+--baseline DIR adds "tmtrace-base" at 1 and 25 frames: the same tmtrace
+imported from DIR (a PYTHONPATH, e.g. a build of an older commit), to
+measure one change side by side.  Repeats are interleaved across the
+variants, so a noisy machine slows them all alike.  The "grow" workload
+(growth by small blocks, then release: every allocation is a new peak)
+is the hard case for peak tracking.
 """
 import argparse
 import json
@@ -71,6 +78,18 @@ def work_stdlib(scale):
     return total
 
 
+def work_grow(scale):
+    """Growth by small blocks, then release: a new peak at every step."""
+    total = 0
+    for _ in range(3):
+        keep = []
+        for i in range(scale):
+            keep.append({"id": i, "name": "row-%d" % i, "v": [i] * (i % 5)})
+        total += len(keep)
+        del keep
+    return total
+
+
 def child(tracer, limit, workload, scale):
     if tracer == "tracemalloc":
         import tracemalloc
@@ -80,7 +99,8 @@ def child(tracer, limit, workload, scale):
         tmtrace.set_traceback_limit(limit)
         tmtrace.enable()
     import resource
-    fn = {"alloc": work_alloc, "stdlib": work_stdlib}[workload]
+    fn = {"alloc": work_alloc, "stdlib": work_stdlib,
+          "grow": work_grow}[workload]
     t0 = time.perf_counter()
     fn(scale)
     dt = time.perf_counter() - t0
@@ -100,8 +120,11 @@ def export_child(blocks):
     print(json.dumps({"time": dt, "traces": ntraces, "ok": data is not None}))
 
 
-def run(args):
-    out = subprocess.run([sys.executable, __file__] + args,
+def run(args, pythonpath=None):
+    env = None
+    if pythonpath is not None:
+        env = dict(os.environ, PYTHONPATH=pythonpath)
+    out = subprocess.run([sys.executable, __file__] + args, env=env,
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -111,6 +134,10 @@ def main():
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--alloc-scale", type=int, default=60000)
     p.add_argument("--stdlib-scale", type=int, default=60)
+    p.add_argument("--grow-scale", type=int, default=300000)
+    p.add_argument("--baseline", metavar="DIR",
+                   help="PYTHONPATH of a tmtrace to compare with")
+    p.add_argument("--workloads", default="alloc,stdlib,grow")
     p.add_argument("--blocks", type=int, default=3000000)
     p.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     p.add_argument("--export-child", type=int, help=argparse.SUPPRESS)
@@ -121,18 +148,27 @@ def main():
     if a.export_child:
         return export_child(a.export_child)
     print("python %s" % sys.version.split()[0])
-    for workload, scale in (("alloc", a.alloc_scale),
-                            ("stdlib", a.stdlib_scale)):
+    variants = [v + (None,) for v in VARIANTS]
+    if a.baseline:
+        variants += [("tmtrace-base", "tmtrace", 1, a.baseline),
+                     ("tmtrace-base", "tmtrace", 25, a.baseline)]
+    scales = {"alloc": a.alloc_scale, "stdlib": a.stdlib_scale,
+              "grow": a.grow_scale}
+    for workload in a.workloads.split(","):
+        scale = scales[workload]
         base = None
         print("\nworkload %s (scale %d), best of %d" % (workload, scale,
                                                         a.repeat))
         print("%-12s %6s %9s %7s %10s %7s" % ("tracer", "frames", "time s",
                                              "x", "peak RSS", "x"))
-        for name, tracer, limit in VARIANTS:
-            runs = [run(["--child", str(tracer), str(limit), workload,
-                         str(scale)]) for _ in range(a.repeat)]
-            best = min(runs, key=lambda r: r["time"])
-            rss = max(r["rss"] for r in runs)
+        runs = {i: [] for i in range(len(variants))}
+        for _ in range(a.repeat):        # interleaved: noise hits all alike
+            for i, (name, tracer, limit, path) in enumerate(variants):
+                runs[i].append(run(["--child", str(tracer), str(limit),
+                                    workload, str(scale)], path))
+        for i, (name, tracer, limit, path) in enumerate(variants):
+            best = min(runs[i], key=lambda r: r["time"])
+            rss = max(r["rss"] for r in runs[i])
             if base is None:
                 base = (best["time"], rss)
             print("%-12s %6s %9.3f %7.2f %8.1fMB %7.2f" % (
