@@ -568,7 +568,8 @@ class CliTest(unittest.TestCase):
         self.assertIn("--group-by", complete(["tmtool", "top", "--gr"], 2))
         self.assertIn("--fail-if-growth", complete(["tmtool", "diff", "--fail"], 2))
         self.assertEqual(complete(["tmtool", "top", "--group-by", ""], 3),
-                         {"filename", "line", "traceback", "address"})
+                         {"filename", "line", "function", "traceback", "address"})
+        self.assertIn("--peak", complete(["tmtool", "top", "--pe"], 2))
         self.assertEqual(complete(["tmtool", "top", "--format", ""], 3), {"text", "json", "csv"})
         self.assertIn("a.tms", complete(["tmtool", "top", ""], 2))
 
