@@ -33,7 +33,7 @@ int tmt_frames_capture(tmt_rawframe *out, int limit);
  * every older one are not the traced program's, so `python -m tmtrace
  * run` keeps them out of tracebacks (strong references; none by
  * default, which costs the hook one test). */
-#define TMT_ROOT_FILES 4
+#define TMT_ROOT_FILES 6
 extern PyObject *tmt_root_files[TMT_ROOT_FILES];
 extern int tmt_nroot_files;
 /* Line of (code, offset), or -1 if unknown.  No allocation. */

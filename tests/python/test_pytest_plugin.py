@@ -70,12 +70,12 @@ def test_limits_and_leaks(pytester):
     m = re.search(r"Test was limited to 10\.0 MiB but its peak traced memory "
                   r"was (\d+\.\d) MiB", out)
     assert m and 20.0 <= float(m.group(1)) < 20.5, out
-    assert re.search(r"#1: .*test_mem\.py:%d: size=20\.0 MiB"
+    assert re.search(r"#1: .*test_mem\.py:%d \(test_over_limit\): size=20\.0 MiB"
                      % line_of(pytester, "bytearray(20 *"), out), out
     # the leak: held after the test, at its line
     assert "Test still held 1024 KiB after it returned and gc.collect() " \
            "(limit 100 KiB)" in out, out
-    assert re.search(r"#1: .*test_mem\.py:%d: size=1024 KiB"
+    assert re.search(r"#1: .*test_mem\.py:%d \(test_leaks\): size=1024 KiB"
                      % line_of(pytester, "keep.append"), out), out
     r.stdout.fnmatch_lines(["FAILED test_mem.py::test_over_limit*",
                             "FAILED test_mem.py::test_leaks*"])
@@ -96,7 +96,7 @@ def test_worst_tests_reported_at_the_end(pytester):
     # hundred bytes on some versions), never the 30 MiB
     assert re.match(r"test_mem\.py::test_peak_30: peak 30\.0 MiB, still held "
                     r"after: \d+ B$", lines[0]), lines[0]
-    assert re.search(r"#1: .*test_mem\.py:%d: size=30\.0 MiB"
+    assert re.search(r"#1: .*test_mem\.py:%d \(test_peak_30\): size=30\.0 MiB"
                      % line_of(pytester, "bytearray(30 *"), tail), tail
 
 

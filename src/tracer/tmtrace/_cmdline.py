@@ -261,14 +261,15 @@ def _hide_runner_frames():
     # calls runpy is cut there too.
     import runpy
     import _tmtrace
-    codes, files = [runpy.run_path.__code__], set()
+    codes = [_runner.start.__code__, runpy.run_path.__code__]
+    files = set()
     frame = sys._getframe()
     while frame is not None:
         codes.append(frame.f_code)
         frame = frame.f_back
     unique = []
     for code in codes:
-        if code.co_filename not in files and len(files) < 4:
+        if code.co_filename not in files and len(files) < 6:
             files.add(code.co_filename)
             unique.append(code)
     _tmtrace._set_root_codes(tuple(unique))
