@@ -305,11 +305,17 @@ def tmux_factory(tmp_path):
         t.close()
 
 
+def ends_with_site(line, name):
+    """The row's SITE is name, followed by its function when the file
+    names functions ("payload.py:12 (grow)")."""
+    return re.search(re.escape(name) + r"( \(.*\))?$", line.rstrip()) is not None
+
+
 def site_size(screen, name):
     """SIZE column of the row whose site ends with name (in bytes)."""
     units = {"B": 1, "KiB": 1024, "MiB": 1024 ** 2, "GiB": 1024 ** 3}
     for line in screen.splitlines():
-        if line.rstrip().endswith(name):
+        if ends_with_site(line, name):
             m = re.match(r"\s*([\d.]+) (B|KiB|MiB|GiB)", line)
             if m:
                 return float(m.group(1)) * units[m.group(2)]
@@ -459,7 +465,7 @@ def test_watch_dir_follows_new_files(tmp_path, tmux_factory):
         t.wait(lambda x: int(re.search(r"\((\d+) files\)", x).group(1)) >= n0 + 2,
                "new files", timeout=20)
         s = t.screen()
-        row = [l for l in s.splitlines() if l.rstrip().endswith(site)][0]
+        row = [l for l in s.splitlines() if ends_with_site(l, site)][0]
         # +START is positive: the newest against the first
         assert re.search(r"\+\d", row), row
         t.keys("q")
