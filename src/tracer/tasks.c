@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "core.h"
 #include "tma.h"
 
 int tmt_tasks_armed;
@@ -55,6 +56,14 @@ void tmt_tasks_check_armed(size_t traced_size)
         due = deadline != INT64_MAX && now_ns() >= deadline;
     }
     if (!due)
+        return;
+    /* Through 3.11 a pending call goes to the interpreter of the thread
+     * that queues it: an allocation in a subinterpreter
+     * (test.support.run_in_subinterp, mod_wsgi) would run our
+     * main-interpreter code there and break its import machinery (a fatal
+     * error in CPython's test_threading under TMTRACE_THRESHOLD).  Stay
+     * armed: the next crossing in the main interpreter queues the call. */
+    if (tmt_holds_gil() && !tmt_holds_main())
         return;
     /* Only the thread that wins this exchange queues the call: many
      * threads may see the same crossing at once. */
@@ -98,6 +107,12 @@ static int run_pending(void *arg)
     STORE(&tasks_pending, 0);
     if (tasks_runner == NULL)
         return 0;
+    if (PyInterpreterState_Get() != tmt_S.main_interp) {
+        /* Queued from a thread without a GIL whose state is a
+         * subinterpreter's: re-arm for a crossing in ours. */
+        STORE(&tmt_tasks_armed, 1);
+        return 0;
+    }
     PyObject *res = PyObject_CallFunction(tasks_runner, "n", (Py_ssize_t)trigger);
     if (res != NULL) {
         Py_DECREF(res);

@@ -290,3 +290,35 @@ def test_threads_allocating_trigger_one_run_at_a_time(tracing):
     assert runs, "no run although threads moved memory by megabytes"
     # Pending calls run in the main thread.
     assert set(runs) == {threading.main_thread().ident}
+
+
+def test_tasks_never_run_in_a_subinterpreter():
+    # Through 3.11 a pending call goes to the interpreter that queued it:
+    # an allocation in a subinterpreter ran our main-interpreter task code
+    # there (a fatal importlib error in CPython's test_threading under
+    # TMTRACE_THRESHOLD).  The due task runs back in the main interpreter.
+    import subprocess
+    import sys
+    import textwrap
+    code = textwrap.dedent("""\
+        import _testcapi, tmtrace
+        try:
+            import _xxsubinterpreters as interps
+        except ImportError:
+            import _interpreters as interps
+        main = interps.get_current()
+        seen = []
+        tmtrace.enable()
+        task = tmtrace.Task(lambda: seen.append(interps.get_current()))
+        task.set_memory_threshold(1)
+        task.schedule()
+        assert _testcapi.run_in_subinterp(
+            "import json\\nx = [bytes(100) for _ in range(2000)]") == 0
+        keep = [bytes(100) for _ in range(100)]   # back in main: due here
+        task.cancel()
+        print(len(seen) > 0, all(s == main for s in seen))
+    """)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["True", "True"], run.stdout
