@@ -107,13 +107,31 @@ static int read_full(int fd, void *buf, size_t n, int64_t deadline)
     return 0;
 }
 
+static int fetch_once(long pid, int traces, int64_t deadline, int timeout_ms,
+                      void **buf, size_t *len, char *msg, size_t cap, int *busy);
+
 int tm_live_fetch(long pid, int traces, int timeout_ms, void **buf,
                   size_t *len, char *msg, size_t cap)
+{
+    /* BUSY (every slot taken) is transient: ask again until the deadline. */
+    int64_t deadline = now_ms() + timeout_ms;
+    for (;;) {
+        int busy = 0;
+        int rc = fetch_once(pid, traces, deadline, timeout_ms, buf, len, msg,
+                            cap, &busy);
+        if (!busy || now_ms() + 100 >= deadline)
+            return rc;
+        struct timespec ts = { 0, 100 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+}
+
+static int fetch_once(long pid, int traces, int64_t deadline, int timeout_ms,
+                      void **buf, size_t *len, char *msg, size_t cap, int *busy)
 {
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     unsigned char hdr[TM_LIVE_HDR];
-    int64_t deadline = now_ms() + timeout_ms;
     int rc = find_socket(pid, path, sizeof path, msg, cap);
     *buf = NULL;
     *len = 0;
@@ -180,6 +198,8 @@ int tm_live_fetch(long pid, int traces, int timeout_ms, void **buf,
                  "tmtrace live snapshot", pid);
     else if (r == 4)
         snprintf(msg, cap, "out of memory");
+    if (r == 0 && status == TM_LIVE_BUSY)
+        *busy = 1;
     if (r == 0 && status != TM_LIVE_OK) {
         char text[256];
         copy_message(text, sizeof text, *buf, (size_t)plen);

@@ -293,6 +293,13 @@ static void handle_request(ep_conn *c)
     else if (n == strlen(TM_LIVE_REQ_TRACES) &&
              memcmp(c->req, TM_LIVE_REQ_TRACES, n) == 0)
         traces = 1;
+    /* A client that asked and left at once (a closed socket reads as
+     * end-of-file) is not worth a copy of the tables. */
+    char b;
+    if (recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0) {
+        conn_close(c);
+        return;
+    }
     if (traces < 0)
         conn_respond(c, buf_message(TM_LIVE_BAD_REQUEST,
                                     "unknown request (expected 'stats' or 'traces')"));
