@@ -61,7 +61,7 @@ static int find_socket(long pid, char *path, size_t cap, char *msg, size_t mcap)
     else
         snprintf(msg, mcap, "process %ld is not traced by tmtrace (no live "
                  "endpoint in '%s'); start it with 'python -m tmtrace run', "
-                 "TMTRACE=1 or tmtrace.start_endpoint()", pid, tried);
+                 "TMTRACE=1 TMTRACE_LIVE=1 or tmtrace.start_endpoint()", pid, tried);
     return TM_EXIT_BADFILE;
 }
 
