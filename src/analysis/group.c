@@ -397,31 +397,18 @@ int tma_group_peak(const tms_snapshot *s, tma_group_by by, int cumulative,
     if (by == TMA_BY_ADDRESS)
         return tma_fail(err, TMS_E_ARG, "cannot group the peak by address: "
                         "it is kept per traceback");
+    /* the recorded state per traceback: the one conversion, totals.c */
     tma_tb_totals t;
-    memset(&t, 0, sizeof t);
-    t.snap = s;
-    t.n = t.cap = s->ntracebacks;
-    t.tb = calloc(t.n ? t.n : 1, sizeof *t.tb);
-    if (t.tb == NULL)
-        return tma_fail(err, TMS_E_NOMEM, "cannot group: out of memory");
-    for (uint64_t i = 0; i < s->npeak && rc == TMS_OK; i++) {
-        const tms_peak_entry *e = &s->peak_entries[i];
-        if (e->traceback >= t.n) {
-            rc = tma_fail(err, TMS_E_CORRUPT, "cannot group: peak entry "
-                          "%llu refers to traceback %u of %u",
-                          (unsigned long long)i, e->traceback, t.n);
-            break;
-        }
-        t.tb[e->traceback].size += e->size;
-        t.tb[e->traceback].count += e->count;
-        out->total_size += e->size;
-        out->total_count += e->count;
-    }
+    rc = tma_tb_totals_peak(&t, s, err);
+    if (rc < 0)
+        return finish(out, by, cumulative, rc);
+    out->total_size = t.total_size;
+    out->total_count = t.total_count;
     if (rc == TMS_OK)
         rc = by == TMA_BY_TRACEBACK
                  ? group_tracebacks(s, &t, out, err)
                  : group_cumulative(s, by, &t, !cumulative, out, err);
-    free(t.tb);
+    tma_tb_totals_free(&t);
     return finish(out, by, cumulative, rc);
 }
 
