@@ -68,8 +68,6 @@ static const tm_command flame_command = {
     .files_needed = "one FILE",
 };
 
-/* Load path into per-traceback totals: streamed when there is no filter,
- * else loaded whole, filtered, then summed. */
 /* Why a snapshot cannot be drawn, reported; exit code. */
 static int cannot_draw(const char *path, int code, const tms_error *err)
 {
@@ -86,7 +84,10 @@ static int load(const flame_ctx *c, const char *path, tms_snapshot **s,
     tms_error err = { 0 };
     int rc, st;
     if (c->peak) {
+        /* filters drop peak entries by the rule they apply to traces */
         rc = tm_load(path, TMS_LOAD_SKIP_TRACES, s);
+        if (rc == TM_EXIT_OK)
+            rc = tm_filters_apply(&c->filters, *s, path);
         if (rc == TM_EXIT_OK && (st = tma_tb_totals_peak(t, *s, &err)) < 0)
             rc = cannot_draw(path, st, &err);
         return rc;
@@ -237,12 +238,6 @@ int cmd_flame(int argc, char **argv)
     int rc = tm_parse_command(&flame_command, groups, argc, argv, &a);
     if (rc != TM_EXIT_OK || a.common.help)
         goto out;
-    if (c.peak && c.filters.n > 0) {
-        tm_error("filters apply to traces, not to the peak: use --peak "
-                 "without -i/-x/-I/-X");
-        rc = TM_EXIT_USAGE;
-        goto out;
-    }
     const char *path = a.files[0];
     if (c.output != NULL && same_file(c.output, path)) {
         tm_error("refusing to write the report over its snapshot '%s'", path);

@@ -20,13 +20,12 @@ fixtures' setup and teardown) is traced from a clean slate:
     keeps its locals alive) is written to ``--tmtrace-dir`` for
     ``tmtool top``/``flame``.
 
-The picture near the peak: a memory-threshold task records a stats
-snapshot whenever traced memory passes the last recorded high by more
-than a step (1/8 of it, at least 64 KiB), so the recorded picture is
-within that step of the true peak (the peak itself is exact: the
-tracer's get_traced_memory()).  Sizes are parsed and printed, grouping,
-filtering and the top lines rendered by tmtrace's C library (libtma,
-DisplayTop); this module only binds them to pytest.
+The lines near the peak are the tracer's own picture of the peak (format
+1.1: Snapshot.peak, recorded whenever traced memory passes the last
+recorded state by a step, docs/peak.md), so the plugin and `tmtool top
+--peak` show the same thing; the peak itself is exact.  Sizes are parsed
+and printed, grouping, filtering and the top lines rendered by tmtrace's
+C library (libtma, DisplayTop); this module only binds them to pytest.
 """
 import gc
 import io
@@ -35,7 +34,6 @@ import re
 
 import pytest
 
-_STEP_MIN = 64 * 1024
 # Lines that are pytest's or ours, not the test's: left out of "held"
 # memory and of the lines named (most recent frame only, so the test's
 # own lines, called from pytest, stay).
@@ -95,14 +93,14 @@ def _limit(marker, name):
         pytest.fail("%s(%r): %s" % (name, value, e), pytrace=False)
 
 
-def _lines(snapshot, count, title=None):
-    """The top lines of snapshot as DisplayTop shows them, indented."""
+def _lines(top_stats, count, title=None):
+    """The top lines of a GroupedStats as DisplayTop shows them, indented."""
     import tmtrace
     out = io.StringIO()
     top = tmtrace.DisplayTop()
     top.metrics = False
     top.color = False
-    top.display_snapshot(snapshot, count=count, file=out)
+    top.display_top_stats(top_stats, count=count, file=out)
     text = out.getvalue().rstrip("\n").split("\n")
     if title is not None:
         text[0] = title
@@ -115,46 +113,13 @@ def _without_us(snapshot):
     return snapshot
 
 
-class _PeakWatch:
-    """Records a stats snapshot each time traced memory passes the last
-    recorded high by more than the step (see the module docstring)."""
-
-    def __init__(self):
-        import tmtrace
-        self.high = 0
-        self.picture = None
-        self.task = tmtrace.Task(self._check)
-        self.task.set_memory_threshold(_STEP_MIN)
-
-    def start(self):
-        self.task.schedule()
-
-    def _check(self):
-        self._check_now()
-        self.task.set_memory_threshold(max(_STEP_MIN, self.high // 8))
-
-    def stop(self):
-        self.task.cancel()
-
-    def final(self):
-        """The state at the end of the call may be the high itself."""
-        self.task = None
-        self._check_now()
-
-    def _check_now(self):
-        import tmtrace
-        current = tmtrace.get_traced_memory()[0]
-        if current > self.high:
-            self.high = current
-            self.picture = tmtrace.Snapshot.create(traces=False, metrics=False)
-
-
 class _Result:
-    def __init__(self, nodeid, peak, held, picture):
+    def __init__(self, nodeid, peak, held, at_peak, recorded):
         self.nodeid = nodeid
         self.peak = peak
         self.held = held
-        self.picture = picture
+        self.at_peak = at_peak      # GroupedStats of the state at the peak
+        self.recorded = recorded    # traced memory in that state
 
 
 class _Plugin:
@@ -193,13 +158,15 @@ class _Plugin:
         import tmtrace
         memory_limit, leaks_limit = item.stash.get(_LIMITS, (None, None))
         gc.collect()
-        tmtrace.clear_traces()       # also resets the peak
-        watch = _PeakWatch()
-        watch.start()
+        tmtrace.clear_traces()       # also resets the peak and its picture
         outcome = yield
-        watch.stop()
-        watch.final()
+        # the state at the peak, and the peak itself, before anything else
+        # allocates
+        peak_info = _without_us(tmtrace.Snapshot.create(traces=False,
+                                                        metrics=False)).peak
         peak = tmtrace.get_traced_memory()[1]
+        at_peak = peak_info.top_by("line") if peak_info is not None else None
+        recorded = peak_info.recorded_size if peak_info is not None else 0
         excinfo = outcome.excinfo
         failed = excinfo is not None and not isinstance(
             excinfo[1], (pytest.skip.Exception, pytest.xfail.Exception))
@@ -208,23 +175,24 @@ class _Plugin:
         gc.collect()
         held_snapshot = _without_us(tmtrace.Snapshot.create(traces=False,
                                                             metrics=False))
+        held_stats = held_snapshot.top_by("line")
         # the total over blocks, summed in C (libtma's grouping)
-        held = held_snapshot.top_by("line")._groups.total_size
-        self.results.append(_Result(item.nodeid, peak, held, watch.picture))
+        held = held_stats._groups.total_size
+        self.results.append(_Result(item.nodeid, peak, held, at_peak, recorded))
         if excinfo is not None:
             return          # failed or skipped already: nothing to add
         nlines = self.config.getoption("tmtrace_lines")
         if memory_limit is not None and peak > memory_limit:
             text = ["Test was limited to %s but its peak traced memory was %s"
                     % (_size(memory_limit), _size(peak))]
-            if watch.picture is not None:
-                text.append(_lines(_without_us(watch.picture), nlines,
-                                   "Top lines near the peak (%s):" % _size(watch.high)))
+            if at_peak is not None:
+                text.append(_lines(at_peak, nlines, "Top lines near the peak "
+                                   "(%s):" % _size(recorded)))
             item.stash[_FAILURE] = "\n".join(text)
         elif leaks_limit is not None and held > leaks_limit:
             text = ["Test still held %s after it returned and gc.collect() "
                     "(limit %s)" % (_size(held), _size(leaks_limit)),
-                    _lines(held_snapshot, nlines, "Lines holding it:")]
+                    _lines(held_stats, nlines, "Lines holding it:")]
             item.stash[_FAILURE] = "\n".join(text)
 
     @pytest.hookimpl(hookwrapper=True)
@@ -258,9 +226,10 @@ class _Plugin:
             for r in worst:
                 tr.write_line("%s: peak %s, still held after: %s"
                               % (r.nodeid, _size(r.peak), _size(r.held)))
-                if r.picture is not None and nlines > 0:
-                    tr.write_line(_lines(_without_us(r.picture), nlines,
-                                         "Top lines near the peak:"))
+                if r.at_peak is not None and nlines > 0:
+                    tr.write_line(_lines(r.at_peak, nlines,
+                                         "Top lines near the peak (%s):"
+                                         % _size(r.recorded)))
         if self.saved:
             tr.write_sep("-", "tmtrace: snapshots of failing tests")
             for nodeid, path in self.saved:
