@@ -294,8 +294,16 @@ int tma_key_copy(tma_group_by by, const tma_key *key, tms_snapshot *dst,
     k.snap = dst;
     switch (by) {
     case TMA_BY_FILENAME:
-    case TMA_BY_LINE:
         rc = copy_string(s, key->filename, dst, &k.filename);
+        k.function = TMS_NONE;
+        break;
+    case TMA_BY_LINE:
+    case TMA_BY_FUNCTION:
+        /* LINE keys carry their frame's function for display, FUNCTION
+         * keys compare by it: both move with the key */
+        rc = copy_string(s, key->filename, dst, &k.filename);
+        if (rc == TMS_OK)
+            rc = copy_string(s, key->function, dst, &k.function);
         break;
     case TMA_BY_TRACEBACK: {
         uint32_t n = tms_traceback_len(s, key->traceback);

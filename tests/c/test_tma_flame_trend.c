@@ -107,9 +107,17 @@ static void test_key_copy(void)
           strcmp(frame_name(dst, mine[0]), "a.py") == 0 &&
           dst->frames[mine[1]].filename == TMS_NONE &&
           strcmp(dst->strings[tms_frame_function(dst, mine[0])].data, "Cls.meth") == 0);
-    tma_key line = { .snap = s, .filename = s->frames[f1].filename, .lineno = 1 };
+    tma_key line = { .snap = s, .filename = s->frames[f1].filename, .lineno = 1,
+                     .function = name };
     CHECK("a line key copies", tma_key_copy(TMA_BY_LINE, &line, dst, &out, &err) == 0 &&
           tma_key_cmp(TMA_BY_LINE, &line, &out) == 0 && out.lineno == 1);
+    CHECK("with the function it shows, as a string of dst",
+          out.function != TMS_NONE && out.function < dst->nstrings &&
+          strcmp(dst->strings[out.function].data, "Cls.meth") == 0);
+    tma_key fn = { .snap = s, .filename = s->frames[f1].filename, .function = name }, fout;
+    CHECK("a function key copies and compares equal",
+          tma_key_copy(TMA_BY_FUNCTION, &fn, dst, &fout, &err) == 0 &&
+          tma_key_cmp(TMA_BY_FUNCTION, &fn, &fout) == 0);
     tms_snapshot_free(s);
     CHECK("the copy outlives the source", strcmp(dst->strings[out.filename].data, "a.py") == 0);
     tms_snapshot_free(dst);

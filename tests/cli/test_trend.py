@@ -45,6 +45,8 @@ def make(dirname, i, series=SERIES, ts=None):
         lines.append("trace %#x %d %s:%d;/app/main.py:1" % (addr, size, f, l))
         lines.append("stat %s:%d %d 1" % (f, l, size))
         addr += 0x100
+    if ("/app/leak.py", 5) in sizes_at(i):
+        lines.append("function /app/leak.py:5 Store.grow")
     path = os.path.join(dirname, "s%02d.tms" % i)
     subprocess.run([MKSNAP, path], input="\n".join(lines) + "\n", text=True,
                    check=True, capture_output=True)
@@ -145,7 +147,7 @@ class TrendTest(unittest.TestCase):
         self.assertEqual((rc, err), (0, ""))
         lines = out.splitlines()
         self.assertTrue(lines[0].startswith("Trend of %d snapshots by line" % N))
-        self.assertTrue(lines[1].startswith("#1: /app/leak.py:5: +%s" %
+        self.assertTrue(lines[1].startswith("#1: /app/leak.py:5 (Store.grow): +%s" %
                                             "10.3 KiB"), lines[1])
         self.assertIn("grew in 7/7 intervals", lines[1])
         self.assertIn("steady", lines[1])
@@ -167,6 +169,16 @@ class TrendTest(unittest.TestCase):
         tbs = {r["traceback"] for r in rows}
         self.assertIn("/app/leak.py:5;/app/main.py:1", tbs)
         self.assertEqual(len(tbs), len(self.model))
+
+    def test_by_function(self):
+        # (file, function) keys: the leak's function, the other sites have
+        # none and are one key per file
+        _, doc = self.json("--group-by", "function", *self.files)
+        self.assertEqual(doc["group_by"], "function")
+        first = doc["sites"][0]
+        self.assertEqual(first["key"], "/app/leak.py (Store.grow)")
+        self.assertEqual((first["first_size"], first["last_size"]), (4096, 4096 + 1500 * (N - 1)))
+        self.assertEqual(len(doc["sites"]), len(self.model))
 
     def test_ci_gate(self):
         # the leak grew 10.3 KiB over the run, the spike 50 MiB (not steady)
