@@ -103,6 +103,15 @@ def pprof_functions(path):
     return names
 
 
+def pprof_display(function, filename):
+    """How `pprof -top` names a frame that tmtool knows as (function,
+    filename): the file when the function is unknown; and pprof drops a
+    name that is all angle brackets (it reads it as C++ template
+    arguments), so Python's "<module>" shows as the mapping, [python]."""
+    name = function if function is not None else (filename or "?")
+    return "[python]" if re.match(r"^<[^<>]*>$", name) else name
+
+
 def pprof_where(where):
     """(file, line) of "FUNCTION FILE:LINE"; pprof leaves out ":0" (line
     unknown) and prints "FUNCTION :LINE" or "FUNCTION" alone when the file
@@ -248,6 +257,30 @@ class PprofTest(unittest.TestCase):
         self.assertEqual(tags["pid"], {str(p) for p in Fixture.pids})
         self.assertEqual(len(tags["host"]), 1)
 
+    def test_go_pprof_top_by_function_equals_tmtool_top_by_function(self):
+        # `go tool pprof -top` (function granularity) against
+        # `tmtool top --group-by function`, on real traced processes whose
+        # frames carry function names (format 1.1)
+        files = Fixture.traced
+        path = self.export(*files)
+        out = run(GO, "tool", "pprof", "-top", "-unit=B", "-nodefraction=0",
+                  "-nodecount=100000", path).stdout
+        got = {}
+        for line in out.splitlines():
+            m = TOP_LINE.match(line)
+            if m and int(m.group(1)):
+                got[m.group(2)] = got.get(m.group(2), 0) + int(m.group(1))
+        top = json.loads(run(TMTOOL, "top", "--merge", "--format", "json",
+                             "-n", "0", "--group-by", "function",
+                             *files).stdout)["reports"][0]["entries"]
+        want = {}
+        for e in top:
+            name = pprof_display(e["function"], e["filename"])
+            want[name] = want.get(name, 0) + e["size"]
+        self.assertEqual(got, want)
+        self.assertTrue(any(n.startswith("rows") for n in got), got)
+        self.assertTrue(any(n.startswith("names") for n in got), got)
+
     def test_merge_sums_and_keeps_only_shared_labels(self):
         path = self.assert_top_equal(Fixture.traced, "--merge")
         tags = pprof_tags(path)
@@ -360,6 +393,19 @@ class ParquetTest(unittest.TestCase):
         files = Fixture.traced + [Fixture.odd, Fixture.stats_only]
         path = self.export(*files)
         self.assertEqual(self.per_line(path), tmtool_top(files))
+
+    def test_duckdb_function_names_equal_tmtool(self):
+        # real traced processes name their frames (format 1.1): the
+        # Parquet frames carry the same (function, file, line) as top's rows
+        files = Fixture.traced
+        path = self.export(*files)
+        rows = duck("SELECT DISTINCT traceback[1].function, traceback[1].file, "
+                    "traceback[1].line FROM read_parquet(?)", path)
+        top = json.loads(run(TMTOOL, "top", "--merge", "--format", "json",
+                             "-n", "0", *files).stdout)["reports"][0]["entries"]
+        self.assertEqual(set(rows), {(e.get("function"), e["filename"],
+                                      e["lineno"]) for e in top})
+        self.assertTrue(any(f and f.startswith("rows") for f, _, _ in rows))
 
     def test_duckdb_tracebacks_equal_top_by_traceback(self):
         files = Fixture.traced + [Fixture.odd]
