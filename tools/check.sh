@@ -99,8 +99,8 @@ for v in 3.9 3.10 3.12 3.13; do
     fi
     venv=".venv-py$v"
     [ -x "$venv/bin/python" ] || "$exe" -m venv "$venv"
-    "$venv/bin/python" -c 'import pytest, zstandard' 2>/dev/null ||
-        "$venv/bin/python" -m pip install -q --disable-pip-version-check pytest zstandard
+    "$venv/bin/python" -c 'import pytest, zstandard, numpy' 2>/dev/null ||
+        "$venv/bin/python" -m pip install -q --disable-pip-version-check pytest zstandard numpy
     dir="build-py$v"
     [ -f "$dir/build.ninja" ] ||
         "$MESON" setup "$dir" -Dpython="$(pwd)/$venv/bin/python" -Dcli=disabled -Ddocs=false \

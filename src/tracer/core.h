@@ -98,8 +98,18 @@ typedef struct tmt_peak_entry {
 #define TMT_TB_EMPTY 0u
 #define TMT_TB_NONE UINT32_MAX
 
+/* Blocks extensions report through PyTraceMalloc_Track (extblocks.c),
+ * one address map per domain, apart from the allocator's table: the same
+ * address may be traced in two domains, as CPython's tracer allows. */
+#define TMT_EXT_DOMAINS 16
+typedef struct tmt_ext_map {
+    unsigned int domain;
+    tmt_trace *tab; size_t cap, count;
+} tmt_ext_map;
+
 typedef struct tmt_tables {
     tmt_trace *traces; size_t tcap, tcount;
+    tmt_ext_map ext[TMT_EXT_DOMAINS]; uint32_t next;
     size_t traced, peak;
     tmt_code *codes; uint32_t ncodes, capcodes;
     uint32_t *code_idx; size_t code_icap;
@@ -226,6 +236,11 @@ int tmt_map_put(tmt_trace **tab, size_t *cap, size_t *count,
                 const tmt_trace *e, tmt_trace *old);
 int tmt_map_remove(tmt_trace *tab, size_t cap, size_t *count,
                    uintptr_t addr, tmt_trace *old);
+/* Extension-tracked blocks (GIL, drained): add or replace the block of
+ * (domain, addr); remove it (1 if it was traced).  Both count in traced
+ * and peak, as CPython's tracer counts every domain. */
+int tmt_ext_add(unsigned int domain, uintptr_t addr, size_t size, uint32_t tb);
+int tmt_ext_remove(unsigned int domain, uintptr_t addr);
 /* Line of a frame, resolved once and cached. */
 int32_t tmt_frame_line(tmt_frame *fr);
 
@@ -270,6 +285,18 @@ int tmt_quiet(int on);
 /* fn(arg) with our OBJ hook (if on top) replaced by what it wraps. */
 int tmt_call_with_obj_unhooked(int (*fn)(void *), void *arg);
 const uint8_t *tmt_series_id(void);
+/* Extension-tracked blocks (PyTraceMalloc_Track/Untrack; extblocks.c):
+ * trace or forget a block reported by an extension.  Caller holds the
+ * traced interpreter's GIL (or the one GIL before 3.12). */
+void tmt_ext_trace_new(unsigned int domain, uintptr_t ptr, size_t size);
+void tmt_ext_trace_del(unsigned int domain, uintptr_t ptr);
+
+/* ---- extblocks.c: PyTraceMalloc_Track/Untrack interposition ----------- */
+/* Patch the calls to the two functions in every loaded object (and, from
+ * then on, in objects Python's importer loads); GIL held; idempotent.
+ * uninstall puts every patched call back. */
+int tmt_extblocks_install(void);
+void tmt_extblocks_uninstall(void);
 int tmt_series_new(void);
 
 /* ---- metrics.c --------------------------------------------------------- */

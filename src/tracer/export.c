@@ -114,6 +114,17 @@ static void fill_header(tms_header *h)
 
 static int export_tables(tms_snapshot *s, int with_traces);
 
+/* Is addr also traced in the allocators' table or an earlier domain? */
+static int ext_shadowed(const tmt_tables *t, uint32_t d, uintptr_t addr)
+{
+    if (tmt_map_find(t->traces, t->tcap, addr))
+        return 1;
+    for (uint32_t k = 0; k < d; k++)
+        if (tmt_map_find(t->ext[k].tab, t->ext[k].cap, addr))
+            return 1;
+    return 0;
+}
+
 void tmt_core_traced_memory(size_t *current, size_t *peak)
 {
     tmt_drain_if_needed();
@@ -206,6 +217,26 @@ static int export_tables(tms_snapshot *s, int with_traces)
         for (size_t i = 0; i < t->tcap; i++) {
             const tmt_trace *e = &t->traces[i];
             if (e->addr == 0)
+                continue;
+            per_tb[e->tb].size += e->size;
+            per_tb[e->tb].count++;
+            if (with_traces) {
+                uint32_t tb;
+                if ((r = export_tb(&x, e->tb, &tb)) < 0 ||
+                    (r = tms_snapshot_add_trace(s, e->addr, e->size, tb)) < 0)
+                    goto done;
+            }
+        }
+    }
+    /* Extension-tracked blocks.  Until the format carries a domain, a
+     * snapshot holds one trace per address: a block an extension tracks
+     * at an address already traced (by the allocators or another domain)
+     * is left out of the snapshot (get_traced_memory still counts it). */
+    for (uint32_t d = 0; tmt_S.tracing && d < t->next; d++) {
+        const tmt_ext_map *m = &t->ext[d];
+        for (size_t i = 0; i < m->cap; i++) {
+            const tmt_trace *e = &m->tab[i];
+            if (e->addr == 0 || ext_shadowed(t, d, e->addr))
                 continue;
             per_tb[e->tb].size += e->size;
             per_tb[e->tb].count++;

@@ -155,8 +155,27 @@ static inline int same_frames(const tmt_rawframe *a, const tmt_rawframe *b,
     return 1;
 }
 
-/* Record a new block (tables owned).  Frames are captured first; the
- * per-thread cache skips hashing when they are the last ones again.
+/* The interned traceback of n frames just captured into ts->buf (tables
+ * owned, drained); the per-thread cache skips hashing when they are the
+ * last ones again.  TMT_TB_NONE on OOM. */
+static uint32_t tb_of_capture(tmt_tstate *ts, int n)
+{
+    if (n == 0)
+        return TMT_TB_EMPTY;
+    if (ts->gen == tmt_S.generation && ts->n == n &&
+        same_frames(ts->buf, ts->last, n))
+        return ts->tb;
+    uint32_t tb = tmt_tb_intern(ts->buf, n);
+    tmt_rawframe *t = ts->last;
+    ts->last = ts->buf;
+    ts->buf = t;
+    ts->n = tb == TMT_TB_NONE ? -1 : n;
+    ts->tb = tb;
+    ts->gen = tmt_S.generation;
+    return tb;
+}
+
+/* Record a new block (tables owned).  Frames are captured first.
  * 1 if a trace for ptr now exists or is on its way (pending map); 0 if
  * it was not traced (filtered out, tracing stopped, out of memory). */
 static int trace_new(void *ptr, size_t size)
@@ -178,23 +197,39 @@ static int trace_new(void *ptr, size_t size)
     tmt_drain_if_needed();
     if (!tmt_S.tracing)
         return 0;
-    uint32_t tb;
-    if (n == 0) {
-        tb = TMT_TB_EMPTY;
-    } else if (ts->gen == tmt_S.generation && ts->n == n &&
-               same_frames(ts->buf, ts->last, n)) {
-        tb = ts->tb;
-    } else {
-        tb = tmt_tb_intern(ts->buf, n);
-        tmt_rawframe *t = ts->last;
-        ts->last = ts->buf;
-        ts->buf = t;
-        ts->n = tb == TMT_TB_NONE ? -1 : n;
-        ts->tb = tb;
-        ts->gen = tmt_S.generation;
-    }
+    uint32_t tb = tb_of_capture(ts, n);
     return tb != TMT_TB_NONE && tmt_tb_keep(tb) &&
            tmt_trace_add((uintptr_t)ptr, size, tb) == 0;
+}
+
+/* A block an extension reported (extblocks.c; the caller holds the
+ * tables' GIL).  The guard keeps what interning allocates untraced, as
+ * inside the hooks. */
+void tmt_ext_trace_new(unsigned int domain, uintptr_t ptr, size_t size)
+{
+    if (tls_quiet || tls_guard || !tracing())
+        return;
+    tls_guard = 1;
+    int limit = __atomic_load_n(&tmt_S.limit, __ATOMIC_RELAXED);
+    tmt_tstate *ts = ts_get(limit);
+    int n = ts != NULL ? tmt_frames_capture(ts->buf, limit) : 0;
+    tmt_drain_if_needed();
+    if (tmt_S.tracing) {
+        uint32_t tb = tb_of_capture(ts, n < 0 ? 0 : n);
+        if (tb != TMT_TB_NONE && tmt_tb_keep(tb))
+            tmt_ext_add(domain, ptr, size, tb);
+        else
+            tmt_ext_remove(domain, ptr); /* a re-track that is not kept */
+    }
+    tls_guard = 0;
+}
+
+void tmt_ext_trace_del(unsigned int domain, uintptr_t ptr)
+{
+    if (!tracing())
+        return;
+    tmt_drain_if_needed();
+    tmt_ext_remove(domain, ptr);
 }
 
 /* A new block: trace_new itself finds out (while capturing frames)
@@ -403,6 +438,7 @@ int tmt_hooks_enable(void)
         PyObject_SetArenaAllocator(&mine);
         arena_installed = 1;
     }
+    tmt_extblocks_install(); /* without it only the allocators are seen */
     tmt_lock();
     __atomic_store_n(&tmt_S.tracing, 1, __ATOMIC_RELAXED);
     tmt_unlock();
@@ -435,6 +471,7 @@ void tmt_hooks_disable(void)
     __atomic_store_n(&tmt_S.tracing, 0, __ATOMIC_RELAXED);
     tmt_unlock();
     tmt_tasks_cancel_all(); /* the PEP: disable() cancels scheduled tasks */
+    tmt_extblocks_uninstall();
     /* Unhook only where we are still on top; below another hook we stay
      * in the chain as a pass-through, so its saved pointers stay valid. */
     for (int i = 0; i < 3; i++) {

@@ -69,6 +69,8 @@ void tmt_tables_release(tmt_tables *t)
         Py_XDECREF(t->codes[i].code);
     }
     tmt_free(t->traces);
+    for (uint32_t i = 0; i < t->next; i++)
+        tmt_free(t->ext[i].tab);
     tmt_free(t->codes);
     tmt_free(t->code_idx);
     tmt_free(t->frames);
@@ -250,6 +252,55 @@ int tmt_trace_remove(uintptr_t addr, tmt_trace *old)
         *old = o;
     if (t->tcap > 4096 && t->tcount * 8 < t->tcap)
         traces_shrink(t);
+    return 1;
+}
+
+/* ---- extension-tracked blocks ---------------------------------------- */
+
+static tmt_ext_map *ext_map(unsigned int domain, int create)
+{
+    tmt_tables *t = &tmt_S.tables;
+    for (uint32_t i = 0; i < t->next; i++)
+        if (t->ext[i].domain == domain)
+            return &t->ext[i];
+    if (!create || t->next == TMT_EXT_DOMAINS)
+        return NULL; /* more domains than any real process uses: not traced */
+    tmt_ext_map *m = &t->ext[t->next];
+    m->tab = tmt_calloc(64, sizeof *m->tab);
+    if (m->tab == NULL)
+        return NULL;
+    m->domain = domain;
+    m->cap = 64;
+    m->count = 0;
+    t->next++;
+    return m;
+}
+
+int tmt_ext_add(unsigned int domain, uintptr_t addr, size_t size, uint32_t tb)
+{
+    tmt_tables *t = &tmt_S.tables;
+    tmt_ext_map *m = ext_map(domain, 1);
+    tmt_trace e = {addr, size, tb}, old;
+    if (m == NULL || addr == 0 || tmt_map_put(&m->tab, &m->cap, &m->count, &e, &old) < 0)
+        return -1;
+    if (old.addr) /* tracked again without untrack: the new size holds */
+        t->traced -= old.size;
+    t->traced += size;
+    if (t->traced > t->peak)
+        t->peak = t->traced;
+    tmt_tasks_check(t->traced);
+    return 0;
+}
+
+int tmt_ext_remove(unsigned int domain, uintptr_t addr)
+{
+    tmt_tables *t = &tmt_S.tables;
+    tmt_ext_map *m = ext_map(domain, 0);
+    tmt_trace o;
+    if (m == NULL || !tmt_map_remove(m->tab, m->cap, &m->count, addr, &o))
+        return 0;
+    t->traced -= o.size;
+    tmt_tasks_check(t->traced);
     return 1;
 }
 
