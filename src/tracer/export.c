@@ -114,6 +114,19 @@ static void fill_header(tms_header *h)
 
 static int export_tables(tms_snapshot *s, int with_traces);
 
+/* One live trace into the sums per traceback (and the snapshot). */
+static int export_one(exporter *x, tma_tb_total *per_tb, const tmt_trace *e,
+                      int with_traces)
+{
+    per_tb[e->tb].size += e->size;
+    per_tb[e->tb].count++;
+    if (!with_traces)
+        return 0;
+    uint32_t tb;
+    int r = export_tb(x, e->tb, &tb);
+    return r < 0 ? r : tms_snapshot_add_trace(x->s, e->addr, e->size, tb);
+}
+
 /* Is addr also traced in the allocators' table or an earlier domain? */
 static int ext_shadowed(const tmt_tables *t, uint32_t d, uintptr_t addr)
 {
@@ -216,16 +229,8 @@ static int export_tables(tms_snapshot *s, int with_traces)
     if (tmt_S.tracing) {
         for (size_t i = 0; i < t->tcap; i++) {
             const tmt_trace *e = &t->traces[i];
-            if (e->addr == 0)
-                continue;
-            per_tb[e->tb].size += e->size;
-            per_tb[e->tb].count++;
-            if (with_traces) {
-                uint32_t tb;
-                if ((r = export_tb(&x, e->tb, &tb)) < 0 ||
-                    (r = tms_snapshot_add_trace(s, e->addr, e->size, tb)) < 0)
-                    goto done;
-            }
+            if (e->addr != 0 && (r = export_one(&x, per_tb, e, with_traces)) < 0)
+                goto done;
         }
     }
     /* Extension-tracked blocks.  Until the format carries a domain, a
@@ -236,16 +241,9 @@ static int export_tables(tms_snapshot *s, int with_traces)
         const tmt_ext_map *m = &t->ext[d];
         for (size_t i = 0; i < m->cap; i++) {
             const tmt_trace *e = &m->tab[i];
-            if (e->addr == 0 || ext_shadowed(t, d, e->addr))
-                continue;
-            per_tb[e->tb].size += e->size;
-            per_tb[e->tb].count++;
-            if (with_traces) {
-                uint32_t tb;
-                if ((r = export_tb(&x, e->tb, &tb)) < 0 ||
-                    (r = tms_snapshot_add_trace(s, e->addr, e->size, tb)) < 0)
-                    goto done;
-            }
+            if (e->addr != 0 && !ext_shadowed(t, d, e->addr) &&
+                (r = export_one(&x, per_tb, e, with_traces)) < 0)
+                goto done;
         }
     }
     if (with_traces)

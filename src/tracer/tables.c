@@ -193,18 +193,19 @@ tmt_trace *tmt_trace_find(uintptr_t addr)
     return tmt_map_find(tmt_S.tables.traces, tmt_S.tables.tcap, addr);
 }
 
-int tmt_trace_add(uintptr_t addr, size_t size, uint32_t tb)
+/* A new trace of size bytes at traceback tb replaced *old (old->addr 0:
+ * none): the traced size, the live sums per traceback and the peak.
+ * Every change of the traced size passes here or in traced_sub (hooks,
+ * realloc, the pending-map drain, extension blocks): the one place a
+ * scheduled task can notice it is due.  One load while none is
+ * scheduled. */
+static void traced_add(tmt_tables *t, const tmt_trace *old, uint32_t tb,
+                       size_t size)
 {
-    tmt_tables *t = &tmt_S.tables;
-    tmt_trace e = {addr, size, tb}, old;
-    if (tmt_map_put(&t->traces, &t->tcap, &t->tcount, &e, &old) < 0)
-        return -1;
-    /* A replaced trace is a block we never saw freed (its free bypassed
-     * the hooks, or it was resized in place). */
-    if (old.addr) {
-        t->traced -= old.size;
-        t->tbs[old.tb].live_size -= old.size;
-        t->tbs[old.tb].live_count--;
+    if (old->addr) {
+        t->traced -= old->size;
+        t->tbs[old->tb].live_size -= old->size;
+        t->tbs[old->tb].live_count--;
     }
     t->tbs[tb].live_size += size;
     t->tbs[tb].live_count++;
@@ -214,10 +215,26 @@ int tmt_trace_add(uintptr_t addr, size_t size, uint32_t tb)
         if (t->traced >= t->pk_next)   /* rare: see peak.c for the rule */
             tmt_peak_record();
     }
-    /* Every change of the traced size passes here or in remove below
-     * (hooks, realloc, the pending-map drain): the one place a scheduled
-     * task can notice it is due.  One load while none is scheduled. */
     tmt_tasks_check(t->traced);
+}
+
+static void traced_sub(tmt_tables *t, const tmt_trace *o)
+{
+    t->traced -= o->size;
+    t->tbs[o->tb].live_size -= o->size;
+    t->tbs[o->tb].live_count--;
+    tmt_tasks_check(t->traced);
+}
+
+int tmt_trace_add(uintptr_t addr, size_t size, uint32_t tb)
+{
+    tmt_tables *t = &tmt_S.tables;
+    tmt_trace e = {addr, size, tb}, old;
+    if (tmt_map_put(&t->traces, &t->tcap, &t->tcount, &e, &old) < 0)
+        return -1;
+    /* A replaced trace is a block we never saw freed (its free bypassed
+     * the hooks, or it was resized in place). */
+    traced_add(t, &old, tb, size);
     return 0;
 }
 
@@ -244,10 +261,7 @@ int tmt_trace_remove(uintptr_t addr, tmt_trace *old)
     tmt_trace o;
     if (!tmt_map_remove(t->traces, t->tcap, &t->tcount, addr, &o))
         return 0;
-    t->traced -= o.size;
-    t->tbs[o.tb].live_size -= o.size;
-    t->tbs[o.tb].live_count--;
-    tmt_tasks_check(t->traced);
+    traced_sub(t, &o);
     if (old)
         *old = o;
     if (t->tcap > 4096 && t->tcount * 8 < t->tcap)
@@ -283,12 +297,7 @@ int tmt_ext_add(unsigned int domain, uintptr_t addr, size_t size, uint32_t tb)
     tmt_trace e = {addr, size, tb}, old;
     if (m == NULL || addr == 0 || tmt_map_put(&m->tab, &m->cap, &m->count, &e, &old) < 0)
         return -1;
-    if (old.addr) /* tracked again without untrack: the new size holds */
-        t->traced -= old.size;
-    t->traced += size;
-    if (t->traced > t->peak)
-        t->peak = t->traced;
-    tmt_tasks_check(t->traced);
+    traced_add(t, &old, tb, size); /* tracked again: the new size holds */
     return 0;
 }
 
@@ -299,8 +308,7 @@ int tmt_ext_remove(unsigned int domain, uintptr_t addr)
     tmt_trace o;
     if (m == NULL || !tmt_map_remove(m->tab, m->cap, &m->count, addr, &o))
         return 0;
-    t->traced -= o.size;
-    tmt_tasks_check(t->traced);
+    traced_sub(t, &o);
     return 1;
 }
 
