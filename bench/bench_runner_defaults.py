@@ -11,6 +11,12 @@ write; no schedule, so every variant writes one file), peak RSS, and the bytes o
          each scheduled snapshot holds up to two million traces (the
          worst case for --traces)
 
+With --callgrind, each variant runs once under valgrind's callgrind and
+the instruction count is reported instead (stable on a loaded machine):
+
+    PYTHONPATH=build/src/tracer:src/tracer python bench/bench_runner_defaults.py \
+        --callgrind --alloc-scale 5000 --live-count 200000
+
     PYTHONPATH=build/src/tracer:src/tracer python bench/bench_runner_defaults.py
 """
 import argparse
@@ -33,7 +39,7 @@ VARIANTS = [
 ]
 
 LIVE = """\
-keep = [("item", i, str(i)) for i in range(1_000_000)]
+keep = [("item", i, str(i)) for i in range(%d)]
 """
 
 ALLOC = """\
@@ -45,6 +51,24 @@ bench_tracer.work_alloc(%d)
 
 
 EXTRA = {"alloc": [], "live": ["--threshold", "64MiB"]}
+
+
+def instructions(options, script, workdir, threshold):
+    """Instructions of one run under callgrind: a count that does not move
+    with the machine's load."""
+    out = tempfile.mkdtemp(dir=workdir)
+    cmd = command(options, script, out)
+    if options is not None and "--threshold" in cmd:
+        cmd[cmd.index("--threshold") + 1] = threshold
+    res = subprocess.run(["valgrind", "--tool=callgrind",
+                          "--callgrind-out-file=/dev/null"] + cmd,
+                         capture_output=True, text=True)
+    for line in res.stderr.splitlines():
+        if "Collected :" in line:
+            size = sum(os.path.getsize(f)
+                       for f in glob.glob(os.path.join(out, "*.tms")))
+            return int(line.split(":")[-1]), size
+    raise SystemExit("callgrind failed: %s" % res.stderr[-2000:])
 
 
 def command(options, script, out):
@@ -86,6 +110,11 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--alloc-scale", type=int, default=20000)
+    p.add_argument("--live-count", type=int, default=1_000_000)
+    p.add_argument("--callgrind", action="store_true",
+                   help="count instructions under valgrind instead of timing "
+                        "(try --alloc-scale 5000 --live-count 200000; the "
+                        "live workload then uses --threshold 8MiB)")
     a = p.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
         scripts = {"alloc": os.path.join(workdir, "alloc.py"),
@@ -93,8 +122,19 @@ def main():
         with open(scripts["alloc"], "w") as f:
             f.write(ALLOC % (HERE, a.alloc_scale))
         with open(scripts["live"], "w") as f:
-            f.write(LIVE)
+            f.write(LIVE % a.live_count)
         print("python %s" % sys.version.split()[0])
+        if a.callgrind:
+            for workload in ("alloc", "live"):
+                print("\nworkload %s: instructions (callgrind), .tms bytes"
+                      % workload)
+                base = None
+                for name, options in VARIANTS:
+                    n, size = instructions(options, scripts[workload],
+                                           workdir, "8MiB")
+                    base = base or n
+                    print("%-36s %14d %6.2f %10d" % (name, n, n / base, size))
+            return
         for workload in ("alloc", "live"):
             best = {name: None for name, _ in VARIANTS}
             for _ in range(a.repeat):
