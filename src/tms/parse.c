@@ -216,6 +216,24 @@ static int seen_grow(uint8_t **seen, uint64_t *cap, uint64_t *zeroed,
     return TMS_OK;
 }
 
+/* One id of a column whose ids are unique across the file (STAT and FNAM
+ * frames, PEAK tracebacks): defined (below nids) and not seen before.
+ * The messages read "<entry> I: <id> id V not defined" and
+ * "<entry> I: <id> V <again>". */
+static int unique_id(tms_reader *r, uint8_t *seen, uint64_t nids, uint64_t i,
+                     uint64_t v, const char *entry, const char *id,
+                     const char *again, tms_error *err)
+{
+    if (v >= nids)
+        CORRUPT("%s %llu: %s id %llu not defined", entry,
+                (unsigned long long)i, id, (unsigned long long)v);
+    if (seen[v])
+        CORRUPT("%s %llu: %s %llu %s", entry, (unsigned long long)i, id,
+                (unsigned long long)v, again);
+    seen[v] = 1;
+    return TMS_OK;
+}
+
 static int parse_stat(tms_reader *r, tms_snapshot *s, cur *c, tms_error *err)
 {
     uint64_t n, v;
@@ -229,13 +247,8 @@ static int parse_stat(tms_reader *r, tms_snapshot *s, cur *c, tms_error *err)
     tms_stat *st = n ? s->stats + s->nstats : NULL;
     for (uint64_t i = 0; i < n; i++) {
         VARINT(c, v, "frame id");
-        if (v >= s->nframes)
-            CORRUPT("stat %llu: frame id %llu not defined",
-                    (unsigned long long)i, (unsigned long long)v);
-        if (r->stat_seen[v])
-            CORRUPT("stat %llu: frame %llu already has a stat entry",
-                    (unsigned long long)i, (unsigned long long)v);
-        r->stat_seen[v] = 1;
+        TMS_FORWARD(unique_id(r, r->stat_seen, s->nframes, i, v, "stat",
+                              "frame", "already has a stat entry", err));
         st[i].frame = (uint32_t)v;
     }
     for (uint64_t i = 0; i < n; i++)
@@ -262,13 +275,9 @@ static int parse_fnam(tms_reader *r, tms_snapshot *s, cur *c, tms_error *err)
     const uint8_t *frames_at = c->p;
     for (uint64_t i = 0; i < n; i++) {
         VARINT(c, v, "frame id");
-        if (v >= s->nframes)
-            CORRUPT("function name %llu: frame id %llu not defined",
-                    (unsigned long long)i, (unsigned long long)v);
-        if (r->fnam_seen[v])
-            CORRUPT("function name %llu: frame %llu already named",
-                    (unsigned long long)i, (unsigned long long)v);
-        r->fnam_seen[v] = 1;
+        TMS_FORWARD(unique_id(r, r->fnam_seen, s->nframes, i, v,
+                              "function name", "frame", "already named",
+                              err));
     }
     cur fr = { frames_at, c->p };
     for (uint64_t i = 0; i < n; i++) {
@@ -311,13 +320,9 @@ static int parse_peak(tms_reader *r, tms_snapshot *s, cur *c, tms_error *err)
     tms_peak_entry *e = n ? s->peak_entries + s->npeak : NULL;
     for (uint64_t i = 0; i < n; i++) {
         VARINT(c, v, "traceback id");
-        if (v >= s->ntracebacks)
-            CORRUPT("peak entry %llu: traceback id %llu not defined",
-                    (unsigned long long)i, (unsigned long long)v);
-        if (r->peak_seen[v])
-            CORRUPT("peak entry %llu: traceback %llu already in the peak",
-                    (unsigned long long)i, (unsigned long long)v);
-        r->peak_seen[v] = 1;
+        TMS_FORWARD(unique_id(r, r->peak_seen, s->ntracebacks, i, v,
+                              "peak entry", "traceback", "already in the peak",
+                              err));
         e[i].traceback = (uint32_t)v;
     }
     for (uint64_t i = 0; i < n; i++)
