@@ -532,6 +532,18 @@ static void join_server(void)
         ;
 }
 
+/* With no server thread (joined, or never restarted after a fork): remove
+ * the socket, free the connections and the thread state, and go idle. */
+static void shut_down(void)
+{
+    unlink(ep.path);
+    release_all();
+    PyThreadState_Clear(ep.ts);
+    PyThreadState_Delete(ep.ts);
+    ep.ts = NULL;
+    ep.state = EP_IDLE;
+}
+
 static PyObject *ep_stop(PyObject *mod, PyObject *noargs);
 
 static int register_atexit(PyObject *mod)
@@ -629,12 +641,7 @@ static PyObject *ep_stop(PyObject *mod, PyObject *noargs)
         Py_RETURN_NONE;
     ep.state = EP_STOPPING;
     join_server();
-    unlink(ep.path);
-    release_all();
-    PyThreadState_Clear(ep.ts);
-    PyThreadState_Delete(ep.ts);
-    ep.ts = NULL;
-    ep.state = EP_IDLE;
+    shut_down();
     Py_RETURN_NONE;
 }
 
@@ -676,12 +683,7 @@ static int resume(void *arg)
         return 0;
     }
     /* No thread: stop serving for good, tidily. */
-    unlink(ep.path);
-    release_all();
-    PyThreadState_Clear(ep.ts);
-    PyThreadState_Delete(ep.ts);
-    ep.ts = NULL;
-    ep.state = EP_IDLE;
+    shut_down();
     return 0;
 }
 
