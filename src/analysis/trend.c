@@ -70,25 +70,19 @@ int tma_trend_init(tma_trend *t, tma_group_by by, size_t nfiles,
     return TMS_OK;
 }
 
+/* Room for one more row: the rows and, per row, a size and a count per
+ * file.  The three arrays grow in step, so they share t->cap. */
 static int grow_rows(tma_trend *t)
 {
-    size_t cap = t->cap ? t->cap * 2 : 256;
     size_t nf = t->nfiles_max;
-    if (cap > SIZE_MAX / sizeof(uint64_t) / nf)
+    uint64_t need = (uint64_t)t->cap + 1, cr = t->cap, cs = t->cap,
+             cc = t->cap;
+    if (nf > SIZE_MAX / sizeof(uint64_t) ||
+        tms_grow((void **)&t->rows, &cr, need, sizeof *t->rows) < 0 ||
+        tms_grow((void **)&t->sizes, &cs, need, nf * sizeof *t->sizes) < 0 ||
+        tms_grow((void **)&t->counts, &cc, need, nf * sizeof *t->counts) < 0)
         return TMS_E_NOMEM;
-    tma_trend_row *r = realloc(t->rows, cap * sizeof *r);
-    if (r == NULL)
-        return TMS_E_NOMEM;
-    t->rows = r;
-    uint64_t *s = realloc(t->sizes, cap * nf * sizeof *s);
-    if (s == NULL)
-        return TMS_E_NOMEM;
-    t->sizes = s;
-    uint64_t *c = realloc(t->counts, cap * nf * sizeof *c);
-    if (c == NULL)
-        return TMS_E_NOMEM;
-    t->counts = c;
-    t->cap = cap;
+    t->cap = (size_t)cc;
     return TMS_OK;
 }
 

@@ -14,23 +14,19 @@ enum { INCLUDE = 1, TRACEBACK = 2 };
 static tma_filter *add_filter(tm_filters *f, int implicit)
 {
     if (f->n == f->cap) {
-        size_t ncap = f->cap ? 2 * f->cap : 8;
-        tma_filter *p = realloc(f->items, ncap * sizeof *p);
-        if (p != NULL)
-            f->items = p;
-        tm_filter_use *u = p ? realloc(f->use, sizeof *u + ncap) : NULL;
-        if (u != NULL) {
-            if (f->use == NULL)
-                u->applied = 0;
-            f->use = u;
-        }
-        uint8_t *imp = u ? realloc(f->implicit, ncap) : NULL;
-        if (imp == NULL) {
+        /* items, implicit and use->matched grow in step: one cap. */
+        uint64_t need = (uint64_t)f->n + 1, ci = f->cap, cm = f->cap;
+        tm_filter_use *u = NULL;
+        if (tms_grow((void **)&f->items, &ci, need, sizeof *f->items) < 0 ||
+            tms_grow((void **)&f->implicit, &cm, need, 1) < 0 ||
+            (u = realloc(f->use, sizeof *u + (size_t)cm)) == NULL) {
             tm_error("out of memory");
             return NULL;
         }
-        f->implicit = imp;
-        f->cap = ncap;
+        if (f->use == NULL)
+            u->applied = 0;
+        f->use = u;
+        f->cap = (size_t)cm;
     }
     tma_filter *flt = &f->items[f->n];
     memset(flt, 0, sizeof *flt);
