@@ -305,9 +305,7 @@ int cmd_diff(int argc, char **argv)
     }
 out:
     tm_sink_discard(&k);
-    if (rc == TM_EXIT_OK || rc == TM_EXIT_BREACHED)
-        tm_filters_warn_unmatched(&c.filters);
-    tm_filters_free(&c.filters);
+    rc = tm_filters_finish(&c.filters, rc);
     tm_live_release_all();
     free(files);
     return rc;

@@ -543,15 +543,11 @@ int cmd_export(int argc, char **argv)
         goto out;
     if (c.format == EXPORT_PPROF) {
         rc = export_pprof(&c, a.files, a.nfiles);
-        /* (the parquet side filters in Python, where this is not known) */
-        if (rc == TM_EXIT_OK)
-            tm_filters_warn_unmatched(&c.filters);
     } else {
+        /* (the parquet side filters in Python: tm_filters_finish does not
+         * know what matched there, and says nothing) */
         rc = export_parquet(&c, a.files, a.nfiles);
     }
 out:
-    if (rc == TM_EXIT_OK || rc == TM_EXIT_BREACHED)
-        tm_filters_warn_unmatched(&c.filters);
-    tm_filters_free(&c.filters);
-    return rc;
+    return tm_filters_finish(&c.filters, rc);
 }

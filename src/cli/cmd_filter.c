@@ -5,12 +5,12 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "commands.h"
 #include "exitcodes.h"
 #include "filters.h"
 #include "input.h"
+#include "outfile.h"
 
 typedef struct filter_ctx {
     tm_filters filters;
@@ -38,14 +38,6 @@ static const tm_command filter_command = {
     .max_files = 1,
     .files_needed = "exactly one input FILE",
 };
-
-/* Same file, even under another name (hard link, ./a vs a). */
-static int same_file(const char *a, const char *b)
-{
-    struct stat sa, sb;
-    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
-           sa.st_ino == sb.st_ino;
-}
 
 static uint64_t sum_sizes(const tms_snapshot *s)
 {
@@ -163,7 +155,7 @@ int cmd_filter(int argc, char **argv)
         rc = TM_EXIT_USAGE;
         goto done;
     }
-    if (strcmp(in, c.out) == 0 || same_file(in, c.out)) {
+    if (strcmp(in, c.out) == 0 || tm_same_file(in, c.out)) {
         tm_error("refusing to overwrite the input '%s' (-o names the same file)",
                  in);
         rc = TM_EXIT_USAGE;
@@ -181,8 +173,5 @@ int cmd_filter(int argc, char **argv)
                      c.drop_traces);
 done:
     tms_snapshot_free(s);
-    if (rc == TM_EXIT_OK || rc == TM_EXIT_BREACHED)
-        tm_filters_warn_unmatched(&c.filters);
-    tm_filters_free(&c.filters);
-    return rc;
+    return tm_filters_finish(&c.filters, rc);
 }

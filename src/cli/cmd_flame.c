@@ -7,12 +7,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "commands.h"
 #include "exitcodes.h"
 #include "flame_out.h"
+#include "outfile.h"
 
 typedef struct flame_ctx {
     tm_filters filters;
@@ -112,14 +112,6 @@ static int load(const flame_ctx *c, const char *path, tms_snapshot **s,
             rc = cannot_draw(path, st, &err);
     }
     return rc;
-}
-
-/* Refuse to replace the snapshot by its own report. */
-static int same_file(const char *a, const char *b)
-{
-    struct stat sa, sb;
-    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
-           sa.st_ino == sb.st_ino;
 }
 
 /* The page's default title, a new string (NULL on OOM). */
@@ -239,15 +231,13 @@ int cmd_flame(int argc, char **argv)
     if (rc != TM_EXIT_OK || a.common.help)
         goto out;
     const char *path = a.files[0];
-    if (c.output != NULL && same_file(c.output, path)) {
+    /* refuse to replace the snapshot by its own report */
+    if (c.output != NULL && tm_same_file(c.output, path)) {
         tm_error("refusing to write the report over its snapshot '%s'", path);
         rc = TM_EXIT_USAGE;
         goto out;
     }
     rc = run_flame(&c, path);
 out:
-    if (rc == TM_EXIT_OK || rc == TM_EXIT_BREACHED)
-        tm_filters_warn_unmatched(&c.filters);
-    tm_filters_free(&c.filters);
-    return rc;
+    return tm_filters_finish(&c.filters, rc);
 }

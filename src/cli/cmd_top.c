@@ -348,9 +348,7 @@ int cmd_top(int argc, char **argv)
         rc = tm_sink_close(&k);
 out:
     tm_sink_discard(&k);
-    if (rc == TM_EXIT_OK || rc == TM_EXIT_BREACHED)
-        tm_filters_warn_unmatched(&c.filters);
-    tm_filters_free(&c.filters);
+    rc = tm_filters_finish(&c.filters, rc);
     tm_live_release_all();
     return rc;
 }

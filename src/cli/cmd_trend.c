@@ -375,8 +375,5 @@ int cmd_trend(int argc, char **argv)
     }
     rc = run_trend(&c, a.files, a.nfiles);
 out:
-    if (rc == TM_EXIT_OK || rc == TM_EXIT_BREACHED)
-        tm_filters_warn_unmatched(&c.filters);
-    tm_filters_free(&c.filters);
-    return rc;
+    return tm_filters_finish(&c.filters, rc);
 }

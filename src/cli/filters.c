@@ -166,3 +166,11 @@ void tm_filters_warn_unmatched(const tm_filters *f)
                        filter_letter(flt), len, flt->pattern, files);
     }
 }
+
+int tm_filters_finish(tm_filters *f, int rc)
+{
+    if (rc == TM_EXIT_OK || rc == TM_EXIT_BREACHED)
+        tm_filters_warn_unmatched(f);
+    tm_filters_free(f);
+    return rc;
+}

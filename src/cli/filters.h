@@ -35,5 +35,9 @@ int tm_filters_apply(const tm_filters *f, tms_snapshot *s, const char *path);
  * matches nothing: the warning says so).  Commands call it once, after
  * their files. */
 void tm_filters_warn_unmatched(const tm_filters *f);
+/* The end of a command that took filter options: if it succeeded (rc is
+ * TM_EXIT_OK or TM_EXIT_BREACHED), warn about the filters that matched
+ * nothing; then free them.  Returns rc. */
+int tm_filters_finish(tm_filters *f, int rc);
 
 #endif

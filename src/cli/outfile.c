@@ -61,14 +61,19 @@ int tm_outfile_write(const char *path, const void *buf, size_t len)
     return TM_EXIT_OK;
 }
 
+int tm_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
 int tm_outfile_is_input(const char *path, char *const *inputs, size_t n)
 {
-    struct stat out, in;
-    if (strcmp(path, "-") == 0 || stat(path, &out) != 0)
+    if (strcmp(path, "-") == 0)
         return 0;
     for (size_t i = 0; i < n; i++)
-        if (stat(inputs[i], &in) == 0 && in.st_dev == out.st_dev &&
-            in.st_ino == out.st_ino)
+        if (tm_same_file(path, inputs[i]))
             return 1;
     return 0;
 }

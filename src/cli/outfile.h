@@ -12,8 +12,13 @@
  * Returns 0 or an exit code after reporting. */
 int tm_outfile_write(const char *path, const void *buf, size_t len);
 
+/* 1 if a and b name the same existing file, even under another name
+ * (hard link, ./a vs a), else 0: what keeps a command from writing over
+ * its own input. */
+int tm_same_file(const char *a, const char *b);
+
 /* 1 if path names the same existing file as any of inputs[0..n) (so an
- * export cannot overwrite its own input), else 0. */
+ * export cannot overwrite its own input), else 0; "-" (stdout) is none. */
 int tm_outfile_is_input(const char *path, char *const *inputs, size_t n);
 
 #endif

@@ -127,6 +127,14 @@ class FrictionTest(unittest.TestCase):
         rc, out, err = run("top", self.a, "-i", "mod.py", "--format", "json")
         json.loads(out)
         self.assertIn("matches no block", err)
+        # every command that filters warns once (export pprof said it twice)
+        for cmd in (["top"], ["flame", "-o", os.path.join(self.dir, "f.html")],
+                    ["export", "--format", "pprof", "-o",
+                     os.path.join(self.dir, "f.pb")],
+                    ["filter", "-o", os.path.join(self.dir, "f.tms")]):
+            rc, out, err = run(*cmd, self.a, "-i", "mod.py")
+            self.assertEqual((cmd, rc, err.count("matches no block")),
+                             (cmd, 0, 1))
 
     def test_only_mine_drops_imports_packages_and_stdlib(self):
         traces = BASE + [
