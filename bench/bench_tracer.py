@@ -138,6 +138,9 @@ def main():
     p.add_argument("--baseline", metavar="DIR",
                    help="PYTHONPATH of a tmtrace to compare with")
     p.add_argument("--workloads", default="alloc,stdlib,grow")
+    p.add_argument("--variants", default=None,
+                   help="comma list of tracer names to run (e.g. "
+                        "untraced,tmtrace,tmtrace-base)")
     p.add_argument("--blocks", type=int, default=3000000)
     p.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     p.add_argument("--export-child", type=int, help=argparse.SUPPRESS)
@@ -152,6 +155,9 @@ def main():
     if a.baseline:
         variants += [("tmtrace-base", "tmtrace", 1, a.baseline),
                      ("tmtrace-base", "tmtrace", 25, a.baseline)]
+    if a.variants:
+        keep = a.variants.split(",")
+        variants = [v for v in variants if v[0] in keep]
     scales = {"alloc": a.alloc_scale, "stdlib": a.stdlib_scale,
               "grow": a.grow_scale}
     for workload in a.workloads.split(","):
