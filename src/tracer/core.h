@@ -25,17 +25,12 @@ typedef struct tmt_rawframe {
 
 /* ---- frames.c: the one file that reads interpreter internals ---------- */
 /* Walk the calling thread's Python frames, most recent first, stopping
- * before a frame whose code comes from one of tmt_root_files.  Needs the
+ * before a frame whose code comes from one of tmt_S.root_files.  Needs the
  * GIL.  Returns the number stored (0 if there is no Python frame), or -1
  * if the thread's interpreter is not tmt_S.main_interp. */
 int tmt_frames_capture(tmt_rawframe *out, int limit);
-/* co_filename objects of the runner's and runpy's code: their frames and
- * every older one are not the traced program's, so `python -m tmtrace
- * run` keeps them out of tracebacks (strong references; none by
- * default, which costs the hook one test). */
+/* At most this many root files (tmt_state.root_files). */
 #define TMT_ROOT_FILES 6
-extern PyObject *tmt_root_files[TMT_ROOT_FILES];
-extern int tmt_nroot_files;
 /* Line of (code, offset), or -1 if unknown.  No allocation. */
 int32_t tmt_frame_lineno(PyObject *code, int32_t offset);
 /* 1 if the calling thread holds a GIL now.  Not PyGILState_Check: through
@@ -160,6 +155,13 @@ typedef struct tmt_state {
     uint32_t filter_gen;
     /* tmt_alloc.h: bytes the module holds, headers included (atomic) */
     size_t alloc_bytes;
+    /* tracemod.c's _set_root_codes, GIL: co_filename objects (strong
+     * references) of the runner's and runpy's code; frames.c stops a
+     * traceback at the first frame of their code, so `python -m tmtrace
+     * run` keeps its own frames out.  None by default: one test per
+     * frame. */
+    PyObject *root_files[TMT_ROOT_FILES];
+    int nroot_files;
 } tmt_state;
 
 extern tmt_state tmt_S;

@@ -59,17 +59,14 @@ static inline int iframe_skip(_PyInterpreterFrame *f)
 }
 #endif
 
-PyObject *tmt_root_files[TMT_ROOT_FILES];
-int tmt_nroot_files;
-
 /* A frame of the runner's (or runpy's) code: it and every older frame are
  * not the program's.  Code compiled from one file shares one co_filename
  * object, so a pointer compare per file suffices. */
 static inline int is_root(PyObject *code)
 {
     PyObject *fn = ((PyCodeObject *)code)->co_filename;
-    for (int i = 0; i < tmt_nroot_files; i++)
-        if (fn == tmt_root_files[i])
+    for (int i = 0; i < tmt_S.nroot_files; i++)
+        if (fn == tmt_S.root_files[i])
             return 1;
     return 0;
 }
@@ -82,7 +79,7 @@ int tmt_frames_capture(tmt_rawframe *out, int limit)
         return -1;
 #if PY_VERSION_HEX < 0x030B0000
     for (PyFrameObject *f = ts->frame; f != NULL && n < limit; f = f->f_back) {
-        if (tmt_nroot_files && is_root((PyObject *)f->f_code))
+        if (tmt_S.nroot_files && is_root((PyObject *)f->f_code))
             break;
         out[n].code = (PyObject *)f->f_code;
 #  if PY_VERSION_HEX >= 0x030A0000
@@ -102,7 +99,7 @@ int tmt_frames_capture(tmt_rawframe *out, int limit)
     for (; f != NULL && n < limit; f = f->previous) {
         if (iframe_skip(f))
             continue;
-        if (tmt_nroot_files && is_root(iframe_code(f)))
+        if (tmt_S.nroot_files && is_root(iframe_code(f)))
             break;
         out[n].code = iframe_code(f);
         out[n].offset = _PyInterpreterFrame_LASTI(f) * (int)sizeof(_Py_CODEUNIT);

@@ -99,14 +99,14 @@ static PyObject *f_set_root_codes(PyObject *self, PyObject *codes)
         files[n++] = fn;
     }
     PyObject *old[TMT_ROOT_FILES];
-    int nold = tmt_nroot_files;
-    memcpy(old, tmt_root_files, sizeof old);
-    tmt_nroot_files = 0;   /* the hook reads these under the GIL we hold */
+    int nold = tmt_S.nroot_files;
+    memcpy(old, tmt_S.root_files, sizeof old);
+    tmt_S.nroot_files = 0;   /* the hook reads these under the GIL we hold */
     for (int k = 0; k < n; k++) {
         Py_INCREF(files[k]);
-        tmt_root_files[k] = files[k];
+        tmt_S.root_files[k] = files[k];
     }
-    tmt_nroot_files = n;
+    tmt_S.nroot_files = n;
     for (int k = 0; k < nold; k++)
         Py_DECREF(old[k]);
     Py_RETURN_NONE;
