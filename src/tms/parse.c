@@ -469,6 +469,23 @@ static int parse_meta(tms_reader *r, tms_snapshot *s, cur *c, tms_error *err)
     return TMS_OK;
 }
 
+/* SMPL (1.2, SPEC §4.12): the sampling interval; once, before sizes. */
+static int parse_smpl(tms_reader *r, tms_snapshot *s, cur *c, tms_error *err)
+{
+    uint64_t v;
+    if (r->smpl_seen)
+        CORRUPT("a second SMPL section");
+    if (r->sizes_seen)
+        CORRUPT("SMPL after a section holding sizes");
+    VARINT(c, v, "sampling interval");
+    if (v == 0)
+        CORRUPT("sampling interval 0");
+    r->smpl_seen = 1;
+    r->header.sample_interval = v;
+    s->header.sample_interval = v;
+    return TMS_OK;
+}
+
 int tms_parse_section(tms_reader *r, tms_snapshot *s, const uint8_t *p,
                       size_t len, tms_trace_fn fn, void *ctx, tms_error *err)
 {
@@ -490,6 +507,8 @@ int tms_parse_section(tms_reader *r, tms_snapshot *s, const uint8_t *p,
         rc = parse_fnam(r, s, &c, err);
     else if (memcmp(r->tag, "PEAK", 4) == 0)
         rc = parse_peak(r, s, &c, err);
+    else if (memcmp(r->tag, "SMPL", 4) == 0)
+        rc = parse_smpl(r, s, &c, err);
     else
         rc = parse_meta(r, s, &c, err);
     if (rc == TMS_OK && c.p != c.end)

@@ -101,7 +101,7 @@ static int is_known(const uint8_t tag[4])
 {
     static const char *const known[] = { "HEAD", "STRS", "FRMS", "TBKS",
                                          "TRCS", "STAT", "MTRC", "META",
-                                         "FNAM", "PEAK", "END " };
+                                         "FNAM", "PEAK", "SMPL", "END " };
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (memcmp(tag, known[i], 4) == 0)
             return 1;
@@ -427,6 +427,10 @@ int tms_reader_read(tms_reader *r, tms_snapshot *into, unsigned flags,
         }
         int skip = memcmp(hdr, "TRCS", 4) == 0 &&
                    (flags & TMS_LOAD_SKIP_TRACES);
+        /* SMPL must precede every section whose sizes it qualifies */
+        if (memcmp(hdr, "TRCS", 4) == 0 || memcmp(hdr, "STAT", 4) == 0 ||
+            memcmp(hdr, "PEAK", 4) == 0)
+            r->sizes_seen = 1;
         TMS_FORWARD(check_frame(r, hdr, skip,
                                 !(flags & TMS_LOAD_NO_VERIFY_SKIPPED), err));
         if (skip)

@@ -44,6 +44,8 @@ struct tms_reader {
     uint8_t *peak_seen;        /* per traceback: already in a PEAK entry */
     uint64_t cap_peak_seen, npeak_seen;
     tms_nameset metric_names, meta_keys;
+    int sizes_seen;            /* a TRCS, STAT or PEAK was passed */
+    int smpl_seen;             /* the SMPL section was read */
 };
 
 int tms_rfail(tms_reader *r, tms_error *err, int code, const char *fmt, ...)

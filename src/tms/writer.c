@@ -284,7 +284,14 @@ static int write_start(tms_writer *w, const tms_header *h, tms_error *err)
     if (rc < 0)
         return wfail(w, err, rc, rc == TMS_E_ARG ? "header text field not "
                      "NUL-terminated within 255 bytes" : "out of memory", NULL);
-    return emit(w, "HEAD", w->payload.p, w->payload.len, err);
+    TMS_FORWARD(emit(w, "HEAD", w->payload.p, w->payload.len, err));
+    if (h->sample_interval == 0)
+        return TMS_OK;
+    /* SMPL (1.2, §4.12) before any section that carries sizes */
+    w->payload.len = 0;
+    if (tms_buf_varint(&w->payload, h->sample_interval) < 0)
+        return wfail(w, err, TMS_E_NOMEM, "out of memory", NULL);
+    return emit(w, "SMPL", w->payload.p, w->payload.len, err);
 }
 
 static int writer_new(tms_writer **out, int sink, int fd, const char *name,

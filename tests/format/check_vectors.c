@@ -345,6 +345,16 @@ static bool check_functions(const cJSON *j, const tms_snapshot *s)
     return true;
 }
 
+/* 1.2: "sample_interval" (SMPL); absent: the file is exact (0). */
+static bool check_sample(const cJSON *j, const tms_snapshot *s)
+{
+    if (j == NULL)
+        return s->header.sample_interval == 0 ||
+               fail("sample_interval: expected none, got %s%" PRIu64, "",
+                    s->header.sample_interval);
+    return eq_u64(j, s->header.sample_interval, "sample_interval");
+}
+
 /* 1.1: "peak" is the summary plus entries in file order; absent: none. */
 static bool check_peak(const cJSON *j, const tms_snapshot *s)
 {
@@ -428,6 +438,8 @@ static void compare(const char *vec, const char *route, bool skip,
     report(vec, route, "meta", check_meta(G("meta"), s));
     report(vec, route, "functions", check_functions(G("functions"), s));
     report(vec, route, "peak", check_peak(G("peak"), s));
+    report(vec, route, "sample_interval",
+           check_sample(G("sample_interval"), s));
 #undef G
 }
 

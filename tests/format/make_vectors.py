@@ -246,6 +246,46 @@ vec("limit_peak_count", "A PEAK claiming 65537 entries: limit (before the "
         b"PEAK", b"\x0a\x0a\x00" + T.varint(65537) + b"\x00")]),
     err("TMS_E_LIMIT"))
 
+# ------------------------------------------------- 1.2: sampled snapshots
+
+H12 = dict(H2, format_minor=2)
+SAMPLED = snap(H12, strings=["app.py"], frames=[[0, 7]], tracebacks=[[0]],
+               traces=[[0x7000, 64, 0], [0x9000, 1048576, 0]],
+               stats=[[0, 1737017, 8194]])
+SAMPLED["sample_interval"] = 524288
+vec("sampled", "Format 1.2: SMPL right after HEAD says the traces were "
+    "sampled every 512 KiB on average; the STAT entry holds the writer's "
+    "estimates by the §4.12 rule (64 B weighs 8192.50001: 524320 B and "
+    "8192.5 blocks; 1 MiB weighs 1.15652: 1212696.6 B and 1.16 blocks).",
+    T.encode(SAMPLED), SAMPLED)
+SAMPLED_HUGE = snap(H12)
+SAMPLED_HUGE["sample_interval"] = str(2**64 - 1)
+vec("sampled_max", "SMPL with the largest varint (2^64-1) and no traces.",
+    T.encode(dict(SAMPLED_HUGE, sample_interval=2**64 - 1)), SAMPLED_HUGE)
+
+
+def asm12(secs):
+    return T.assemble(secs, minor=2)
+
+
+SMPL = framed(b"SMPL", T.varint(524288))
+vec("smpl_zero", "SMPL with interval 0: corrupt.",
+    asm12([head(H12), framed(b"SMPL", b"\x00")]), err("TMS_E_CORRUPT"))
+vec("smpl_twice", "Two SMPL sections: corrupt.",
+    asm12([head(H12), SMPL, SMPL]), err("TMS_E_CORRUPT"))
+vec("smpl_after_trcs", "SMPL after a TRCS: corrupt (it must precede every "
+    "section holding sizes), also when the TRCS is skipped.",
+    asm12(T_SECS[:1] + T_SECS[1:] + [framed(b"TRCS", T.trcs_payload(
+        [[16, 1, 0]])), SMPL]), err("TMS_E_CORRUPT"))
+vec("smpl_after_stat", "SMPL after a STAT: corrupt.",
+    asm12(T_SECS + [framed(b"STAT", T.stat_payload([[0, 1, 1]])), SMPL]),
+    err("TMS_E_CORRUPT"))
+vec("smpl_trailing", "SMPL with a byte after its varint: corrupt.",
+    asm12([head(H12), framed(b"SMPL", T.varint(4096) + b"\x00")]),
+    err("TMS_E_CORRUPT"))
+vec("smpl_empty", "SMPL with an empty payload: corrupt.",
+    asm12([head(H12), framed(b"SMPL", b"")]), err("TMS_E_CORRUPT"))
+
 # --------------------------------------------------------- version errors
 
 vec("newer_major", "Format 2.0, otherwise a valid file: version "

@@ -180,6 +180,10 @@ static void put_snapshot(FILE *f, const tms_snapshot *s)
         }
         fputs("]}", f);
     }
+    if (h->sample_interval) {
+        fputs(", \"sample_interval\": ", f);
+        put_u64(f, h->sample_interval);
+    }
     fputs("}\n", f);
 }
 
@@ -474,6 +478,22 @@ static int write_all(const char *dir)
     rc = rc ? rc : add_names_peak(s, 2);
     rc = rc ? rc : add_traces(s, 100, 16, 0);
     fails += save(dir, "names_peak", s, rc);
+
+    /* 1.2: a sampled snapshot (SMPL), written whole and streamed. */
+    s = new_snapshot(10);
+    rc = s ? fill_dicts(s, 4, 60) : -1;
+    if (s)
+        s->header.sample_interval = 524288;
+    rc = rc ? rc : add_traces(s, 100, 16, 0);
+    rc = rc ? rc : add_names_peak(s, 2);
+    fails += save(dir, "sampled", s, rc);
+    s = new_snapshot(11);
+    rc = s ? fill_dicts(s, 4, 60) : -1;
+    if (s)
+        s->header.sample_interval = UINT64_MAX;
+    rc = rc ? rc : add_traces(s, 100, 16, 0);
+    fails += rc ? save(dir, "sampled_stream", s, rc)
+                : stream_save(dir, "sampled_stream", s);
 
     /* A picture of more than TMS_PEAK_CHUNK tracebacks: two PEAK. */
     s = new_snapshot(9);

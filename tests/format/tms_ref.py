@@ -25,9 +25,13 @@ Canonical shape (also the JSON of format/vectors/*.json):
   peak:       {"size", "recorded_size", "recorded_ns",
                "entries": [[traceback_id, size, count]]}   (1.1);
                                           absent when the file has no PEAK
+  sample_interval: int                    SMPL (1.2): mean bytes between
+                                          sampled blocks; absent when the
+                                          file has no SMPL (exact)
 
-decode(data, minor10=True) reads as a 1.0 reader would: FNAM and PEAK are
-then unknown sections, skipped.
+decode(data, minor10=True) reads as a 1.0 reader would: FNAM, PEAK and SMPL
+are then unknown sections, skipped; decode(data, minor11=True) as a 1.1
+reader would: SMPL is skipped.
 """
 
 import struct
@@ -37,10 +41,11 @@ import zstandard
 
 MAGIC = b"\x89TMS\r\n\x1a\n"
 END_MAGIC = b"\x89TMSEND\n"
-MAJOR, MINOR = 1, 1
+MAJOR, MINOR = 1, 2
 KNOWN_TAGS_10 = (b"HEAD", b"STRS", b"FRMS", b"TBKS", b"TRCS", b"STAT",
                  b"MTRC", b"META", b"END ")
-KNOWN_TAGS = KNOWN_TAGS_10 + (b"FNAM", b"PEAK")
+KNOWN_TAGS_11 = KNOWN_TAGS_10 + (b"FNAM", b"PEAK")
+KNOWN_TAGS = KNOWN_TAGS_11 + (b"SMPL",)
 MAX_SECTION = 1 << 28
 MAX_STRING = 1 << 20
 MAX_TB_LEN = 65535
@@ -242,6 +247,8 @@ def encode(snap, compress=(), chunk=TRACE_CHUNK, minor=None, major=MAJOR,
         minor = snap["header"].get("format_minor", MINOR)
     c = set(compress)
     secs = [(b"HEAD", head_payload(snap["header"], head_extra))]
+    if snap.get("sample_interval"):
+        secs.append((b"SMPL", varint(int(snap["sample_interval"]))))
     tables = [(b"STRS", "strings", strs_payload),
               (b"FRMS", "frames", frms_payload),
               (b"FNAM", "functions", fnam_payload),
@@ -364,7 +371,7 @@ def decompress(stored, raw_len):  # §3.2, step 9
     return out
 
 
-def decode(data, skip_traces=False, minor10=False):
+def decode(data, skip_traces=False, minor10=False, minor11=False):
     data = bytes(data)
     # Preamble (§6 order of checks).
     if data[:8] != MAGIC[:len(data[:8])]:
@@ -377,8 +384,10 @@ def decode(data, skip_traces=False, minor10=False):
                       % (major, minor, MAJOR))
     snap = {"header": None, "strings": [], "frames": [], "tracebacks": [],
             "traces": None, "stats": [], "metrics": [], "meta": [],
-            "functions": [], "peak": None}
+            "functions": [], "peak": None, "sample_interval": None}
     st = _State()
+    known = (KNOWN_TAGS_10 if minor10 else KNOWN_TAGS_11 if minor11
+             else KNOWN_TAGS)
     src = Source(data)
     src.p = 12
     index = []
@@ -392,7 +401,7 @@ def decode(data, skip_traces=False, minor10=False):
         if first != (tag == b"HEAD"):  # step 2
             raise Corrupt("HEAD must be the first section and only there")
         src.p += 20
-        if tag not in (KNOWN_TAGS_10 if minor10 else KNOWN_TAGS):  # step 3
+        if tag not in known:  # step 3
             if src.left() < stored_len:
                 raise Truncated("file ends inside unknown section %r" % tag)
             src.p += stored_len
@@ -408,6 +417,8 @@ def decode(data, skip_traces=False, minor10=False):
             raise Truncated("file ends inside section %r" % tag)
         stored = data[src.p:src.p + stored_len]
         src.p += stored_len
+        if tag in (b"TRCS", b"STAT", b"PEAK"):
+            st.sizes_seen = True  # SMPL must come before these (§4.12)
         if tag == b"TRCS" and skip_traces:
             index.append((tag, off))
             continue
@@ -432,6 +443,7 @@ class _State:
         self.stat_frames, self.metric_names, self.meta_keys = (set(), set(),
                                                                set())
         self.fnam_frames, self.peak_tbs = set(), set()
+        self.sizes_seen = False
 
 
 def _text(pl):
@@ -595,9 +607,17 @@ def _peak(pl, snap, st):
         pk["entries"].append([tb[i], sz[i], ct[i]])
 
 
+def _smpl(pl, snap, st):
+    _need(snap["sample_interval"] is None, "SMPL: a second SMPL section")
+    _need(not st.sizes_seen, "SMPL: after a TRCS, STAT or PEAK section")
+    v = pl.varint()
+    _need(v > 0, "SMPL: sampling interval 0")
+    snap["sample_interval"] = v
+
+
 _PARSERS = {b"HEAD": _head, b"STRS": _strs, b"FRMS": _frms, b"TBKS": _tbks,
             b"TRCS": _trcs, b"STAT": _stat, b"MTRC": _mtrc, b"META": _meta,
-            b"FNAM": _fnam, b"PEAK": _peak}
+            b"FNAM": _fnam, b"PEAK": _peak, b"SMPL": _smpl}
 
 
 def _end(pl, index):
@@ -655,6 +675,8 @@ def to_json(snap):
            "metrics": [], "meta": [list(m) for m in snap["meta"]]}
     if snap.get("functions"):
         out["functions"] = [list(f) for f in snap["functions"]]
+    if snap.get("sample_interval") is not None:
+        out["sample_interval"] = n(snap["sample_interval"])
     pk = snap.get("peak")
     if pk is not None:
         out["peak"] = {"size": n(pk["size"]),

@@ -61,7 +61,7 @@ extern "C" {
  * same major version (newer minors add content older readers skip) and
  * refuses a newer major with TMS_E_VERSION. */
 #define TMS_FORMAT_MAJOR 1
-#define TMS_FORMAT_MINOR 1   /* 1.1: FNAM (function names), PEAK */
+#define TMS_FORMAT_MINOR 2   /* 1.1: FNAM (function names), PEAK; 1.2: SMPL */
 
 TMS_API const char *tms_version(void); /* "0.1.0": the linked library */
 
@@ -247,6 +247,10 @@ typedef struct tms_header {
     char python_version[TMS_MAX_TEXT_FIELD + 1]; /* "3.11.7" */
     char writer_name[TMS_MAX_TEXT_FIELD + 1];    /* "tmtrace" */
     char writer_version[TMS_MAX_TEXT_FIELD + 1]; /* "0.1.0" */
+    /* Format 1.2 SMPL (SPEC §4.12): the mean sampling interval in bytes
+     * the traces were sampled with; 0 means every block was traced
+     * (exact).  A writer given a non-zero value writes SMPL after HEAD. */
+    uint64_t sample_interval;
 } tms_header;
 
 struct tms_intern; /* private: hash indexes used by the builders */
