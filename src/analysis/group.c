@@ -303,12 +303,12 @@ static int group_addresses(const tms_snapshot *s, tma_groups *out,
         it->key.function = TMS_NONE;
         it->key.traceback = s->traces[i].traceback;
         it->key.address = s->traces[i].address;
-        it->size = s->traces[i].size;
-        it->count = 1;
-        out->total_size += s->traces[i].size;
+        tma_sample_estimate(s->header.sample_interval, s->traces[i].size,
+                            s->traces[i].address, &it->size, &it->count);
+        out->total_size += it->size;
+        out->total_count += it->count;
     }
     out->n = s->ntraces;
-    out->total_count = s->ntraces;
     return TMS_OK;
 }
 
@@ -325,6 +325,7 @@ static int prepare(const tms_snapshot *s, tma_group_by by, int *cumulative,
     if ((unsigned)by > TMA_BY_LAST)
         return tma_fail(err, TMS_E_ARG, "cannot group: unknown grouping %d",
                         (int)by);
+    out->sample_interval = s->header.sample_interval;
     if (by == TMA_BY_ADDRESS || by == TMA_BY_TRACEBACK ||
         s->header.traceback_limit < 2)
         *cumulative = 0;

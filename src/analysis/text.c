@@ -305,6 +305,13 @@ int tma_text_report(FILE *f, const tma_text_opts *o, const tma_text_side *cur,
         fputc(')', f);
     }
     fputc('\n', f);
+    if (cur->groups->sample_interval) {
+        /* a sampled snapshot: the figures are weighted (SPEC §4.12) */
+        char a[64];
+        tma_size_format(a, sizeof a, (int64_t)cur->groups->sample_interval, 0);
+        fprintf(f, "Estimated: sizes and counts from sampled blocks "
+                "(every %s on average)\n", a);
+    }
     if (o->peak && cur->metrics != NULL && cur->metrics->has_peak) {
         /* how close the state shown is to the true peak (SPEC §4.11) */
         char a[64], b[64];

@@ -75,7 +75,23 @@ int tma_tb_totals_add(tma_tb_totals *t, const tms_trace *traces, size_t n,
         if (rc < 0)
             return rc;
     }
-    uint64_t total = 0;
+    uint64_t total = 0, interval = t->snap->header.sample_interval;
+    if (interval != 0) {   /* a sampled file: estimates (sample.c) */
+        uint64_t count = 0;
+        for (size_t i = 0; i < n; i++) {
+            tma_tb_total *slot = &t->tb[traces[i].traceback];
+            uint64_t es, ec;
+            tma_sample_estimate(interval, traces[i].size, traces[i].address,
+                                &es, &ec);
+            slot->size += es;
+            slot->count += ec;
+            total += es;
+            count += ec;
+        }
+        t->total_size += total;
+        t->total_count += count;
+        return TMS_OK;
+    }
     for (size_t i = 0; i < n; i++) {
         tma_tb_total *slot = &t->tb[traces[i].traceback];
         slot->size += traces[i].size;

@@ -132,7 +132,8 @@ int tm_side_json(cJSON *o, const tm_side *side)
               tm_json_add_i64(o, "pid", h->pid) < 0;
     tm_format_series(buf, sizeof buf, h->series_id);
     bad |= tm_json_add_str(o, "series_id", buf) < 0 ||
-           tm_json_add_u64(o, "traceback_limit", h->traceback_limit) < 0;
+           tm_json_add_u64(o, "traceback_limit", h->traceback_limit) < 0 ||
+           tm_json_add_u64(o, "sample_interval", h->sample_interval) < 0;
     return bad ? -1 : 0;
 }
 

@@ -151,6 +151,24 @@ int tma_snapshot_stats_from_sums(tms_snapshot *s, const uint32_t *frame,
                                  tms_error *err);
 
 /* ===========================================================================
+ * Sampled snapshots (format 1.2 SMPL, sample.c)
+ * ======================================================================== */
+/* A snapshot sampled with mean interval I bytes (header.sample_interval,
+ * 0: exact) kept a block of s bytes with probability p = 1 - exp(-s/I);
+ * each kept block stands for w = 1/p blocks (1 when I is 0).  Every
+ * grouping, total and flame graph of libtma weights traces this way, so
+ * its sizes and counts are unbiased estimates; STAT and PEAK entries of
+ * such a file are already estimates (the writer weighted them). */
+double tma_sample_weight(uint64_t size, uint64_t interval);
+/* The estimate one kept block of `size` bytes at `address` stands for:
+ * size * w and w, each rounded down or up at random (up with the
+ * probability of its fraction, drawn from a hash of the address: the same
+ * trace rounds the same way in every reader), so sums stay unbiased
+ * (exact values when interval is 0). */
+void tma_sample_estimate(uint64_t interval, uint64_t size, uint64_t address,
+                         uint64_t *est_size, uint64_t *est_count);
+
+/* ===========================================================================
  * Grouping (Snapshot.top_by / GroupedStats)
  * ======================================================================== */
 typedef enum {
@@ -195,6 +213,8 @@ typedef struct tma_groups {
     size_t n;
     uint64_t total_size;  /* sum over traces (not over cumulative items) */
     uint64_t total_count;
+    uint64_t sample_interval; /* the snapshot's (SMPL): non-zero, the
+                                 sizes and counts are estimates */
 } tma_groups;
 
 /* How to get a snapshot with traces: the hint in every "snapshot has no
