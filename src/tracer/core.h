@@ -162,6 +162,14 @@ typedef struct tmt_state {
      * frame. */
     PyObject *root_files[TMT_ROOT_FILES];
     int nroot_files;
+    /* hooks.c's tmt_set_sampling (GIL): the mean bytes between sampled
+     * blocks, 0 to trace every block (atomic: every hook reads it); a
+     * change bumps sample_gen (atomic) so each thread draws again from
+     * sample_seed; the traces are cleared then, so every trace in the
+     * tables was sampled with the current interval. */
+    size_t sample_interval;
+    uint32_t sample_gen;
+    uint64_t sample_seed;
 } tmt_state;
 
 extern tmt_state tmt_S;
@@ -280,6 +288,11 @@ void tmt_tstates_free_others(void);   /* in a forked child */
 int tmt_hooks_enable(void);     /* GIL held; idempotent */
 void tmt_hooks_disable(void);   /* GIL held; idempotent, clears traces */
 void tmt_clear_traces(void);    /* GIL held */
+/* Sample blocks by bytes (Poisson: a block of s bytes is traced with
+ * probability 1 - exp(-s / interval)); 0: trace every block.  seed feeds
+ * the per-thread generators (threads get distinct streams).  GIL held;
+ * clears the traces when the interval changes. */
+void tmt_set_sampling(size_t interval, uint64_t seed);
 int tmt_fork_init(void);
 /* Stop tracing this thread's new blocks while a query builds Python
  * objects; returns the previous setting, to restore. */

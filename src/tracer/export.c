@@ -109,6 +109,7 @@ static int export_tb(exporter *x, uint32_t tb, uint32_t *out)
 static void fill_header(tms_header *h)
 {
     h->traceback_limit = (uint32_t)tmt_S.limit;
+    h->sample_interval = tmt_S.sample_interval;
     memcpy(h->series_id, tmt_series_id(), sizeof h->series_id);
 }
 
@@ -118,8 +119,11 @@ static int export_tables(tms_snapshot *s, int with_traces);
 static int export_one(exporter *x, tma_tb_total *per_tb, const tmt_trace *e,
                       int with_traces)
 {
-    per_tb[e->tb].size += e->size;
-    per_tb[e->tb].count++;
+    /* STAT of a sampled snapshot: estimates (libtma's rule) */
+    uint64_t es, ec;
+    tma_sample_estimate(tmt_S.sample_interval, e->size, e->addr, &es, &ec);
+    per_tb[e->tb].size += es;
+    per_tb[e->tb].count += ec;
     if (!with_traces)
         return 0;
     uint32_t tb;

@@ -15,6 +15,7 @@
 #include "core.h"
 #include "tasks.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <sys/random.h>
 #include <time.h>
@@ -61,6 +62,70 @@ TMT_TLS int tls_guard;
 TMT_TLS int tls_quiet;
 static pthread_key_t ts_key;
 static tmt_tstate *ts_list;
+
+/* ---- sampling by bytes ---------------------------------------------------
+ *
+ * As tcmalloc's, Go's and jemalloc's heap profilers do: each thread counts
+ * down a number of bytes drawn from an exponential distribution of mean
+ * tmt_S.sample_interval; the block that reaches zero is traced (with its
+ * real size) and a new count is drawn.  The count is memoryless, so a
+ * block of s bytes is traced with probability 1 - exp(-s / interval)
+ * whatever came before it; readers weight it by the inverse (libtma's
+ * tma_sample_weight, SPEC §4.12).  A skipped block costs a subtraction;
+ * its free costs a miss in the (small) table.  No lock, no libc rand,
+ * nothing that allocates: a xorshift generator in thread-local state. */
+TMT_TLS int64_t tls_sample_left;   /* bytes until the next sampled block */
+TMT_TLS uint64_t tls_rng;
+TMT_TLS uint32_t tls_sample_gen;   /* tmt_S.sample_gen the above belong to */
+static uint64_t sample_threads;    /* atomic: distinct stream per thread */
+
+static uint64_t splitmix64(uint64_t x)
+{
+    x += 0x9E3779B97F4A7C15ULL;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
+}
+
+/* An exponential draw of mean iv bytes (at least 1). */
+static int64_t sample_draw(size_t iv)
+{
+    uint64_t x = tls_rng;    /* xorshift64*: never 0 once seeded */
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    tls_rng = x;
+    /* u in (0, 1]: 53 random bits */
+    double u = ((double)((x * 0x2545F4914F6CDD1DULL) >> 11) + 1.0) *
+               (1.0 / 9007199254740992.0);
+    double d = -log(u) * (double)iv;
+    return d < 1.0 ? 1 : d > 9.0e18 ? INT64_MAX : (int64_t)d;
+}
+
+/* 1 if sampling leaves this block of `size` bytes out. */
+static int sample_skip(size_t size, size_t iv)
+{
+    uint32_t gen = __atomic_load_n(&tmt_S.sample_gen, __ATOMIC_ACQUIRE);
+    if (tls_sample_gen != gen) {
+        uint64_t k = __atomic_fetch_add(&sample_threads, 1, __ATOMIC_RELAXED);
+        tls_rng = splitmix64(tmt_S.sample_seed ^ splitmix64(k)) | 1;
+        tls_sample_gen = gen;
+        tls_sample_left = sample_draw(iv);
+    }
+    if ((uint64_t)tls_sample_left > size) {
+        tls_sample_left -= (int64_t)size;
+        return 1;
+    }
+    tls_sample_left = sample_draw(iv);
+    return 0;
+}
+
+/* One relaxed load when sampling is off. */
+static inline int sampled_out(size_t size)
+{
+    size_t iv = __atomic_load_n(&tmt_S.sample_interval, __ATOMIC_RELAXED);
+    return iv != 0 && sample_skip(size, iv);
+}
 
 static void ts_destroy(void *p)
 {
@@ -209,6 +274,11 @@ void tmt_ext_trace_new(unsigned int domain, uintptr_t ptr, size_t size)
 {
     if (tls_quiet || tls_guard || !tracing())
         return;
+    if (sampled_out(size)) {   /* sampled like the allocators' blocks */
+        tmt_drain_if_needed();
+        tmt_ext_remove(domain, ptr); /* a re-track that is not kept */
+        return;
+    }
     tls_guard = 1;
     int limit = __atomic_load_n(&tmt_S.limit, __ATOMIC_RELAXED);
     tmt_tstate *ts = ts_get(limit);
@@ -249,7 +319,7 @@ static void *h_malloc(void *ctx, size_t size)
         return d->prev.malloc(d->prev.ctx, size);
     tls_guard = 1;
     void *p = d->prev.malloc(d->prev.ctx, size);
-    if (p != NULL && tracing() && !tls_quiet)
+    if (p != NULL && tracing() && !tls_quiet && !sampled_out(size))
         added(d, p, size);
     tls_guard = 0;
     return p;
@@ -262,8 +332,9 @@ static void *h_calloc(void *ctx, size_t nelem, size_t elsize)
         return d->prev.calloc(d->prev.ctx, nelem, elsize);
     tls_guard = 1;
     void *p = d->prev.calloc(d->prev.ctx, nelem, elsize);
-    if (p != NULL && tracing() && !tls_quiet)
-        added(d, p, nelem * elsize); /* no overflow: it succeeded */
+    if (p != NULL && tracing() && !tls_quiet &&
+        !sampled_out(nelem * elsize))  /* no overflow: it succeeded */
+        added(d, p, nelem * elsize);
     tls_guard = 0;
     return p;
 }
@@ -296,7 +367,8 @@ static void *h_realloc(void *ctx, void *ptr, size_t size)
             /* In place, a new trace replaces the old one; when none is
              * made (the new traceback is filtered out, ...) the old one
              * must still go: the block it describes is gone. */
-            if ((tls_quiet || !trace_new(p, size)) && p == ptr)
+            if ((tls_quiet || sampled_out(size) || !trace_new(p, size)) &&
+                p == ptr)
                 tmt_trace_remove((uintptr_t)ptr, NULL);
         }
     } else {
@@ -307,7 +379,7 @@ static void *h_realloc(void *ctx, void *ptr, size_t size)
         p = d->prev.realloc(d->prev.ctx, ptr, size);
         if (p == NULL && ptr != NULL && size != 0)
             tmt_pend_restore((uintptr_t)ptr, &saved, gen);
-        else if (p != NULL && !tls_quiet)
+        else if (p != NULL && !tls_quiet && !sampled_out(size))
             tmt_pend_malloc((uintptr_t)p, size);
     }
     tls_guard = 0;
@@ -463,6 +535,18 @@ static void reset_tables(void)
 void tmt_clear_traces(void)
 {
     reset_tables();
+}
+
+void tmt_set_sampling(size_t interval, uint64_t seed)
+{
+    if (interval == tmt_S.sample_interval && seed == tmt_S.sample_seed)
+        return;
+    /* Traces of one interval only: a snapshot states one (SMPL), and the
+     * peak's live sums were weighted with it (tables.c). */
+    reset_tables();
+    tmt_S.sample_seed = seed;
+    __atomic_store_n(&tmt_S.sample_interval, interval, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&tmt_S.sample_gen, 1, __ATOMIC_RELEASE);
 }
 
 void tmt_hooks_disable(void)

@@ -193,6 +193,27 @@ tmt_trace *tmt_trace_find(uintptr_t addr)
     return tmt_map_find(tmt_S.tables.traces, tmt_S.tables.tcap, addr);
 }
 
+/* A traceback's live blocks (the peak's picture, peak.c): sampled blocks
+ * count as the estimate they stand for (libtma's rule), so the PEAK
+ * entries of a sampled snapshot are estimates like its STAT entries.
+ * The interval does not change while traces exist (tmt_set_sampling
+ * clears them), so a removal subtracts exactly what the addition added. */
+static inline void live_account(tmt_tb *tb, uintptr_t addr, size_t size,
+                                int sign)
+{
+    uint64_t es = size, ec = 1;
+    size_t iv = __atomic_load_n(&tmt_S.sample_interval, __ATOMIC_RELAXED);
+    if (iv != 0)
+        tma_sample_estimate(iv, size, addr, &es, &ec);
+    if (sign > 0) {
+        tb->live_size += es;
+        tb->live_count += ec;
+    } else {
+        tb->live_size -= es;
+        tb->live_count -= ec;
+    }
+}
+
 /* A new trace of size bytes at traceback tb replaced *old (old->addr 0:
  * none): the traced size, the live sums per traceback and the peak.
  * Every change of the traced size passes here or in traced_sub (hooks,
@@ -200,15 +221,13 @@ tmt_trace *tmt_trace_find(uintptr_t addr)
  * scheduled task can notice it is due.  One load while none is
  * scheduled. */
 static void traced_add(tmt_tables *t, const tmt_trace *old, uint32_t tb,
-                       size_t size)
+                       uintptr_t addr, size_t size)
 {
     if (old->addr) {
         t->traced -= old->size;
-        t->tbs[old->tb].live_size -= old->size;
-        t->tbs[old->tb].live_count--;
+        live_account(&t->tbs[old->tb], old->addr, old->size, -1);
     }
-    t->tbs[tb].live_size += size;
-    t->tbs[tb].live_count++;
+    live_account(&t->tbs[tb], addr, size, 1);
     t->traced += size;
     if (t->traced > t->peak) {
         t->peak = t->traced;
@@ -221,8 +240,7 @@ static void traced_add(tmt_tables *t, const tmt_trace *old, uint32_t tb,
 static void traced_sub(tmt_tables *t, const tmt_trace *o)
 {
     t->traced -= o->size;
-    t->tbs[o->tb].live_size -= o->size;
-    t->tbs[o->tb].live_count--;
+    live_account(&t->tbs[o->tb], o->addr, o->size, -1);
     tmt_tasks_check(t->traced);
 }
 
@@ -234,7 +252,7 @@ int tmt_trace_add(uintptr_t addr, size_t size, uint32_t tb)
         return -1;
     /* A replaced trace is a block we never saw freed (its free bypassed
      * the hooks, or it was resized in place). */
-    traced_add(t, &old, tb, size);
+    traced_add(t, &old, tb, addr, size);
     return 0;
 }
 
@@ -297,7 +315,7 @@ int tmt_ext_add(unsigned int domain, uintptr_t addr, size_t size, uint32_t tb)
     tmt_trace e = {addr, size, tb}, old;
     if (m == NULL || addr == 0 || tmt_map_put(&m->tab, &m->cap, &m->count, &e, &old) < 0)
         return -1;
-    traced_add(t, &old, tb, size); /* tracked again: the new size holds */
+    traced_add(t, &old, tb, addr, size); /* tracked again: the new size holds */
     return 0;
 }
 

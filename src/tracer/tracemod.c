@@ -10,6 +10,10 @@
 #include "snapapi.h"
 #include "tmt_alloc.h"
 
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
 static PyObject *filter_records; /* list of (include, pattern, lineno, traceback) */
 
 /* ---- functions ---------------------------------------------------------- */
@@ -133,6 +137,43 @@ static PyObject *f_set_traceback_limit(PyObject *self, PyObject *arg)
     }
     tmt_set_traceback_limit((int)n);
     Py_RETURN_NONE;
+}
+
+/* set_sampling(interval, seed=None): mean bytes between sampled blocks
+ * (0: every block, the PEP's exact semantics).  Not a PEP 454 function. */
+static PyObject *f_set_sampling(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *iv_obj, *seed_obj = Py_None;
+    if (!PyArg_ParseTuple(args, "O|O:set_sampling", &iv_obj, &seed_obj))
+        return NULL;
+    /* OverflowError for a negative interval, TypeError for a non-int */
+    unsigned long long interval = PyLong_AsUnsignedLongLong(iv_obj);
+    if (interval == (unsigned long long)-1 && PyErr_Occurred())
+        return NULL;
+    if (interval > ((unsigned long long)1 << 50)) {
+        PyErr_SetString(PyExc_ValueError,
+                        "the sampling interval must be at most 1 PiB");
+        return NULL;
+    }
+    uint64_t seed;
+    if (seed_obj == Py_None) {
+        if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed)
+            seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+    } else {
+        seed = PyLong_AsUnsignedLongLongMask(seed_obj);
+        if (seed == (uint64_t)-1 && PyErr_Occurred())
+            return NULL;
+    }
+    tmt_set_sampling((size_t)interval, seed);
+    Py_RETURN_NONE;
+}
+
+static PyObject *f_get_sampling(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    return PyLong_FromSize_t(tmt_S.sample_interval);
 }
 
 /* The live tables copied (all traces, or the one at addr) and made into
@@ -347,6 +388,11 @@ static PyMethodDef core_methods[] = {
      "Leave frames of code from these code objects' files, and older ones, "
      "out of tracebacks (the runner's; (): keep all)."},
     {"set_traceback_limit", f_set_traceback_limit, METH_O, NULL},
+    {"set_sampling", f_set_sampling, METH_VARARGS,
+     "set_sampling(interval, seed=None): trace blocks sampled by bytes, one "
+     "per interval bytes on average (0: every block); clears the traces"},
+    {"get_sampling", f_get_sampling, METH_NOARGS,
+     "The sampling interval in bytes (0: every block is traced)."},
     {"get_trace", f_get_trace, METH_O,
      "(size, traceback tuple) of the block at address, or None."},
     {"get_traces", f_get_traces, METH_NOARGS,

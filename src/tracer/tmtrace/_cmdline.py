@@ -108,6 +108,11 @@ _OPTIONS = [
         help="take a snapshot whenever the traced memory moved by more "
              "than SIZE since the last one; SIZE needs a unit (10MiB, "
              "512k, 4096B)")),
+    (("--sample",), dict(
+        type=_size, metavar="SIZE",
+        help="sample blocks by bytes, one per SIZE allocated on average "
+             "(e.g. 512KiB): production overhead, estimated figures; "
+             "default: trace every block")),
     (("--traces",), dict(
         action="store_true", default=DEFAULT_TRACES,
         help="store every trace, needed for tmtool's --group-by "
@@ -222,7 +227,7 @@ def main(argv=None):
     live = os.environ.get("TMTRACE_LIVE", "").strip() != "0"
     _hide_runner_frames()   # before tracing starts: nothing shows them
     _runner.start(args.nframe, args.output, args.delay, args.threshold,
-                  args.traces, verbose=True, live=live)
+                  args.traces, verbose=True, live=live, sample=args.sample)
     try:
         sys.argv = [name] + prog_args
         if kind == "module":

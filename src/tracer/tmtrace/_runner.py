@@ -70,8 +70,9 @@ def _describe(size):
 
 class Session:
     def __init__(self, nframe=1, output=".", delay=None, threshold=None,
-                 traces=False, verbose=False, live=False):
+                 traces=False, verbose=False, live=False, sample=None):
         self.nframe = nframe
+        self.sample = sample
         self.output = os.path.abspath(output)
         self.delay = delay
         self.threshold = threshold
@@ -93,6 +94,7 @@ class Session:
         # "B": a bare number is refused (it used to mean bytes by surprise).
         env["TMTRACE_THRESHOLD"] = ("%dB" % self.threshold
                                     if self.threshold else "")
+        env["TMTRACE_SAMPLE"] = "%dB" % self.sample if self.sample else ""
         return env
 
     def start(self):
@@ -105,6 +107,7 @@ class Session:
         except OSError as exc:
             _warn("cannot create output directory '%s': %s" % (self.output, exc))
         _tracing.set_traceback_limit(self.nframe)
+        _tracing.set_sampling(self.sample or 0)
         if not _tracing.is_enabled():
             _tracing.enable()
         template = os.path.join(self.output.replace("$", "$$"),
@@ -280,15 +283,18 @@ _hooks_installed = False
 
 
 def start(nframe=1, output=".", delay=None, threshold=None, traces=False,
-          export=True, verbose=False, live=False):
+          export=True, verbose=False, live=False, sample=None):
     """Start tracing this process; return the Session.  A session that
     is already running (TMTRACE set for the runner itself) is replaced.
     verbose: say on stderr at exit where the snapshots went; live: serve
-    snapshots to `tmtool watch --pid` (docs/live-endpoint.md)."""
+    snapshots to `tmtool watch --pid` (docs/live-endpoint.md); sample:
+    trace blocks sampled by bytes, one per `sample` bytes on average
+    (docs/sampling.md), None to trace every block."""
     global _session, _hooks_installed
     if _session is not None:
         _session.stop()
-    session = Session(nframe, output, delay, threshold, traces, verbose, live)
+    session = Session(nframe, output, delay, threshold, traces, verbose, live,
+                      sample)
     session.start()
     _session = session
     if not _hooks_installed:

@@ -12,6 +12,9 @@ TMTRACE is set.  Variables:
                           than <size>, with a unit (10MiB, 512k, 4096B)
   TMTRACE_TRACES=0|1      store every trace (1, the default) or only
                           per-line statistics (0)
+  TMTRACE_SAMPLE=<size>   sample blocks by bytes, one per <size> allocated
+                          on average (512KiB is a production setting; 0 or
+                          unset: trace every block); figures are estimates
   TMTRACE_VERBOSE=1       say on stderr at exit where the snapshots went
   TMTRACE_LIVE=1          serve live snapshots (tmtool watch --pid); off by
                           default here: a listening socket and three
@@ -48,12 +51,12 @@ def _whole(name, text):
     return None
 
 
-def _size(text):
+def _size(text, name="TMTRACE_THRESHOLD"):
     from ._cmdline import unit_size
     try:
         return unit_size(text)
     except ValueError as exc:
-        _warn("ignoring TMTRACE_THRESHOLD=%r: %s" % (text, exc))
+        _warn("ignoring %s=%r: %s" % (name, text, exc))
     return None
 
 
@@ -85,6 +88,7 @@ def settings(environ):
     from ._cmdline import DEFAULT_TRACES
     delay = environ.get("TMTRACE_DELAY", "").strip()
     threshold = environ.get("TMTRACE_THRESHOLD", "").strip()
+    sample = environ.get("TMTRACE_SAMPLE", "").strip()
     output = environ.get("TMTRACE_OUTPUT", "").strip()
     if not output:
         output = default_output(environ)
@@ -100,6 +104,8 @@ def settings(environ):
         "traces": _flag("TMTRACE_TRACES", environ, DEFAULT_TRACES),
         "verbose": _flag("TMTRACE_VERBOSE", environ, False),
         "live": _flag("TMTRACE_LIVE", environ, False),
+        "sample": (_size(sample, "TMTRACE_SAMPLE")
+                   if sample not in ("", "0") else None),
     }
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "get_allocated_blocks", "get_arena_size", "get_process_memory",
     "get_tracemalloc_memory", "get_unicode_interned",
     "start_endpoint", "stop_endpoint",
+    "set_sampling", "get_sampling",
 ]
 
 enable = _tmtrace.enable
@@ -40,6 +41,10 @@ clear_filters = _tmtrace.clear_filters
 get_arena_size = _tmtrace.get_arena_size
 get_tracemalloc_memory = _tmtrace.get_tracemalloc_memory
 get_unicode_interned = _tmtrace.get_unicode_interned
+# Not PEP 454: sampling by bytes for production (docs/sampling.md).  With
+# the interval 0 (the default) every block is traced, as the PEP says.
+set_sampling = _tmtrace.set_sampling
+get_sampling = _tmtrace.get_sampling
 # The interpreter's own count of allocated blocks (sys.getallocatedblocks
 # reads the same counter as _Py_GetAllocatedBlocks on every version).
 get_allocated_blocks = sys.getallocatedblocks
