@@ -118,19 +118,15 @@ static int summary(tm_format format, const char *in, const char *out,
         return TM_EXIT_OK;
     case TM_FORMAT_JSON: {
         cJSON *doc = tm_json_doc("filter");
-        if (doc == NULL || tm_json_add_str(doc, "input", in) < 0 ||
-            tm_json_add_str(doc, "output", out) < 0 ||
-            tm_json_add_u64(doc, "traces_before", traces_before) < 0 ||
-            tm_json_add_u64(doc, "traces_after", s->ntraces) < 0 ||
-            tm_json_add_u64(doc, "size_before", size_before) < 0 ||
-            tm_json_add_u64(doc, "size_after", size_after) < 0 ||
+        return tm_json_finish(doc, doc != NULL &&
+            tm_json_add_str(doc, "input", in) == 0 &&
+            tm_json_add_str(doc, "output", out) == 0 &&
+            tm_json_add_u64(doc, "traces_before", traces_before) == 0 &&
+            tm_json_add_u64(doc, "traces_after", s->ntraces) == 0 &&
+            tm_json_add_u64(doc, "size_before", size_before) == 0 &&
+            tm_json_add_u64(doc, "size_after", size_after) == 0 &&
             cJSON_AddBoolToObject(doc, "traces_written",
-                                  s->has_traces && !drop_traces) == NULL) {
-            cJSON_Delete(doc);
-            tm_error("out of memory");
-            return TM_EXIT_BADFILE;
-        }
-        return tm_json_print(doc) < 0 ? TM_EXIT_BADFILE : TM_EXIT_OK;
+                                  s->has_traces && !drop_traces) != NULL);
     }
     }
     return TM_EXIT_OK;

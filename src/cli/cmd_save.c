@@ -43,15 +43,11 @@ static int report(const tm_args *a, long pid, const char *out,
     int64_t traced = tm_live_metric(s, "tracemalloc.traced.size");
     if (a->common.format == TM_FORMAT_JSON) {
         cJSON *doc = tm_json_doc("save");
-        if (doc == NULL || tm_json_add_i64(doc, "pid", pid) < 0 ||
-            tm_json_add_str(doc, "output", out) < 0 ||
-            tm_json_add_i64(doc, "traced_size", traced) < 0 ||
-            tm_json_add_u64(doc, "traces", s->has_traces ? s->ntraces : 0) < 0) {
-            cJSON_Delete(doc);
-            tm_error("out of memory");
-            return TM_EXIT_BADFILE;
-        }
-        return tm_json_print(doc) < 0 ? TM_EXIT_BADFILE : TM_EXIT_OK;
+        return tm_json_finish(doc, doc != NULL &&
+            tm_json_add_i64(doc, "pid", pid) == 0 &&
+            tm_json_add_str(doc, "output", out) == 0 &&
+            tm_json_add_i64(doc, "traced_size", traced) == 0 &&
+            tm_json_add_u64(doc, "traces", s->has_traces ? s->ntraces : 0) == 0);
     }
     if (a->common.format == TM_FORMAT_CSV) {
         printf("pid,output,traced_size,traces\n%ld,", pid);

@@ -225,12 +225,7 @@ static int json_report(const trend_ctx *c, const tma_trend *t, char **files,
     }
     if (!bad && (c->total.set || c->site.set))
         bad = cJSON_AddBoolToObject(doc, "breached", breached) == NULL;
-    if (bad) {
-        cJSON_Delete(doc);
-        tm_error("out of memory");
-        return TM_EXIT_BADFILE;
-    }
-    return tm_json_print(doc) < 0 ? TM_EXIT_BADFILE : TM_EXIT_OK;
+    return tm_json_finish(doc, !bad);
 }
 
 /* ---- CSV ------------------------------------------------------------------- */

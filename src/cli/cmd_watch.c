@@ -103,13 +103,7 @@ static int list_processes(const tm_args *a)
                 tm_json_add_i64(o, "peak_size", p[i].peak) < 0)
                 arr = NULL;
         }
-        if (arr == NULL) {
-            cJSON_Delete(doc);
-            tm_live_procs_free(p, n);
-            tm_error("out of memory");
-            return TM_EXIT_BADFILE;
-        }
-        rc = tm_json_print(doc) < 0 ? TM_EXIT_BADFILE : TM_EXIT_OK;
+        rc = tm_json_finish(doc, arr != NULL);
     } else if (a->common.format == TM_FORMAT_CSV) {
         printf("pid,traced_size,peak_size,cmdline\n");
         for (size_t i = 0; i < n; i++) {

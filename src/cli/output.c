@@ -327,6 +327,16 @@ int tm_json_print(cJSON *root)
     return 0;
 }
 
+int tm_json_finish(cJSON *doc, int built)
+{
+    if (!built) {
+        cJSON_Delete(doc);
+        tm_error("out of memory");
+        return TM_EXIT_BADFILE;
+    }
+    return tm_json_print(doc) < 0 ? TM_EXIT_BADFILE : TM_EXIT_OK;
+}
+
 /* ---- CSV ----------------------------------------------------------------- */
 
 void tm_csv_field(FILE *f, const char *raw, int last)

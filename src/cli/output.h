@@ -75,6 +75,10 @@ int tm_json_add_str(cJSON *obj, const char *name, const char *s);
 cJSON *tm_json_string(const char *s);
 /* Print and free root; -1 on OOM. */
 int tm_json_print(cJSON *root);
+/* A command's JSON document, its last step: print and free doc if it was
+ * built whole (built != 0), else free it and report running out of
+ * memory.  TM_EXIT_OK, or TM_EXIT_BADFILE after reporting. */
+int tm_json_finish(cJSON *doc, int built);
 
 /* One CSV field (RFC 4180 quoting), then ',' or '\n' when last.  The
  * field is escaped first (tms_escape), so a name from a file cannot carry
