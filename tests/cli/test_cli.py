@@ -426,6 +426,35 @@ class CliTest(unittest.TestCase):
         rc, _, err = run("top", out, "--group-by", "traceback")
         self.assertEqual(rc, 2)
 
+    def test_filter_keeps_function_names_and_the_peak(self):
+        # format 1.1 sections survive filter (its own list of sections
+        # once dropped them); the peak is filtered like the traces
+        src = os.path.join(self.dir, "named.tms")
+        out = os.path.join(self.dir, "named-f.tms")
+        p = subprocess.run([MKSNAP, src], text=True, capture_output=True,
+                           input="header 7 1700000000000000000 5 %s\n"
+                                 "trace 4096 100 /srv/app.py:12;/srv/main.py:3\n"
+                                 "trace 4160 50 /srv/lib.py:5\n"
+                                 "stat /srv/app.py:12 100 1\n"
+                                 "stat /srv/lib.py:5 50 1\n"
+                                 "function /srv/app.py:12 handle\n"
+                                 "peak 9000 8000 1700000000000000000\n"
+                                 "peakentry /srv/app.py:12;/srv/main.py:3 5000 5\n"
+                                 "peakentry /srv/lib.py:5 3000 2\n" % SERIES)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        for extra in ([], ["--drop-traces"]):
+            rc, so, err = run("filter", src, "-o", out, "-x", "*/lib.py", *extra)
+            self.assertEqual((rc, err), (0, ""))
+            rc, so, err = run("top", out)
+            self.assertEqual(rc, 0, err)
+            self.assertIn("/srv/app.py:12 (handle): size=100 B", so)
+            self.assertNotIn("lib.py", so)
+            rc, doc = jrun("top", out, "--peak")
+            self.assertEqual(rc, 0)
+            self.assertEqual([(e["filename"], e["size"])
+                              for e in doc["reports"][0]["entries"]],
+                             [("/srv/app.py", 5000)])
+
     def test_filter_refuses_same_file(self):
         link = os.path.join(self.dir, "alias.tms")
         if not os.path.exists(link):
