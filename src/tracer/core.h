@@ -239,6 +239,17 @@ int tmt_trace_add(uintptr_t addr, size_t size, uint32_t tb);
 /* Removes the trace at addr; 1 and *old if there was one, else 0. */
 int tmt_trace_remove(uintptr_t addr, tmt_trace *old);
 tmt_trace *tmt_trace_find(uintptr_t addr);
+/* tmt_trace_remove(addr, NULL) for a free: inline when addr's home slot
+ * is empty, which under linear probing with backward-shift deletion
+ * means no trace (the usual case of a free when sampling keeps the table
+ * sparse: no call, no probe loop). */
+static inline void tmt_trace_forget(uintptr_t addr)
+{
+    const tmt_tables *t = &tmt_S.tables;
+    if (t->tcap && t->traces[tmt_trace_slot(addr, t->tcap - 1)].addr == 0)
+        return;
+    tmt_trace_remove(addr, NULL);
+}
 /* Open-addressing address maps (tables.c), shared by the trace table and
  * the pending map: linear probing, backward-shift deletion. */
 tmt_trace *tmt_map_find(tmt_trace *tab, size_t cap, uintptr_t addr);

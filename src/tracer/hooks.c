@@ -102,29 +102,40 @@ static int64_t sample_draw(size_t iv)
     return d < 1.0 ? 1 : d > 9.0e18 ? INT64_MAX : (int64_t)d;
 }
 
-/* 1 if sampling leaves this block of `size` bytes out. */
-static int sample_skip(size_t size, size_t iv)
+/* The count ran out, or this thread's count belongs to another
+ * setting: 1 if the block is left out all the same (a new setting). */
+static __attribute__((noinline)) int sample_slow(size_t size, size_t iv,
+                                                 uint32_t gen)
 {
-    uint32_t gen = __atomic_load_n(&tmt_S.sample_gen, __ATOMIC_ACQUIRE);
     if (tls_sample_gen != gen) {
         uint64_t k = __atomic_fetch_add(&sample_threads, 1, __ATOMIC_RELAXED);
         tls_rng = splitmix64(tmt_S.sample_seed ^ splitmix64(k)) | 1;
         tls_sample_gen = gen;
         tls_sample_left = sample_draw(iv);
-    }
-    if ((uint64_t)tls_sample_left > size) {
-        tls_sample_left -= (int64_t)size;
-        return 1;
+        if ((uint64_t)tls_sample_left > size) {
+            tls_sample_left -= (int64_t)size;
+            return 1;
+        }
     }
     tls_sample_left = sample_draw(iv);
     return 0;
 }
 
-/* One relaxed load when sampling is off. */
-static inline int sampled_out(size_t size)
+/* 1 if sampling leaves this block of `size` bytes out.  One relaxed load
+ * when sampling is off; a load, two compares and a subtraction for a
+ * block left out (the common case: everything here is inlined). */
+static inline __attribute__((always_inline)) int sampled_out(size_t size)
 {
     size_t iv = __atomic_load_n(&tmt_S.sample_interval, __ATOMIC_RELAXED);
-    return iv != 0 && sample_skip(size, iv);
+    if (iv == 0)
+        return 0;
+    uint32_t gen = __atomic_load_n(&tmt_S.sample_gen, __ATOMIC_ACQUIRE);
+    if (__builtin_expect(tls_sample_gen == gen &&
+                         (uint64_t)tls_sample_left > size, 1)) {
+        tls_sample_left -= (int64_t)size;
+        return 1;
+    }
+    return sample_slow(size, iv, gen);
 }
 
 static void ts_destroy(void *p)
@@ -401,7 +412,7 @@ static void h_free(void *ctx, void *ptr)
         tmt_trace_prefetch((uintptr_t)ptr);
         tmt_drain_if_needed();
         d->prev.free(d->prev.ctx, ptr);
-        tmt_trace_remove((uintptr_t)ptr, NULL);
+        tmt_trace_forget((uintptr_t)ptr);
     } else {
         tmt_trace saved;
         tmt_pend_free((uintptr_t)ptr, &saved);
