@@ -418,6 +418,18 @@ static void *serve(void *arg)
         if (pf[1].revents & POLLIN)
             accept_all();
     }
+    /* The thread state dies on the thread that used it.  Attaching it
+     * here bound it to this thread's PyGILState slot (3.12+); deleted
+     * from the program's thread, CPython would clear *that* thread's
+     * slot instead, and the program's next PyGILState_Ensure (tracemalloc
+     * among others) aborts with "non-NULL old thread state".  Not while
+     * the interpreter finalizes: taking the GIL then would never return. */
+    if (ep.ts != NULL && !ep_finalizing()) {
+        PyEval_RestoreThread(ep.ts);
+        PyThreadState_Clear(ep.ts);
+        ep.ts = NULL;
+        PyThreadState_DeleteCurrent();
+    }
     return NULL;
 }
 
@@ -502,10 +514,18 @@ static void release_all(void)
 static int spawn(void)
 {
     sigset_t all, old;
+    /* A new thread state for each thread: the last one deleted its own. */
+    if (ep.ts == NULL && (ep.ts = PyThreadState_New(PyInterpreterState_Main())) == NULL)
+        return ENOMEM;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
     int rc = pthread_create(&ep.thread, NULL, serve, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {   /* never attached: deleting it here is safe */
+        PyThreadState_Clear(ep.ts);
+        PyThreadState_Delete(ep.ts);
+        ep.ts = NULL;
+    }
     /* PyThreadState_New stamped the thread state with the ident of the
      * thread that created it, the program's.  PyThreadState_SetAsyncExc
      * (threading's tests, ctypes users) stops at the first state with the
@@ -538,8 +558,8 @@ static void shut_down(void)
 {
     unlink(ep.path);
     release_all();
-    PyThreadState_Clear(ep.ts);
-    PyThreadState_Delete(ep.ts);
+    /* Still set only if the thread ended while the interpreter finalized:
+     * the runtime deletes every thread state then, so it is not ours to. */
     ep.ts = NULL;
     ep.state = EP_IDLE;
 }
@@ -612,17 +632,8 @@ static PyObject *ep_start(PyObject *mod, PyObject *noargs)
         ep.conns[i] = (ep_conn){ .fd = -1, .state = CONN_FREE };
     ep.interval_ms = EP_MIN_INTERVAL_MS;
     __atomic_store_n(&ep.stop, 0, __ATOMIC_RELEASE);
-    ep.ts = PyThreadState_New(PyInterpreterState_Main());
-    if (ep.ts == NULL) {
-        unlink(ep.path);
-        close_fds();
-        return PyErr_NoMemory();
-    }
     int rc = spawn();
     if (rc != 0) {
-        PyThreadState_Clear(ep.ts);
-        PyThreadState_Delete(ep.ts);
-        ep.ts = NULL;
         unlink(ep.path);
         close_fds();
         errno = rc;

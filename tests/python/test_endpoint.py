@@ -445,3 +445,30 @@ def test_async_exception_reaches_the_program_while_serving(tmp_path):
                          text=True, timeout=30, env=env)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "raised"
+
+
+def test_stopping_leaves_the_program_its_gilstate():
+    # The server's thread state was attached on the server's thread; when
+    # the program's thread deleted it, CPython (3.12+) cleared the
+    # program's own PyGILState slot: tracemalloc then saw no frames and
+    # the next PyGILState_Ensure aborted the process.
+    import ctypes
+    import tracemalloc
+    was = tmtrace.is_enabled()
+    if not was:
+        tmtrace.enable()
+    path = tmtrace.start_endpoint()
+    assert in_thread(request, path)[0] == 0   # the server attached its state
+    tmtrace.stop_endpoint()
+    if not was:
+        tmtrace.disable()
+    get = ctypes.pythonapi.PyGILState_GetThisThreadState
+    get.restype = ctypes.c_void_p
+    assert get() is not None
+    tracemalloc.start()
+    try:
+        obj = bytes(5000)
+        tb = tracemalloc.get_object_traceback(obj)
+        assert tb is not None and tb[0].filename == __file__
+    finally:
+        tracemalloc.stop()
