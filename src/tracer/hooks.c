@@ -297,7 +297,12 @@ void tmt_ext_trace_new(unsigned int domain, uintptr_t ptr, size_t size)
     tmt_drain_if_needed();
     if (tmt_S.tracing) {
         uint32_t tb = tb_of_capture(ts, n < 0 ? 0 : n);
-        if (tb != TMT_TB_NONE && tmt_tb_keep(tb))
+        /* A block the allocator hooks already trace (numpy on 3.13 takes
+         * its data from PyMem_RawCalloc while CPython's tracer runs, and
+         * reports it too) is the same memory: counted once, there. */
+        if (tmt_trace_find(ptr) != NULL)
+            tmt_ext_remove(domain, ptr);
+        else if (tb != TMT_TB_NONE && tmt_tb_keep(tb))
             tmt_ext_add(domain, ptr, size, tb);
         else
             tmt_ext_remove(domain, ptr); /* a re-track that is not kept */
