@@ -300,8 +300,8 @@ void tmt_ext_trace_new(unsigned int domain, uintptr_t ptr, size_t size)
         /* A block the allocator hooks already trace (numpy on 3.13 takes
          * its data from PyMem_RawCalloc while CPython's tracer runs, and
          * reports it too) is the same memory: counted once, there. */
-        if (tmt_trace_find(ptr) != NULL)
-            tmt_ext_remove(domain, ptr);
+        if (tmt_trace_find(ptr) != NULL || sampled_out(size))
+            tmt_ext_remove(domain, ptr); /* (sampled as any block: one weight rule) */
         else if (tb != TMT_TB_NONE && tmt_tb_keep(tb))
             tmt_ext_add(domain, ptr, size, tb);
         else
