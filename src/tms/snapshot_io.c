@@ -50,7 +50,10 @@ static int write_functions(tms_writer *w, const tms_snapshot *s,
     return rc;
 }
 
-static int write_all(tms_writer *w, const tms_snapshot *s, tms_error *err)
+/* Everything of s; its traces from s, or from src when src is not NULL
+ * (written last, so every dictionary entry precedes them). */
+static int write_all(tms_writer *w, const tms_snapshot *s,
+                     tms_trace_source src, void *ctx, tms_error *err)
 {
     TMS_FORWARD(tms_writer_add_strings(w, s->strings, s->nstrings, err));
     TMS_FORWARD(tms_writer_add_frames(w, s->frames, s->nframes, err));
@@ -63,6 +66,10 @@ static int write_all(tms_writer *w, const tms_snapshot *s, tms_error *err)
     TMS_FORWARD(tms_writer_add_stats(w, s->stats, (size_t)s->nstats, err));
     TMS_FORWARD(tms_writer_add_metrics(w, s->metrics, s->nmetrics, err));
     TMS_FORWARD(tms_writer_add_meta(w, s->meta, s->nmeta, err));
+    if (src != NULL) {
+        TMS_FORWARD(tms_writer_begin_traces(w, err));
+        return src(ctx, w, err);
+    }
     if (s->has_traces)
         TMS_FORWARD(write_traces(w, s, err));
     return TMS_OK;
@@ -70,11 +77,20 @@ static int write_all(tms_writer *w, const tms_snapshot *s, tms_error *err)
 
 int tms_snapshot_save(const tms_snapshot *s, const char *path, tms_error *err)
 {
+    return tms_snapshot_save_streamed(s, path, NULL, NULL, err);
+}
+
+int tms_snapshot_save_streamed(const tms_snapshot *s, const char *path,
+                               tms_trace_source src, void *ctx,
+                               tms_error *err)
+{
     tms_writer *w;
     if (s == NULL)
         return tms_fail(err, TMS_E_ARG, "tms_snapshot_save: NULL snapshot");
     TMS_FORWARD(tms_writer_open_path(&w, path, &s->header, err));
-    int rc = write_all(w, s, err);
+    if (src != NULL)
+        tms_writer_trust_unique_addresses(w);
+    int rc = write_all(w, s, src, ctx, err);
     if (rc < 0) {
         tms_writer_abort(w);
         return rc;
@@ -90,7 +106,7 @@ int tms_snapshot_save_buffer(const tms_snapshot *s, void **buf, size_t *len,
         return tms_fail(err, TMS_E_ARG, "tms_snapshot_save_buffer: bad "
                         "argument");
     TMS_FORWARD(tms_writer_open_buffer(&w, &s->header, err));
-    int rc = write_all(w, s, err);
+    int rc = write_all(w, s, NULL, NULL, err);
     if (rc < 0) {
         tms_writer_abort(w);
         return rc;

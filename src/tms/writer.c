@@ -61,6 +61,7 @@ struct tms_writer {
     tms_buf payload, zbuf;
     void *cctx;
     tms_unique *uniq;
+    int trust_unique;    /* addresses unique by the caller's word */
 };
 
 static int wfail(tms_writer *w, tms_error *err, int code, const char *what,
@@ -204,8 +205,9 @@ static int flush_chunk(tms_writer *w, tms_error *err)
         }
         or_all |= t[i].address;
     }
-    TMS_FORWARD(uniq_rc(w, err, tms_unique_chunk(w->uniq, t, n),
-                        "trace address already in an earlier chunk", 0));
+    if (!w->trust_unique)
+        TMS_FORWARD(uniq_rc(w, err, tms_unique_chunk(w->uniq, t, n),
+                            "trace address already in an earlier chunk", 0));
     unsigned shift = or_all ? (unsigned)__builtin_ctzll(or_all) : 0;
     w->payload.len = 0;
     if (tms_buf_reserve(&w->payload, 2 * TMS_VARINT_MAX +
@@ -501,6 +503,12 @@ int tms_writer_add_tracebacks(tms_writer *w, const uint32_t *frames,
         TMS_FORWARD(flush_if_big(w, &w->tbks, err));
     }
     return TMS_OK;
+}
+
+void tms_writer_trust_unique_addresses(tms_writer *w)
+{
+    if (w != NULL)
+        w->trust_unique = 1;
 }
 
 int tms_writer_begin_traces(tms_writer *w, tms_error *err)

@@ -357,6 +357,21 @@ TMS_API uint32_t tms_snapshot_find_string(const tms_snapshot *s,
 
 TMS_API int tms_snapshot_save(const tms_snapshot *s, const char *path,
                               tms_error *err);
+/* tms_snapshot_save, but the traces come from src instead of s->traces:
+ * after every other section of s is added, src(ctx, w, err) adds the
+ * traces with tms_writer_add_traces, in pieces as they are produced, so
+ * the traces never need to be in memory at once (the tracer writes its
+ * live table this way).  Their traceback ids must name tracebacks of s.
+ * The caller vouches that no address repeats (its source is keyed by
+ * address): the writer checks within each chunk only and keeps nothing
+ * per trace (tms_writer_trust_unique_addresses).  src returns TMS_OK or
+ * an error code, with err filled. */
+struct tms_writer;
+typedef int (*tms_trace_source)(void *ctx, struct tms_writer *w,
+                                tms_error *err);
+TMS_API int tms_snapshot_save_streamed(const tms_snapshot *s,
+                                       const char *path, tms_trace_source src,
+                                       void *ctx, tms_error *err);
 TMS_API int tms_snapshot_load(const char *path, unsigned flags,
                               tms_snapshot **out, tms_error *err);
 TMS_API int tms_snapshot_load_fd(int fd, const char *name, unsigned flags,
@@ -423,6 +438,12 @@ TMS_API int tms_writer_add_frames(tms_writer *w, const tms_frame *frames,
 TMS_API int tms_writer_add_tracebacks(tms_writer *w, const uint32_t *frames,
                                       const uint64_t *start, uint32_t n,
                                       tms_error *err);
+/* The caller vouches that no trace address repeats across chunks (its
+ * traces come from a table keyed by address): the cross-chunk check and
+ * its 8 bytes per trace are skipped, so memory no longer grows with the
+ * number of traces.  A repeat within one chunk is still refused.  Call
+ * before adding traces. */
+TMS_API void tms_writer_trust_unique_addresses(tms_writer *w);
 /* Declares that the snapshot has traces even if none are added. */
 TMS_API int tms_writer_begin_traces(tms_writer *w, tms_error *err);
 TMS_API int tms_writer_add_traces(tms_writer *w, const tms_trace *traces,
