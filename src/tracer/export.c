@@ -13,9 +13,12 @@
  *
  * Function names are read here, never in the hook (names.c's encoder:
  * nothing allocated through Python). */
+#include <errno.h>
+
 #include "core.h"
 
 
+#include "snapapi.h"
 #include "tmt_alloc.h"
 
 #define NOT_YET UINT32_MAX
@@ -27,6 +30,7 @@ typedef struct exporter {
     uint32_t *frame_id;  /* our frame id -> snapshot frame id */
     uint32_t *tb_id;     /* our traceback id -> snapshot traceback id */
     uint32_t *scratch;
+    uint64_t ntraces;    /* traces exported (or interned, TMT_EXPORT_DICT) */
 } exporter;
 
 /* The qualified name of code id `code` as a snapshot string (TMS_NONE
@@ -113,7 +117,8 @@ static void fill_header(tms_header *h)
     memcpy(h->series_id, tmt_series_id(), sizeof h->series_id);
 }
 
-static int export_tables(tms_snapshot *s, int with_traces);
+static int export_tables(tms_snapshot *s, int with_traces,
+                         uint64_t *ntraces);
 
 /* One live trace into the sums per traceback (and the snapshot). */
 static int export_one(exporter *x, tma_tb_total *per_tb, const tmt_trace *e,
@@ -128,7 +133,10 @@ static int export_one(exporter *x, tma_tb_total *per_tb, const tmt_trace *e,
         return 0;
     uint32_t tb;
     int r = export_tb(x, e->tb, &tb);
-    return r < 0 ? r : tms_snapshot_add_trace(x->s, e->addr, e->size, tb);
+    x->ntraces++;
+    if (r < 0 || with_traces == TMT_EXPORT_DICT)
+        return r;
+    return tms_snapshot_add_trace(x->s, e->addr, e->size, tb);
 }
 
 /* Is addr also traced in the allocators' table or an earlier domain? */
@@ -187,11 +195,17 @@ static int export_peak(exporter *x)
  * traces and stats, the header's traceback limit and series id are set. */
 int tmt_core_export(struct tms_snapshot *s, int with_traces)
 {
+    return tmt_core_export_counted(s, with_traces, NULL);
+}
+
+int tmt_core_export_counted(struct tms_snapshot *s, int with_traces,
+                            uint64_t *ntraces)
+{
     if (s == NULL) {
         PyErr_SetString(PyExc_ValueError, "tmt_core_export: no snapshot");
         return -1;
     }
-    int r = export_tables(s, with_traces);
+    int r = export_tables(s, with_traces, ntraces);
     if (r == TMS_E_NOMEM) {
         PyErr_NoMemory();
         return -1;
@@ -204,12 +218,13 @@ int tmt_core_export(struct tms_snapshot *s, int with_traces)
     return 0;
 }
 
-static int export_tables(tms_snapshot *s, int with_traces)
+static int export_tables(tms_snapshot *s, int with_traces,
+                         uint64_t *ntraces)
 {
     fill_header(&s->header);
     tmt_drain_if_needed();
     const tmt_tables *t = &tmt_S.tables;
-    exporter x = {s, NULL, NULL, NULL, NULL, NULL};
+    exporter x = {s, NULL, NULL, NULL, NULL, NULL, 0};
     tma_tb_total *per_tb = NULL;
     int r = TMS_E_NOMEM;
     /* A state higher than the recorded one is a better picture of the
@@ -266,6 +281,8 @@ static int export_tables(tms_snapshot *s, int with_traces)
     }
     if (r == 0)
         r = tma_snapshot_stats_from_sums(s, x.tb_id, per_tb, t->ntbs, NULL);
+    if (ntraces != NULL)
+        *ntraces = x.ntraces;
 done:
     tmt_free(x.code_str);
     tmt_free(x.code_name);
@@ -284,7 +301,7 @@ int tmt_core_export_trace(struct tms_snapshot *s, uintptr_t addr)
         return 0;
     tmt_trace copy = *e;
     /* One traceback: no maps, the snapshot's own interning dedups. */
-    exporter x = {s, NULL, NULL, NULL, NULL, NULL};
+    exporter x = {s, NULL, NULL, NULL, NULL, NULL, 0};
     x.scratch = tmt_malloc(((size_t)TMT_MAX_LIMIT + 1) * sizeof(uint32_t));
     uint32_t tb;
     int r = x.scratch == NULL ? TMS_E_NOMEM : export_tb(&x, copy.tb, &tb);
@@ -301,4 +318,101 @@ int tmt_core_export_trace(struct tms_snapshot *s, uintptr_t addr)
     }
     s->has_traces = 1;
     return 1;
+}
+
+/* --- streamed write ------------------------------------------------------ */
+/* The traces go from the live tables to libtms's writer STREAM_CHUNK at a
+ * time (the writer sorts and compresses them per TMS_TRACE_CHUNK), in the
+ * order and with the exclusions of export_tables, so the file holds what
+ * tmt_core_export(s, 1) would have.  The tables cannot change meanwhile:
+ * the GIL is held from the export to the end, and nothing here runs
+ * Python or allocates through it. */
+#define STREAM_CHUNK 4096u
+
+typedef struct streamer {
+    exporter x;
+    tms_trace chunk[STREAM_CHUNK];
+    size_t n;
+} streamer;
+
+static int stream_one(streamer *st, tms_writer *w, const tmt_trace *e,
+                      tms_error *err)
+{
+    uint32_t tb;
+    int r = export_tb(&st->x, e->tb, &tb);
+    if (r < 0)
+        return tms_fail(err, r, "cannot export a traceback: %s",
+                        tms_strerror(r));
+    st->chunk[st->n].address = e->addr;
+    st->chunk[st->n].size = e->size;
+    st->chunk[st->n].traceback = tb;
+    if (++st->n < STREAM_CHUNK)
+        return 0;
+    st->n = 0;
+    return tms_writer_add_traces(w, st->chunk, STREAM_CHUNK, err);
+}
+
+static int stream_traces(void *ctx, tms_writer *w, tms_error *err)
+{
+    streamer *st = ctx;
+    const tmt_tables *t = &tmt_S.tables;
+    int r = 0;
+    for (size_t i = 0; r == 0 && tmt_S.tracing && i < t->tcap; i++)
+        if (t->traces[i].addr != 0)
+            r = stream_one(st, w, &t->traces[i], err);
+    for (uint32_t d = 0; r == 0 && tmt_S.tracing && d < t->next; d++) {
+        const tmt_ext_map *m = &t->ext[d];
+        for (size_t i = 0; r == 0 && i < m->cap; i++)
+            if (m->tab[i].addr != 0 && !ext_shadowed(t, d, m->tab[i].addr))
+                r = stream_one(st, w, &m->tab[i], err);
+    }
+    if (r == 0 && st->n)
+        r = tms_writer_add_traces(w, st->chunk, st->n, err);
+    st->n = 0;
+    return r;
+}
+
+int tmt_core_write_streamed(const struct tms_snapshot *s, const char *path,
+                            PyObject *path_obj)
+{
+    const tmt_tables *t = &tmt_S.tables;
+    tms_error err = {0, ""};
+    int rc = TMS_E_NOMEM, saved = 0;
+    /* export_tb interns into s: every traceback is there already (the
+     * export), so these lookups find and never add. */
+    streamer *st = tmt_calloc(1, sizeof *st);
+    if (st != NULL) {
+        st->x.s = (tms_snapshot *)s;
+        st->x.code_str = tmt_malloc((t->ncodes + 1) * sizeof(uint32_t));
+        st->x.code_name = tmt_malloc((t->ncodes + 1) * sizeof(uint32_t));
+        st->x.frame_id = tmt_malloc((t->nframes + 1) * sizeof(uint32_t));
+        st->x.tb_id = tmt_malloc((t->ntbs + 1) * sizeof(uint32_t));
+        st->x.scratch = tmt_malloc(((size_t)TMT_MAX_LIMIT + 1) *
+                                   sizeof(uint32_t));
+    }
+    if (st && st->x.code_str && st->x.code_name && st->x.frame_id &&
+        st->x.tb_id && st->x.scratch) {
+        memset(st->x.code_str, 0xff, (t->ncodes + 1) * sizeof(uint32_t));
+        memset(st->x.code_name, 0xff, (t->ncodes + 1) * sizeof(uint32_t));
+        memset(st->x.frame_id, 0xff, (t->nframes + 1) * sizeof(uint32_t));
+        memset(st->x.tb_id, 0xff, (t->ntbs + 1) * sizeof(uint32_t));
+        errno = 0;
+        rc = tms_snapshot_save_streamed(s, path, stream_traces, st, &err);
+        saved = err.sys_errno ? err.sys_errno : errno;
+    } else {
+        tms_fail(&err, rc, "out of memory");
+    }
+    if (st != NULL) {
+        tmt_free(st->x.code_str);
+        tmt_free(st->x.code_name);
+        tmt_free(st->x.frame_id);
+        tmt_free(st->x.tb_id);
+        tmt_free(st->x.scratch);
+        tmt_free(st);
+    }
+    if (rc < 0) {
+        tmt_raise_tms(rc, &err, saved, path_obj);
+        return -1;
+    }
+    return 0;
 }

@@ -20,6 +20,19 @@ struct tms_snapshot;
  * tables: stats always, traces when with_traces.  0, or -1 with a Python
  * exception set. */
 int tmt_core_export(struct tms_snapshot *s, int with_traces);
+/* tmt_core_export, and *ntraces (if not NULL) the traces it exported. */
+int tmt_core_export_counted(struct tms_snapshot *s, int with_traces,
+                            uint64_t *ntraces);
+/* with_traces for tmt_core_export's streamed use: every traced block's
+ * traceback is in s's dictionaries (has_traces set), but no trace. */
+#define TMT_EXPORT_DICT 2
+/* core: write s, filled by tmt_core_export(s, TMT_EXPORT_DICT) under the
+ * same hold of the GIL, to path with the traces streamed from the live
+ * tables (export.c): extra memory is a small chunk, not the traces.
+ * Holds the GIL throughout.  0, or -1 with a Python exception (path is
+ * the name in messages). */
+int tmt_core_write_streamed(const struct tms_snapshot *s, const char *path,
+                            PyObject *path_obj);
 /* core: add the trace of the block at addr (with its traceback) to an
  * empty snapshot.  1 found, 0 not traced, -1 with a Python exception. */
 int tmt_core_export_trace(struct tms_snapshot *s, uintptr_t addr);

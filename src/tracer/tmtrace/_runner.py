@@ -112,8 +112,7 @@ class Session:
             _tracing.enable()
         template = os.path.join(self.output.replace("$", "$$"),
                                 "tmtrace-$pid-$counter.tms")
-        self.task = _SessionTask(self, template, traces=self.traces,
-                                 callback=self._written)
+        self.task = _SessionTask(self, template, traces=self.traces)
         if self.delay:
             self.task.set_delay(self.delay)
         if self.threshold:
@@ -122,11 +121,6 @@ class Session:
             self.task.schedule()
         if self.live:
             _live_start(self.verbose)
-
-    def _written(self, snapshot):
-        # Called by take_snapshot before writing: the file about to be
-        # written is the task's next name.
-        self.files.append(self.task.create_filename())
 
     def stop(self):
         if self.task is not None:
@@ -141,7 +135,7 @@ class Session:
         try:
             from . import _tracing
             if _tracing.is_enabled():
-                self.task.take_snapshot()
+                self.task.write_snapshot()
         except Exception as exc:
             if self.files:
                 self.files.pop()  # announced, never written
@@ -207,6 +201,13 @@ class _SessionTask(TakeSnapshotTask):
             self._threshold, self._delay = self._paused
             self._paused = None
         return TakeSnapshotTask._call_on_schedule(self)
+
+    def write_snapshot(self):
+        # Streamed (no snapshot object: memory bounded whatever the number
+        # of traces); the name is announced before the write, and the
+        # final snapshot's error path takes it back.
+        self._session.files.append(self.create_filename())
+        return TakeSnapshotTask.write_snapshot(self)
 
     def _reset_refs(self):
         TakeSnapshotTask._reset_refs(self)

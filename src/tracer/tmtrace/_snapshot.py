@@ -437,12 +437,37 @@ class Snapshot:
         data.traceback_limit = limit
         self = cls._from_data(data)
         if metrics:
-            self.add_gc_metrics()
-            self.add_process_memory_metrics()
-            self.add_pymalloc_metrics()
-            self.add_tracemalloc_metrics()
-            self.add_unicode_metrics()
+            self._add_all_metrics()
         return self
+
+    @classmethod
+    def write_live(cls, filename, traces=False, metrics=True):
+        """What ``create(traces, metrics).write(filename)`` writes, without
+        the snapshot: the traces go from the tracer's tables straight into
+        the file, a small chunk at a time, so the memory this takes does
+        not grow with the number of traces.  The program pauses for the
+        whole write (the tables stay one instant).  Returns None."""
+        from . import _tracing
+        if not _tracing.is_enabled():
+            raise RuntimeError("the tmtrace module must be enabled to take "
+                               "a snapshot")
+        sink = cls.__new__(cls)   # holds the metrics only: no data
+        sink._data = None
+        sink._traces = None
+        sink.metrics = {}
+        if metrics:
+            sink._add_all_metrics()
+        _tmtrace.write_live_snapshot(
+            filename, bool(traces),
+            [(name, m.value, m.format) for name, m in sink.metrics.items()],
+            "tracemalloc.traces" if metrics and traces else None)
+
+    def _add_all_metrics(self):
+        self.add_gc_metrics()
+        self.add_process_memory_metrics()
+        self.add_pymalloc_metrics()
+        self.add_tracemalloc_metrics()
+        self.add_unicode_metrics()
 
     @classmethod
     def load(cls, filename, traces=True):

@@ -364,12 +364,28 @@ class TakeSnapshotTask(Task):
         self.counter += 1
         return snapshot, filename
 
+    def write_snapshot(self):
+        """Write a snapshot to the next file without holding it in memory
+        (Snapshot.write_live: the traces stream from the tracer's tables);
+        return the filename.  Scheduled calls do this when no callback
+        wants the snapshot object."""
+        from ._snapshot import Snapshot
+        filename = self.create_filename()
+        Snapshot.write_live(filename, traces=self.traces,
+                            metrics=self.metrics)
+        self.counter += 1
+        return filename
+
     def _call_on_schedule(self):
         # On the schedule, a file that cannot be written (missing
         # directory, full disk) must not stop the program, nor flood its
         # stderr: report the first failure, keep the task, try again next
         # time (the disk may have room by then).  A direct call() raises.
+        # With nobody to hand the snapshot object to, the file is written
+        # streamed: memory does not grow with the number of traces.
         try:
+            if self._callback is None and self._func == self.take_snapshot:
+                return self.write_snapshot()
             return self.call()
         except OSError as exc:
             if not self._write_failed:
