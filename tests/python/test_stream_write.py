@@ -135,3 +135,23 @@ def test_write_live_failure_leaves_nothing(tracer, tmp_path):
     else:
         raise AssertionError("write into a missing directory succeeded")
     assert os.listdir(tmp_path) == []
+
+
+def test_scheduled_task_streams(tracer, tmp_path):
+    """A scheduled TakeSnapshotTask call with no callback writes through
+    write_live (no Snapshot object: it returns the name); with a callback
+    it still hands the callback the snapshot."""
+    keep = [core_alloc.make_bytes(7000) for _ in range(50)]
+    task = tracer.TakeSnapshotTask(str(tmp_path / "s-$counter.tms"),
+                                   traces=True)
+    name = task._call_on_schedule()
+    assert name == str(tmp_path / "s-0001.tms")
+    d = resolved(decode(name))
+    size = sys.getsizeof(keep[0])
+    assert len([t for t in d["traces"] if t[1] == size]) >= 50
+    assert d["metrics"]["tracemalloc.traces"] == ("int", len(d["traces"]))
+    got = []
+    task.callback = got.append
+    snap, name2 = task._call_on_schedule()
+    assert got == [snap] and name2 == str(tmp_path / "s-0002.tms")
+    del keep
