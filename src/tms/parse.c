@@ -191,9 +191,19 @@ static int parse_trcs(tms_reader *r, tms_snapshot *s, cur *c,
             CORRUPT("trace %llu: traceback id %llu not defined",
                     (unsigned long long)i, (unsigned long long)v);
         t[i].traceback = (uint32_t)v;
+        t[i].domain = TMS_DOMAIN_PYTHON;
     }
     if (c->p != c->end)
         CORRUPT("bytes after the last column");
+    /* the DOMS just before this chunk (§4.13) names its other domains */
+    for (uint64_t k = 0; k < r->ndoms; k++) {
+        if (r->doms_idx[k] >= n)
+            CORRUPT("DOMS entry %llu: trace %u of a chunk of %llu",
+                    (unsigned long long)k, r->doms_idx[k],
+                    (unsigned long long)n);
+        t[r->doms_idx[k]].domain = r->doms_dom[k];
+    }
+    r->ndoms = 0;
     s->has_traces = 1;
     if (fn != NULL)
         return fn(ctx, t, (size_t)n);
@@ -486,6 +496,46 @@ static int parse_smpl(tms_reader *r, tms_snapshot *s, cur *c, tms_error *err)
     return TMS_OK;
 }
 
+/* DOMS (1.3, SPEC §4.13): positions and domains of the traces of the
+ * next TRCS whose domain is not 0; applied by parse_trcs. */
+static int parse_doms(tms_reader *r, cur *c, tms_error *err)
+{
+    uint64_t n, v, pos = 0;
+    VARINT(c, n, "count");
+    if (n > TMS_TRACE_CHUNK)
+        return tms_rfail(r, err, TMS_E_LIMIT, "%llu domain entries in one "
+                         "DOMS exceeds 65536", (unsigned long long)n);
+    if (n == 0)
+        CORRUPT("DOMS with no entry");
+    TMS_FORWARD(count_fits(r, c, n, 2, "domain entry", err));
+    if (r->doms_idx == NULL &&
+        ((r->doms_idx = malloc(TMS_TRACE_CHUNK * sizeof *r->doms_idx)) ==
+             NULL ||
+         (r->doms_dom = malloc(TMS_TRACE_CHUNK * sizeof *r->doms_dom)) ==
+             NULL))
+        return tms_rfail(r, err, TMS_E_NOMEM, "out of memory");
+    for (uint64_t i = 0; i < n; i++) {
+        VARINT(c, v, "position");
+        if (i && v == 0)
+            CORRUPT("DOMS entry %llu: positions not strictly ascending",
+                    (unsigned long long)i);
+        if (v >= TMS_TRACE_CHUNK || pos + v >= TMS_TRACE_CHUNK)
+            CORRUPT("DOMS entry %llu: position beyond a chunk",
+                    (unsigned long long)i);
+        pos += v;
+        r->doms_idx[i] = (uint32_t)pos;
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        VARINT(c, v, "domain");
+        if (v == 0 || v > UINT32_MAX)
+            CORRUPT("DOMS entry %llu: domain %llu not in 1..2^32-1",
+                    (unsigned long long)i, (unsigned long long)v);
+        r->doms_dom[i] = (uint32_t)v;
+    }
+    r->ndoms = n;
+    return TMS_OK;
+}
+
 int tms_parse_section(tms_reader *r, tms_snapshot *s, const uint8_t *p,
                       size_t len, tms_trace_fn fn, void *ctx, tms_error *err)
 {
@@ -509,6 +559,8 @@ int tms_parse_section(tms_reader *r, tms_snapshot *s, const uint8_t *p,
         rc = parse_peak(r, s, &c, err);
     else if (memcmp(r->tag, "SMPL", 4) == 0)
         rc = parse_smpl(r, s, &c, err);
+    else if (memcmp(r->tag, "DOMS", 4) == 0)
+        rc = parse_doms(r, &c, err);
     else
         rc = parse_meta(r, s, &c, err);
     if (rc == TMS_OK && c.p != c.end)
@@ -523,6 +575,8 @@ void tms_parse_state_free(tms_reader *r)
     free(r->stat_seen);
     free(r->fnam_seen);
     free(r->peak_seen);
+    free(r->doms_idx);
+    free(r->doms_dom);
     free(r->metric_names.hash);
     free(r->metric_names.name);
     free(r->meta_keys.hash);

@@ -101,7 +101,8 @@ static int is_known(const uint8_t tag[4])
 {
     static const char *const known[] = { "HEAD", "STRS", "FRMS", "TBKS",
                                          "TRCS", "STAT", "MTRC", "META",
-                                         "FNAM", "PEAK", "SMPL", "END " };
+                                         "FNAM", "PEAK", "SMPL", "DOMS",
+                                         "END " };
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (memcmp(tag, known[i], 4) == 0)
             return 1;
@@ -419,14 +420,22 @@ int tms_reader_read(tms_reader *r, tms_snapshot *into, unsigned flags,
         const uint8_t *p;
         size_t len;
         TMS_FORWARD(next_header(r, hdr, err));
+        /* a DOMS describes the chunk right after it (§4.13) */
+        if ((r->ndoms || r->doms_skipped) && memcmp(hdr, "TRCS", 4) != 0)
+            return tms_rfail(r, err, TMS_E_CORRUPT, "DOMS not followed by "
+                             "a TRCS section");
+        r->doms_skipped = 0;
         if (!is_known(hdr)) {
             int e = 0, rc = tms_source_skip(&r->src, tms_get_u32(hdr + 12), &e);
             if (rc < 0)
                 return src_error(r, err, rc, e, "unknown section");
             continue;
         }
-        int skip = memcmp(hdr, "TRCS", 4) == 0 &&
+        int skip = (memcmp(hdr, "TRCS", 4) == 0 ||
+                    memcmp(hdr, "DOMS", 4) == 0) &&
                    (flags & TMS_LOAD_SKIP_TRACES);
+        if (skip && memcmp(hdr, "DOMS", 4) == 0)
+            r->doms_skipped = 1;
         /* SMPL must precede every section whose sizes it qualifies */
         if (memcmp(hdr, "TRCS", 4) == 0 || memcmp(hdr, "STAT", 4) == 0 ||
             memcmp(hdr, "PEAK", 4) == 0)

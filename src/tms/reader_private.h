@@ -46,6 +46,10 @@ struct tms_reader {
     tms_nameset metric_names, meta_keys;
     int sizes_seen;            /* a TRCS, STAT or PEAK was passed */
     int smpl_seen;             /* the SMPL section was read */
+    /* DOMS (1.3): the domains of the next TRCS, positions ascending */
+    uint32_t *doms_idx, *doms_dom;
+    uint64_t ndoms;            /* > 0: a DOMS waits for its TRCS */
+    int doms_skipped;          /* a skipped DOMS waits for its TRCS */
 };
 
 int tms_rfail(tms_reader *r, tms_error *err, int code, const char *fmt, ...)

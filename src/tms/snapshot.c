@@ -231,6 +231,14 @@ int tms_snapshot_intern_traceback(tms_snapshot *s, const uint32_t *frames,
 int tms_snapshot_add_trace(tms_snapshot *s, uint64_t address, uint64_t size,
                            uint32_t traceback)
 {
+    return tms_snapshot_add_trace_in(s, address, size, traceback,
+                                     TMS_DOMAIN_PYTHON);
+}
+
+int tms_snapshot_add_trace_in(tms_snapshot *s, uint64_t address,
+                              uint64_t size, uint32_t traceback,
+                              uint32_t domain)
+{
     if (s == NULL || traceback >= s->ntracebacks)
         return TMS_E_ARG;
     TMS_FORWARD(tms_grow((void **)&s->traces, &s->cap_traces, s->ntraces + 1,
@@ -238,6 +246,7 @@ int tms_snapshot_add_trace(tms_snapshot *s, uint64_t address, uint64_t size,
     s->traces[s->ntraces].address = address;
     s->traces[s->ntraces].size = size;
     s->traces[s->ntraces].traceback = traceback;
+    s->traces[s->ntraces].domain = domain;
     s->ntraces++;
     s->has_traces = 1;
     return TMS_OK;

@@ -188,6 +188,34 @@ static int flush_if_big(tms_writer *w, const pending *pd, tms_error *err)
 }
 
 /* --- traces -------------------------------------------------------------- */
+/* DOMS (1.3, SPEC §4.13) right before a chunk whose traces are not all
+ * in domain 0: their positions (delta-coded) and domains. */
+static int emit_doms(tms_writer *w, const tms_trace *t, size_t n,
+                     tms_error *err)
+{
+    size_t nd = 0;
+    for (size_t i = 0; i < n; i++)
+        nd += t[i].domain != TMS_DOMAIN_PYTHON;
+    if (nd == 0)
+        return TMS_OK;
+    w->payload.len = 0;
+    if (tms_buf_reserve(&w->payload, TMS_VARINT_MAX +
+                                         nd * 2 * TMS_VARINT_MAX) < 0)
+        return wfail(w, err, TMS_E_NOMEM, "out of memory", NULL);
+    uint8_t *p = tms_put_varint(w->payload.p, nd);
+    size_t prev = 0;
+    for (size_t i = 0; i < n; i++)
+        if (t[i].domain != TMS_DOMAIN_PYTHON) {
+            p = tms_put_varint(p, i - prev);
+            prev = i;
+        }
+    for (size_t i = 0; i < n; i++)
+        if (t[i].domain != TMS_DOMAIN_PYTHON)
+            p = tms_put_varint(p, t[i].domain);
+    w->payload.len = (size_t)(p - w->payload.p);
+    return emit(w, "DOMS", w->payload.p, w->payload.len, err);
+}
+
 /* Sort the staged chunk and emit it as one TRCS (SPEC §4.5). */
 static int flush_chunk(tms_writer *w, tms_error *err)
 {
@@ -209,6 +237,7 @@ static int flush_chunk(tms_writer *w, tms_error *err)
         TMS_FORWARD(uniq_rc(w, err, tms_unique_chunk(w->uniq, t, n),
                             "trace address already in an earlier chunk", 0));
     unsigned shift = or_all ? (unsigned)__builtin_ctzll(or_all) : 0;
+    TMS_FORWARD(emit_doms(w, t, n, err));
     w->payload.len = 0;
     if (tms_buf_reserve(&w->payload, 2 * TMS_VARINT_MAX +
                                          n * (2 * TMS_VARINT_MAX + 5)) < 0)

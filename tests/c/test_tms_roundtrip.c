@@ -46,12 +46,12 @@ static void test_empty(void)
     tms_snapshot_free(s);
 }
 
-/* SPEC §8, computed there with Python's struct and zlib; a 1.2 writer
- * writes minor 2 at offset 10 (SPEC §8 says so). */
+/* SPEC §8, computed there with Python's struct and zlib; a 1.3 writer
+ * writes minor 3 at offset 10 (SPEC §8 says so). */
 static void test_spec_example(void)
 {
     static const uint8_t expect[134] = {
-        0x89,0x54,0x4d,0x53,0x0d,0x0a,0x1a,0x0a,0x01,0x00,0x02,0x00,0x48,0x45,0x41,0x44,
+        0x89,0x54,0x4d,0x53,0x0d,0x0a,0x1a,0x0a,0x01,0x00,0x03,0x00,0x48,0x45,0x41,0x44,
         0x00,0x00,0x00,0x00,0x3c,0x00,0x00,0x00,0x3c,0x00,0x00,0x00,0xad,0xa9,0xa4,0xf4,
         0xd2,0x04,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,
         0x01,0x00,0x00,0x00,0x00,0x01,0x02,0x03,0x04,0x05,0x06,0x07,0x08,0x09,0x0a,0x0b,
@@ -106,7 +106,7 @@ static void test_names_peak(void)
           tms_frame_function(s, f0) == TMS_NONE);
     tms_snapshot *t = through_buffer(s, TMS_LOAD_SKIP_TRACES);
     CHECK("names and peak round-trip",
-          t && t->header.format_minor == 2 && t->nframes == 2 &&
+          t && t->header.format_minor == 3 && t->nframes == 2 &&
           tms_frame_function(t, f1) == fn && tms_frame_function(t, f0) == TMS_NONE &&
           strcmp(t->strings[fn].data, "Cache.get") == 0 && t->has_peak &&
           t->peak.size == p.size && t->peak.recorded_size == p.recorded_size &&
@@ -314,6 +314,7 @@ static void test_streaming_pipe(void)
             batch[k].address = (ntr - i - k) * 48;
             batch[k].size = tu_rand(&seed) % 500;
             batch[k].traceback = (uint32_t)(tu_rand(&seed) % 50);
+            batch[k].domain = TMS_DOMAIN_PYTHON;
             tms_snapshot_add_trace(ref, batch[k].address, batch[k].size,
                                    batch[k].traceback);
         }
@@ -370,6 +371,69 @@ static void test_callback(void)
     tms_reader_close(r);
     free(buf);
     tms_snapshot_free(into);
+    tms_snapshot_free(s);
+}
+
+/* 1.3 DOMS (SPEC §4.13): domains survive a save/load, whole and streamed
+ * by chunk, and a snapshot all in domain 0 has no DOMS section. */
+static int dom_cb(void *ctx, const tms_trace *t, size_t n)
+{
+    uint64_t *c = ctx;   /* [0] traces, [1] sum of domains, [2] non-zero */
+    for (size_t i = 0; i < n; i++) {
+        c[0]++;
+        c[1] += t[i].domain;
+        c[2] += t[i].domain != 0;
+    }
+    return 0;
+}
+
+static int has_tag(const void *buf, size_t len, const char *tag)
+{
+    const unsigned char *b = buf;
+    for (size_t i = 0; i + 4 <= len; i++)
+        if (memcmp(b + i, tag, 4) == 0)
+            return 1;
+    return 0;
+}
+
+static void test_domains(void)
+{
+    tms_snapshot *s = tms_snapshot_new(), *into = tms_snapshot_new();
+    uint32_t tb;
+    uint64_t want = 0, nz = 0;
+    tms_snapshot_intern_traceback(s, NULL, 0, &tb);
+    /* two chunks; every 7th trace in numpy's domain, every 1000th native */
+    for (uint64_t i = 0; i < TMS_TRACE_CHUNK + 100; i++) {
+        uint32_t d = i % 1000 == 999 ? TMS_DOMAIN_NATIVE
+                     : i % 7 == 3 ? 389047u : TMS_DOMAIN_PYTHON;
+        tms_snapshot_add_trace_in(s, 16 * (i + 1), i, tb, d);
+        want += d;
+        nz += d != 0;
+    }
+    tms_snapshot *t = through_buffer(s, 0);
+    CHECK("domains round-trip", t && tu_same(s, t));
+    tms_snapshot_free(t);
+    void *buf;
+    size_t len;
+    tms_reader *r = NULL;
+    uint64_t c[3] = { 0, 0, 0 };
+    CHECK("save", tms_snapshot_save_buffer(s, &buf, &len, NULL) == 0);
+    CHECK("open reader", tms_reader_open_buffer(&r, buf, len, "dom", NULL) == 0);
+    CHECK("streamed traces carry their domain",
+          tms_reader_read(r, into, 0, dom_cb, c, NULL) == 0 &&
+          c[0] == TMS_TRACE_CHUNK + 100 && c[1] == want && c[2] == nz);
+    tms_reader_close(r);
+    free(buf);
+    tms_snapshot_free(into);
+    /* all domain 0: the bytes hold no DOMS tag */
+    tms_snapshot *p = tms_snapshot_new();
+    tms_snapshot_intern_traceback(p, NULL, 0, &tb);
+    tms_snapshot_add_trace(p, 64, 1, tb);
+    CHECK("save all-Python", tms_snapshot_save_buffer(p, &buf, &len, NULL) == 0);
+    CHECK("no DOMS when every trace is in domain 0",
+          !has_tag(buf, len, "DOMS"));
+    free(buf);
+    tms_snapshot_free(p);
     tms_snapshot_free(s);
 }
 
@@ -506,8 +570,11 @@ static tms_snapshot *random_snapshot(uint64_t *rs)
         for (uint64_t i = 0; i < n; i++) {
             addr += ((tu_rand(rs) % 1000) + 1) << align;
             uint64_t size = tu_rand(rs) >> (tu_rand(rs) % 64);
-            tms_snapshot_add_trace(s, addr, size,
-                                   (uint32_t)(tu_rand(rs) % s->ntracebacks));
+            uint32_t dom = tu_rand(rs) % 4 ? TMS_DOMAIN_PYTHON
+                                           : (uint32_t)tu_rand(rs);
+            tms_snapshot_add_trace_in(s, addr, size,
+                                      (uint32_t)(tu_rand(rs) % s->ntracebacks),
+                                      dom);
         }
     }
     for (uint32_t f = 0; f < s->nframes; f++)
@@ -560,6 +627,7 @@ int main(void)
     test_path_and_fd();
     test_streaming_pipe();
     test_callback();
+    test_domains();
     test_writer_duplicates();
     test_writer_trusted();
     test_property();

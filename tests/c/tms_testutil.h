@@ -84,7 +84,8 @@ static inline int tu_same(const tms_snapshot *a, const tms_snapshot *b)
         for (size_t i = 0; i < n && same; i++)
             same = s1[i].address == s2[i].address &&
                    s1[i].size == s2[i].size &&
-                   s1[i].traceback == s2[i].traceback;
+                   s1[i].traceback == s2[i].traceback &&
+                   s1[i].domain == s2[i].domain;
         free(s1);
         free(s2);
     }

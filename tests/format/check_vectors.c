@@ -241,6 +241,12 @@ static bool check_traces(const cJSON *j, const tms_snapshot *s, bool skip)
         ok = eq_u64(at(e, 0), t[i].address, "trace address") &&
              eq_u64(at(e, 1), t[i].size, "trace size") &&
              eq_u64(at(e, 2), t[i].traceback, "trace traceback");
+        /* 1.3: a fourth item is the domain; absent means domain 0 */
+        if (ok && cJSON_GetArraySize(e) > 3)
+            ok = eq_u64(at(e, 3), t[i].domain, "trace domain");
+        else if (ok && t[i].domain != 0)
+            ok = fail("%s: expected domain 0, got %" PRIu64, "trace domain",
+                      (uint64_t)t[i].domain);
     }
     free(t);
     return ok;

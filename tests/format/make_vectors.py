@@ -286,6 +286,67 @@ vec("smpl_trailing", "SMPL with a byte after its varint: corrupt.",
 vec("smpl_empty", "SMPL with an empty payload: corrupt.",
     asm12([head(H12), framed(b"SMPL", b"")]), err("TMS_E_CORRUPT"))
 
+# ---------------------------------------------------- 1.3: trace domains
+
+H13 = dict(H2, format_minor=3)
+NATIVE = 2**32 - 1
+DOMAINS = snap(H13, strings=["np.py"], frames=[[0, 3]], tracebacks=[[0]],
+               traces=[[0x1000, 64, 0], [0x2000, 8000000, 0, 389047],
+                       [0x3000, 32, 0], [0x4000, 4096, 0, NATIVE],
+                       [0x5000, 16, 0, 7]])
+vec("domains", "Format 1.3: 5 traces in 2 TRCS chunks (3+2), each chunk "
+    "preceded by a DOMS: chunk 1's trace 1 in numpy's domain 389047; chunk "
+    "2's traces 0 and 1 in the reserved native domain 2^32-1 and domain 7 "
+    "(DOMS compressed).  Traces without a 4th item are in domain 0.",
+    T.encode(DOMAINS, chunk=3, compress=[b"DOMS"]), DOMAINS)
+DOM_PY = snap(H13, strings=["a.py"], frames=[[0, 1]], tracebacks=[[0]],
+              traces=[[0x10, 8, 0], [0x20, 8, 0]])
+vec("domains_none", "Format 1.3 with every trace in domain 0: no DOMS.",
+    T.encode(DOM_PY), DOM_PY)
+
+
+def asm13(secs):
+    return T.assemble(secs, minor=3)
+
+
+def doms(pos_deltas, domains, n=None):
+    n = len(pos_deltas) if n is None else n
+    return framed(b"DOMS", T.varint(n)
+                  + b"".join(T.varint(v) for v in pos_deltas)
+                  + b"".join(T.varint(d) for d in domains))
+
+
+TR3 = framed(b"TRCS", T.trcs_payload([[16, 1, 0], [32, 1, 0], [48, 1, 1]]))
+vec("doms_zero_domain", "A DOMS entry with domain 0 (implicit, never "
+    "listed): corrupt.", asm13(T_SECS + [doms([1], [0]), TR3]),
+    err("TMS_E_CORRUPT", in_trcs=True))
+vec("doms_domain_2_32", "A DOMS entry with domain 2^32 (domains are 32 "
+    "bits): corrupt.", asm13(T_SECS + [doms([1], [2**32]), TR3]),
+    err("TMS_E_CORRUPT", in_trcs=True))
+vec("doms_beyond_chunk", "A DOMS naming position 3 of a 3-trace chunk: "
+    "corrupt.", asm13(T_SECS + [doms([3], [5]), TR3]),
+    err("TMS_E_CORRUPT", in_trcs=True))
+vec("doms_not_ascending", "DOMS positions 1 then 1 (delta 0): corrupt.",
+    asm13(T_SECS + [doms([1, 0], [5, 6]), TR3]),
+    err("TMS_E_CORRUPT", in_trcs=True))
+vec("doms_empty", "A DOMS with no entry (a writer omits it): corrupt.",
+    asm13(T_SECS + [doms([], []), TR3]), err("TMS_E_CORRUPT", in_trcs=True))
+vec("doms_trailing", "A DOMS with a byte after its columns: corrupt.",
+    asm13(T_SECS + [framed(b"DOMS", b"\x01\x01\x05\x00"), TR3]),
+    err("TMS_E_CORRUPT", in_trcs=True))
+vec("doms_limit", "A DOMS claiming 65537 entries: limit.",
+    asm13(T_SECS + [framed(b"DOMS", T.varint(65537) + b"\x00\x01"), TR3]),
+    err("TMS_E_LIMIT", in_trcs=True))
+vec("doms_not_before_trcs", "A DOMS followed by a STAT, not a TRCS: "
+    "corrupt (also when traces are skipped).",
+    asm13(T_SECS + [doms([1], [5]), framed(b"STAT", T.stat_payload(
+        [[0, 1, 1]])), TR3]), err("TMS_E_CORRUPT"))
+vec("doms_twice", "Two DOMS before one TRCS: corrupt.",
+    asm13(T_SECS + [doms([1], [5]), doms([2], [6]), TR3]),
+    err("TMS_E_CORRUPT"))
+vec("doms_last", "A DOMS right before END: corrupt.",
+    asm13(T_SECS + [TR3, doms([1], [5])]), err("TMS_E_CORRUPT"))
+
 # --------------------------------------------------------- version errors
 
 vec("newer_major", "Format 2.0, otherwise a valid file: version "
@@ -615,7 +676,9 @@ def write(outdir):
         "`peak` ({size,",
         "recorded_size, recorded_ns, entries: [[traceback id, size, count]]"
         "}), each absent",
-        "when the file has none.",
+        "when the file has none; since 1.3 a trace outside domain 0 has a "
+        "fourth item,",
+        "its domain (DOMS): [address, size, traceback id, domain].",
         "Integers beyond +-2^53 are decimal strings; a string that is not "
         "valid UTF-8",
         "or holds a NUL is `{\"hex\": ...}`; a non-finite float metric is "

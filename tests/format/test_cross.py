@@ -70,7 +70,8 @@ def c_written(tmp_path_factory):
     d = tmp_path_factory.mktemp("c_written")
     subprocess.run([CROSS, "write", str(d)], check=True)
     names = sorted(os.path.basename(p)[:-4] for p in glob.glob(str(d / "*.tms")))
-    assert names == ["big", "empty", "names_peak", "no_traces",
+    assert names == ["big", "domains", "domains_stream", "empty",
+                     "names_peak", "no_traces",
                      "odd_strings", "peak_split", "sampled", "sampled_stream",
                      "stream", "traces_empty", "unaligned"]
     return d, names
@@ -128,12 +129,16 @@ def test_c_writer_conformance(c_written):
     d, names = c_written
     for name in names:
         data = (d / (name + ".tms")).read_bytes()
-        assert data[8:12] == b"\x01\x00\x02\x00", name  # W1: 1.2
+        assert data[8:12] == b"\x01\x00\x03\x00", name  # W1: 1.3
         # SMPL right after HEAD when sampled (§4.12), else none
         sampled = name.startswith("sampled")
         tags = [t for t, _, _ in sections(data)]
         assert (tags[1] == b"SMPL") == sampled, name
         assert tags.count(b"SMPL") == sampled, name
+        # W12: a DOMS right before each chunk with domains (§4.13), only then
+        assert (b"DOMS" in tags) == name.startswith("domains"), name
+        for i, t in enumerate(tags):
+            assert t != b"DOMS" or tags[i + 1] == b"TRCS", name
         p = 12
         prev_last = -1
         while True:

@@ -126,7 +126,10 @@ static void put_snapshot(FILE *f, const tms_snapshot *s)
         put_u64(f, s->traces[i].address);
         fputs(", ", f);
         put_u64(f, s->traces[i].size);
-        fprintf(f, ", %" PRIu32 "]", s->traces[i].traceback);
+        fprintf(f, ", %" PRIu32, s->traces[i].traceback);
+        if (s->traces[i].domain)   /* 1.3: a 4th item outside domain 0 */
+            fprintf(f, ", %" PRIu32, s->traces[i].domain);
+        fputs("]", f);
     }
     fputs(s->has_traces ? "], \"stats\": [" : ", \"stats\": [", f);
     for (uint64_t i = 0; i < s->nstats; i++) {
@@ -478,6 +481,27 @@ static int write_all(const char *dir)
     rc = rc ? rc : add_names_peak(s, 2);
     rc = rc ? rc : add_traces(s, 100, 16, 0);
     fails += save(dir, "names_peak", s, rc);
+
+    /* 1.3: traces in other domains (DOMS), over two chunks, whole and
+     * streamed (the streaming writer sorts each chunk itself). */
+    s = new_snapshot(12);
+    rc = s ? fill_dicts(s, 4, 60) : -1;
+    for (uint64_t i = 0; rc == 0 && i < TMS_TRACE_CHUNK + 300; i++)
+        rc = tms_snapshot_add_trace_in(
+            s, 0x7f0000000000ULL + 16 * i, rnd() % 5000,
+            (uint32_t)(rnd() % s->ntracebacks),
+            rnd() % 5 ? 0 : rnd() % 3 ? 389047u : TMS_DOMAIN_NATIVE);
+    if (s)
+        s->has_traces = 1;
+    fails += save(dir, "domains", s, rc);
+    s = new_snapshot(13);
+    rc = s ? fill_dicts(s, 4, 60) : -1;
+    for (uint64_t i = 0; rc == 0 && i < 500; i++)
+        rc = tms_snapshot_add_trace_in(s, 0x1000 + 64 * i, i,
+                                       (uint32_t)(rnd() % s->ntracebacks),
+                                       i % 3 ? 0 : (uint32_t)(1 + i));
+    fails += rc ? save(dir, "domains_stream", s, rc)
+                : stream_save(dir, "domains_stream", s);
 
     /* 1.2: a sampled snapshot (SMPL), written whole and streamed. */
     s = new_snapshot(10);

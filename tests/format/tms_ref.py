@@ -1,4 +1,4 @@
-"""tms_ref -- an independent reference encoder/decoder for .tms 1.1.
+"""tms_ref -- an independent reference encoder/decoder for .tms 1.3.
 
 Written from format/SPEC.md alone (not from src/tms/), so that where it and
 libtms disagree, either the spec is ambiguous or one of them is wrong.
@@ -16,6 +16,8 @@ Canonical shape (also the JSON of format/vectors/*.json):
   frames:     [[filename_id | None, lineno | None]]
   tracebacks: [[frame_id, ...]]           most recent first
   traces:     None (no TRCS, or skipped) | [[address, size, traceback_id]]
+              a trace in a domain other than 0 (DOMS, 1.3) has a fourth
+              item: [address, size, traceback_id, domain]
   stats:      [[frame_id, size, count]]
   metrics:    [{"name", "format": int|percent|size, "kind": int|float,
                 "value"}]
@@ -31,7 +33,8 @@ Canonical shape (also the JSON of format/vectors/*.json):
 
 decode(data, minor10=True) reads as a 1.0 reader would: FNAM, PEAK and SMPL
 are then unknown sections, skipped; decode(data, minor11=True) as a 1.1
-reader would: SMPL is skipped.
+reader would: SMPL is skipped; decode(data, minor12=True) as a 1.2 reader
+would: DOMS is skipped and every trace is in domain 0.
 """
 
 import struct
@@ -41,11 +44,13 @@ import zstandard
 
 MAGIC = b"\x89TMS\r\n\x1a\n"
 END_MAGIC = b"\x89TMSEND\n"
-MAJOR, MINOR = 1, 2
+MAJOR, MINOR = 1, 3
 KNOWN_TAGS_10 = (b"HEAD", b"STRS", b"FRMS", b"TBKS", b"TRCS", b"STAT",
                  b"MTRC", b"META", b"END ")
 KNOWN_TAGS_11 = KNOWN_TAGS_10 + (b"FNAM", b"PEAK")
-KNOWN_TAGS = KNOWN_TAGS_11 + (b"SMPL",)
+KNOWN_TAGS_12 = KNOWN_TAGS_11 + (b"SMPL",)
+KNOWN_TAGS = KNOWN_TAGS_12 + (b"DOMS",)
+U32 = (1 << 32) - 1
 MAX_SECTION = 1 << 28
 MAX_STRING = 1 << 20
 MAX_TB_LEN = 65535
@@ -190,6 +195,20 @@ def trcs_payload(traces):
             + b"".join(varint(t[2]) for t in traces))
 
 
+def doms_payload(traces):
+    """DOMS (§4.13) for one sorted chunk, or None when all are domain 0."""
+    ent = [(i, t[3]) for i, t in enumerate(traces)
+           if len(t) > 3 and t[3] != 0]
+    if not ent:
+        return None
+    col, prev = [], 0
+    for i, _ in ent:
+        col.append(i - prev)
+        prev = i
+    return (varint(len(ent)) + b"".join(varint(v) for v in col)
+            + b"".join(varint(d) for _, d in ent))
+
+
 def stat_payload(stats):
     return (varint(len(stats))
             + b"".join(varint(s[0]) for s in stats)
@@ -259,8 +278,12 @@ def encode(snap, compress=(), chunk=TRACE_CHUNK, minor=None, major=MAJOR,
               (b"META", "meta", meta_payload)]
     for tag, key, fn in tables:
         if tag == b"TRCS" and snap.get("traces") is not None:
-            tr = sorted([int(a), int(s), t] for a, s, t in snap["traces"])
+            tr = sorted([int(t[0]), int(t[1])] + list(t[2:])
+                        for t in snap["traces"])
             for i in range(0, max(len(tr), 1), chunk):
+                dm = doms_payload(tr[i:i + chunk])
+                if dm is not None:
+                    secs.append((b"DOMS", dm))
                 secs.append((tag, trcs_payload(tr[i:i + chunk])))
         elif tag == b"PEAK" and snap.get("peak") is not None:
             ents = snap["peak"]["entries"]
@@ -371,7 +394,8 @@ def decompress(stored, raw_len):  # §3.2, step 9
     return out
 
 
-def decode(data, skip_traces=False, minor10=False, minor11=False):
+def decode(data, skip_traces=False, minor10=False, minor11=False,
+           minor12=False):
     data = bytes(data)
     # Preamble (§6 order of checks).
     if data[:8] != MAGIC[:len(data[:8])]:
@@ -387,7 +411,7 @@ def decode(data, skip_traces=False, minor10=False, minor11=False):
             "functions": [], "peak": None, "sample_interval": None}
     st = _State()
     known = (KNOWN_TAGS_10 if minor10 else KNOWN_TAGS_11 if minor11
-             else KNOWN_TAGS)
+             else KNOWN_TAGS_12 if minor12 else KNOWN_TAGS)
     src = Source(data)
     src.p = 12
     index = []
@@ -401,6 +425,8 @@ def decode(data, skip_traces=False, minor10=False, minor11=False):
         if first != (tag == b"HEAD"):  # step 2
             raise Corrupt("HEAD must be the first section and only there")
         src.p += 20
+        if st.doms is not None and tag != b"TRCS":
+            raise Corrupt("DOMS not followed by a TRCS section")  # §4.13
         if tag not in known:  # step 3
             if src.left() < stored_len:
                 raise Truncated("file ends inside unknown section %r" % tag)
@@ -419,7 +445,8 @@ def decode(data, skip_traces=False, minor10=False, minor11=False):
         src.p += stored_len
         if tag in (b"TRCS", b"STAT", b"PEAK"):
             st.sizes_seen = True  # SMPL must come before these (§4.12)
-        if tag == b"TRCS" and skip_traces:
+        if tag in (b"TRCS", b"DOMS") and skip_traces:
+            st.doms = [] if tag == b"DOMS" else None
             index.append((tag, off))
             continue
         if zlib.crc32(data[off:off + 16] + stored) != crc:  # step 8
@@ -444,6 +471,7 @@ class _State:
                                                                set())
         self.fnam_frames, self.peak_tbs = set(), set()
         self.sizes_seen = False
+        self.doms = None  # a DOMS's [(position, domain)] awaiting its TRCS
 
 
 def _text(pl):
@@ -531,7 +559,30 @@ def _trcs(pl, snap, st):
         _need(a <= U64, "TRCS: address sum overflows")
         _need(tb[i] < len(st.tbks), "TRCS: undefined traceback id")
         out.append([a, size[i], tb[i]])
+    base = len(out) - count
+    for pos, dom in st.doms or ():
+        _need(pos < count, "DOMS: position beyond its chunk")
+        out[base + pos].append(dom)
+    st.doms = None
     snap["traces"] = out
+
+
+def _doms(pl, snap, st):
+    n = pl.varint()
+    if n > TRACE_CHUNK:
+        raise Limit("DOMS: %d entries" % n)
+    _need(n > 0, "DOMS: no entry")
+    _need(n * 2 <= pl.left(), "DOMS: count exceeds payload")
+    col = [pl.varint() for _ in range(n)]
+    dom = [pl.varint() for _ in range(n)]
+    pos, ent = 0, []
+    for i in range(n):
+        _need(i == 0 or col[i] != 0, "DOMS: positions not ascending")
+        pos += col[i]
+        _need(pos < TRACE_CHUNK, "DOMS: position beyond a chunk")
+        _need(1 <= dom[i] <= U32, "DOMS: domain not in 1..2^32-1")
+        ent.append((pos, dom[i]))
+    st.doms = ent
 
 
 def _stat(pl, snap, st):
@@ -617,7 +668,8 @@ def _smpl(pl, snap, st):
 
 _PARSERS = {b"HEAD": _head, b"STRS": _strs, b"FRMS": _frms, b"TBKS": _tbks,
             b"TRCS": _trcs, b"STAT": _stat, b"MTRC": _mtrc, b"META": _meta,
-            b"FNAM": _fnam, b"PEAK": _peak, b"SMPL": _smpl}
+            b"FNAM": _fnam, b"PEAK": _peak, b"SMPL": _smpl,
+            b"DOMS": _doms}
 
 
 def _end(pl, index):
@@ -670,7 +722,7 @@ def to_json(snap):
            "frames": [list(f) for f in snap["frames"]],
            "tracebacks": [list(t) for t in snap["tracebacks"]],
            "traces": None if snap["traces"] is None else
-           [[n(a), n(s), t] for a, s, t in snap["traces"]],
+           [[n(t[0]), n(t[1])] + list(t[2:]) for t in snap["traces"]],
            "stats": [[f, n(s), n(c)] for f, s, c in snap["stats"]],
            "metrics": [], "meta": [list(m) for m in snap["meta"]]}
     if snap.get("functions"):

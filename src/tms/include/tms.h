@@ -61,7 +61,8 @@ extern "C" {
  * same major version (newer minors add content older readers skip) and
  * refuses a newer major with TMS_E_VERSION. */
 #define TMS_FORMAT_MAJOR 1
-#define TMS_FORMAT_MINOR 2   /* 1.1: FNAM (function names), PEAK; 1.2: SMPL */
+#define TMS_FORMAT_MINOR 3   /* 1.1: FNAM (function names), PEAK; 1.2: SMPL;
+                                1.3: DOMS (trace domains) */
 
 TMS_API const char *tms_version(void); /* "0.1.0": the linked library */
 
@@ -183,12 +184,20 @@ typedef struct tms_frame {
     int32_t lineno;
 } tms_frame;
 
-/* One traced memory block.  traceback indexes the traceback table. */
+/* One traced memory block.  traceback indexes the traceback table.
+ * domain (format 1.3, SPEC §4.13) is the allocator domain: 0 for Python's
+ * allocators (PEP 445), an extension's PyTraceMalloc_Track domain for the
+ * blocks it reported, TMS_DOMAIN_NATIVE for native allocations.  It fills
+ * what was padding: a trace stays 24 bytes. */
 typedef struct tms_trace {
     uint64_t address;
     uint64_t size;
     uint32_t traceback;
+    uint32_t domain;
 } tms_trace;
+
+#define TMS_DOMAIN_PYTHON 0u
+#define TMS_DOMAIN_NATIVE 0xFFFFFFFFu   /* reserved (SPEC §4.13) */
 
 /* Per-(filename, lineno) statistics; frame indexes the frame table. */
 typedef struct tms_stat {
@@ -326,6 +335,10 @@ TMS_API int tms_snapshot_intern_traceback(tms_snapshot *s,
 /* Sets has_traces.  Addresses must be unique within a snapshot. */
 TMS_API int tms_snapshot_add_trace(tms_snapshot *s, uint64_t address,
                                    uint64_t size, uint32_t traceback);
+/* The same, in an allocator domain (1.3; tms_trace.domain). */
+TMS_API int tms_snapshot_add_trace_in(tms_snapshot *s, uint64_t address,
+                                      uint64_t size, uint32_t traceback,
+                                      uint32_t domain);
 TMS_API int tms_snapshot_add_stat(tms_snapshot *s, uint32_t frame,
                                   uint64_t size, uint64_t count);
 /* TMS_E_ARG if the name is already present. */
@@ -446,6 +459,8 @@ TMS_API int tms_writer_add_tracebacks(tms_writer *w, const uint32_t *frames,
 TMS_API void tms_writer_trust_unique_addresses(tms_writer *w);
 /* Declares that the snapshot has traces even if none are added. */
 TMS_API int tms_writer_begin_traces(tms_writer *w, tms_error *err);
+/* Each trace's domain is written (a DOMS before its chunk when not 0):
+ * callers that fill tms_trace field by field must set it. */
 TMS_API int tms_writer_add_traces(tms_writer *w, const tms_trace *traces,
                                   size_t n, tms_error *err);
 TMS_API int tms_writer_add_stats(tms_writer *w, const tms_stat *stats,
