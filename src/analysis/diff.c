@@ -140,11 +140,15 @@ CMP_FOR(cmp_line, TMA_BY_LINE)
 CMP_FOR(cmp_traceback, TMA_BY_TRACEBACK)
 CMP_FOR(cmp_address, TMA_BY_ADDRESS)
 CMP_FOR(cmp_function, TMA_BY_FUNCTION)
+CMP_FOR(cmp_domain, TMA_BY_DOMAIN)
 
 void tma_diff_sort(tma_diff *d)
 {
     static int (*const cmps[])(const void *, const void *) = {
-        cmp_filename, cmp_line, cmp_traceback, cmp_address, cmp_function};
+        cmp_filename, cmp_line, cmp_traceback, cmp_address, cmp_function,
+        cmp_domain};
+    _Static_assert(sizeof cmps / sizeof cmps[0] == TMA_BY_LAST + 1,
+                   "one comparator per grouping");
     if (d == NULL || d->n < 2 || (unsigned)d->by > TMA_BY_LAST)
         return;
     qsort(d->items, d->n, sizeof *d->items, cmps[d->by]);

@@ -312,6 +312,45 @@ static int group_addresses(const tms_snapshot *s, tma_groups *out,
     return TMS_OK;
 }
 
+/* Sums per domain (format 1.3): few groups, a linear search each. */
+static int group_domains(const tms_snapshot *s, tma_groups *out,
+                         tms_error *err)
+{
+    size_t cap = 0;
+    out->n = 0;
+    for (uint64_t i = 0; i < s->ntraces; i++) {
+        const tms_trace *t = &s->traces[i];
+        size_t g = 0;
+        while (g < out->n && out->items[g].key.domain != t->domain)
+            g++;
+        if (g == out->n) {
+            if (tms_grow((void **)&out->items, &cap, out->n + 1,
+                         sizeof *out->items) < 0)
+                return tma_fail(err, TMS_E_NOMEM, "cannot group: out of "
+                                "memory");
+            tma_stat *it = &out->items[out->n++];
+            memset(it, 0, sizeof *it);
+            it->key.snap = s;
+            it->key.filename = TMS_NONE;
+            it->key.lineno = TMS_LINENO_NONE;
+            it->key.function = TMS_NONE;
+            it->key.traceback = TMS_NONE;
+            it->key.domain = t->domain;
+        }
+        uint64_t sz, ct;
+        tma_sample_estimate(s->header.sample_interval, t->size, t->address,
+                            &sz, &ct);
+        out->items[g].size += sz;
+        out->items[g].count += ct;
+        out->total_size += sz;
+        out->total_count += ct;
+    }
+    if (out->items == NULL &&
+        (out->items = malloc(sizeof *out->items)) == NULL)
+        return tma_fail(err, TMS_E_NOMEM, "cannot group: out of memory");
+    return TMS_OK;
+}
+
 /* Validate the request and apply the "cumulative is ignored" rules, which
  * come before "needs traces". */
 static int prepare(const tms_snapshot *s, tma_group_by by, int *cumulative,
@@ -327,7 +366,7 @@ static int prepare(const tms_snapshot *s, tma_group_by by, int *cumulative,
                         (int)by);
     out->sample_interval = s->header.sample_interval;
     if (by == TMA_BY_ADDRESS || by == TMA_BY_TRACEBACK ||
-        s->header.traceback_limit < 2)
+        by == TMA_BY_DOMAIN || s->header.traceback_limit < 2)
         *cumulative = 0;
     *cumulative = *cumulative != 0;
     return TMS_OK;
@@ -369,9 +408,10 @@ int tma_group_totals(const tms_snapshot *s, const tma_tb_totals *t,
         return rc;
     if (uses_stats(by, cumulative)) {
         rc = group_stats(s, by, out, err);
-    } else if (by == TMA_BY_ADDRESS) {
-        rc = tma_fail(err, TMS_E_ARG, "cannot group by address from "
-                      "per-traceback totals: addresses need the traces");
+    } else if (by == TMA_BY_ADDRESS || by == TMA_BY_DOMAIN) {
+        rc = tma_fail(err, TMS_E_ARG, "cannot group by %s from "
+                      "per-traceback totals: it needs the traces",
+                      tma_group_by_name(by));
     } else if (!s->has_traces) {
         rc = no_traces(by, cumulative, err);
     } else if (t == NULL || t->snap != s || t->n > s->ntracebacks) {
@@ -395,9 +435,9 @@ int tma_group_peak(const tms_snapshot *s, tma_group_by by, int cumulative,
     if (!s->has_peak)
         return tma_fail(err, TMS_E_ARG, "snapshot has no peak (it needs "
                         "format 1.1, written by a tracer that keeps it)");
-    if (by == TMA_BY_ADDRESS)
-        return tma_fail(err, TMS_E_ARG, "cannot group the peak by address: "
-                        "it is kept per traceback");
+    if (by == TMA_BY_ADDRESS || by == TMA_BY_DOMAIN)
+        return tma_fail(err, TMS_E_ARG, "cannot group the peak by %s: "
+                        "it is kept per traceback", tma_group_by_name(by));
     /* the recorded state per traceback: the one conversion, totals.c */
     tma_tb_totals t;
     rc = tma_tb_totals_peak(&t, s, err);
@@ -419,9 +459,10 @@ int tma_group(const tms_snapshot *s, tma_group_by by, int cumulative,
     int rc = prepare(s, by, &cumulative, out, err);
     if (rc < 0)
         return rc;
-    if (by == TMA_BY_ADDRESS) {
-        rc = s->has_traces ? group_addresses(s, out, err)
-                           : no_traces(by, cumulative, err);
+    if (by == TMA_BY_ADDRESS || by == TMA_BY_DOMAIN) {
+        rc = !s->has_traces ? no_traces(by, cumulative, err)
+             : by == TMA_BY_ADDRESS ? group_addresses(s, out, err)
+                                    : group_domains(s, out, err);
         return finish(out, by, cumulative, rc);
     }
     if (uses_stats(by, cumulative) || !s->has_traces)

@@ -16,7 +16,7 @@
 #include "tma_internal.h"
 
 static const char *const by_names[] = {"filename", "line", "traceback",
-                                       "address", "function"};
+                                       "address", "function", "domain"};
 
 int tma_group_by_parse(const char *name, tma_group_by *out)
 {
@@ -120,6 +120,8 @@ int tma_key_cmp(tma_group_by by, const tma_key *a, const tma_key *b)
         if (c != 0)
             return c;
         return cmp_strings(a->snap, a->function, b->snap, b->function);
+    case TMA_BY_DOMAIN:
+        return a->domain < b->domain ? -1 : a->domain > b->domain;
     case TMA_BY_ADDRESS:
     default:
         return a->address < b->address ? -1 : a->address > b->address;
@@ -163,6 +165,8 @@ uint64_t tma_key_hash(tma_group_by by, const tma_key *k)
         }
         return h;
     }
+    case TMA_BY_DOMAIN:
+        return tm_mix64((uint64_t)k->domain + 0x9e3779b97f4a7c15ULL);
     case TMA_BY_ADDRESS:
     default:
         return tm_mix64(k->address);
@@ -321,6 +325,7 @@ int tma_key_copy(tma_group_by by, const tma_key *key, tms_snapshot *dst,
         break;
     }
     case TMA_BY_ADDRESS:
+    case TMA_BY_DOMAIN:
     default:
         break;
     }

@@ -123,6 +123,13 @@ void tma_text_key(FILE *f, const tma_text_opts *o, const tma_key *key)
     case TMA_BY_ADDRESS:
         fprintf(f, "memory block 0x%" PRIx64, key->address);
         break;
+    case TMA_BY_DOMAIN: {
+        const char *name = tma_domain_name(key->domain);
+        fprintf(f, "domain %" PRIu32, key->domain);
+        if (name != NULL)
+            fprintf(f, " (%s)", name);
+        break;
+    }
     }
 }
 
@@ -134,6 +141,7 @@ static const char *per_text(tma_group_by by)
     case TMA_BY_TRACEBACK: return "traceback";
     case TMA_BY_ADDRESS: return "address";
     case TMA_BY_FUNCTION: return "function";
+    case TMA_BY_DOMAIN: return "allocator domain";
     }
     return "?";
 }

@@ -162,12 +162,16 @@ static int report_breach(const diff_ctx *c, const gate *g, const tm_report *r,
             free(key);
             printf(",,,,%" PRIu64 ",%" PRId64 ",%" PRIu64 ",%" PRId64 ",,",
                    it->size, it->size_diff, it->count, it->count_diff);
-            /* the last column, function, as in the report's rows */
+            /* the last columns, function and domain, as in the report's
+             * rows */
             int named = c->display.by == TMA_BY_LINE ||
                         c->display.by == TMA_BY_FUNCTION;
             const char *fn = named ? tm_string_of(it->key.snap,
                                                   it->key.function) : NULL;
-            tm_csv_field(stdout, fn ? fn : "", 1);
+            tm_csv_field(stdout, fn ? fn : "", 0);
+            if (c->display.by == TMA_BY_DOMAIN)
+                printf("%" PRIu32, it->key.domain);
+            putchar('\n');
         }
     }
     if (c->format == TM_FORMAT_TEXT) {

@@ -102,7 +102,8 @@ static int ends_with(const char *s, const char *suffix)
 static int load_one(const tm_filters *f, const char *path, tms_snapshot **s,
                     tma_tb_totals *t)
 {
-    int rc = f->n == 0 ? tm_load_totals(path, s, t) : tm_load(path, 0, s);
+    int rc = !tm_filters_active(f) ? tm_load_totals(path, s, t)
+                                   : tm_load(path, 0, s);
     if (rc == TM_EXIT_OK)
         rc = tm_filters_apply(f, *s, path);
     return rc;
@@ -546,7 +547,13 @@ int cmd_export(int argc, char **argv)
     } else {
         /* (the parquet side filters in Python: tm_filters_finish does not
          * know what matched there, and says nothing) */
-        rc = export_parquet(&c, a.files, a.nfiles);
+        if (c.filters.has_domain) {
+            tm_error("--domain is not supported with --format=parquet (its "
+                     "rows carry no domain yet)");
+            rc = TM_EXIT_USAGE;
+        } else {
+            rc = export_parquet(&c, a.files, a.nfiles);
+        }
     }
 out:
     return tm_filters_finish(&c.filters, rc);

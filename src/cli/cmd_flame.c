@@ -92,7 +92,7 @@ static int load(const flame_ctx *c, const char *path, tms_snapshot **s,
             rc = cannot_draw(path, st, &err);
         return rc;
     }
-    if (c->filters.n == 0)
+    if (!tm_filters_active(&c->filters))
         rc = tm_load_totals(path, s, t);
     else
         rc = tm_load(path, 0, s);
@@ -102,7 +102,7 @@ static int load(const flame_ctx *c, const char *path, tms_snapshot **s,
                  "taken without them; --peak draws a recorded peak)");
         return cannot_draw(path, TMS_E_ARG, &err);
     }
-    if (rc != TM_EXIT_OK || c->filters.n == 0)
+    if (rc != TM_EXIT_OK || !tm_filters_active(&c->filters))
         return rc;
     rc = tm_filters_apply(&c->filters, *s, path);
     if (rc == TM_EXIT_OK) {

@@ -365,7 +365,8 @@ static int parse_settings(const watch_ctx *c, watch_model *m)
 {
     if (c->group_by != NULL) {
         if (tma_group_by_parse(c->group_by, &m->display.by) < 0 ||
-            m->display.by == TMA_BY_ADDRESS) {
+            m->display.by == TMA_BY_ADDRESS ||
+            m->display.by == TMA_BY_DOMAIN) {
             tm_error("bad value '%s' for --group-by (expected filename, line "
                      "or traceback)", c->group_by);
             return -1;

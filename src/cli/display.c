@@ -66,7 +66,8 @@ unsigned tm_display_load_flags(const tm_display *d, const tm_filters *f)
 {
     /* the peak is kept per traceback, in its own sections */
     int need = !d->peak && (d->by == TMA_BY_TRACEBACK ||
-                            d->by == TMA_BY_ADDRESS || d->cumulative ||
-                            f->n > 0);
+                            d->by == TMA_BY_ADDRESS ||
+                            d->by == TMA_BY_DOMAIN || d->cumulative ||
+                            tm_filters_active(f));
     return need ? 0 : TMS_LOAD_SKIP_TRACES;
 }

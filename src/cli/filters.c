@@ -94,6 +94,36 @@ static int opt_only_mine(void *ctx, const tm_opt *o, const char *arg)
     return 0;
 }
 
+/* --domain N: 0 Python's allocators, an extension's PyTraceMalloc_Track
+ * domain (numpy: 389047), or the names python, numpy, native. */
+static int opt_domain(void *ctx, const tm_opt *o, const char *arg)
+{
+    tm_filters *f = ctx;
+    (void)o;
+    static const struct { const char *name; uint32_t domain; } names[] = {
+        {"python", TMS_DOMAIN_PYTHON}, {"numpy", 389047u},
+        {"native", TMS_DOMAIN_NATIVE},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(arg, names[i].name) == 0) {
+            f->domain = names[i].domain;
+            f->has_domain = 1;
+            return 0;
+        }
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(arg, &end, 10);
+    if (arg[0] < '0' || arg[0] > '9' || *end != '\0' || errno != 0 ||
+        v > UINT32_MAX) {
+        tm_error("bad value '%s' for --domain (expected a number from 0 to "
+                 "4294967295, or python, numpy or native)", arg);
+        return -1;
+    }
+    f->domain = (uint32_t)v;
+    f->has_domain = 1;
+    return 0;
+}
+
 const tm_opt tm_filter_opts[] = {
     TM_OPT_CALLBACK('i', "include", "PATTERN[:LINENO]", opt_filter, INCLUDE,
                     "keep only blocks whose most recent frame matches; a "
@@ -108,6 +138,10 @@ const tm_opt tm_filter_opts[] = {
     TM_OPT_CALLBACK(0, "only-mine", NULL, opt_only_mine, 0,
                     "drop blocks allocated in <frozen ...>, site-packages "
                     "or the standard library"),
+    TM_OPT_CALLBACK(0, "domain", "N", opt_domain, 0,
+                    "keep only blocks of allocator domain N: 0 or python "
+                    "(Python's allocators), an extension's domain (numpy: "
+                    "389047), native"),
     TM_OPT_END,
 };
 
@@ -121,18 +155,23 @@ void tm_filters_free(tm_filters *f)
 
 int tm_filters_apply(const tm_filters *f, tms_snapshot *s, const char *path)
 {
-    if (f->n == 0)
+    if (!tm_filters_active(f))
         return TM_EXIT_OK;
     tms_error err = { 0 };
-    int rc = tma_snapshot_filters_matched(s, f->items, f->n, f->use->matched,
+    int rc = 0;
+    if (f->has_domain)
+        rc = tma_snapshot_keep_domain(s, f->domain, &err);
+    if (rc == 0 && f->n > 0)
+        rc = tma_snapshot_filters_matched(s, f->items, f->n, f->use->matched,
                                           &err);
-    if (rc == 0)
+    if (rc == 0 && f->n > 0)
         rc = tma_snapshot_apply_filters(s, f->items, f->n, &err);
     if (rc < 0) {
         tm_report_error("filter", path, &err);
         return tm_exit_for_status(rc);
     }
-    f->use->applied++;
+    if (f->use != NULL)
+        f->use->applied++;
     return TM_EXIT_OK;
 }
 

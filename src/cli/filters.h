@@ -1,5 +1,6 @@
-/* filters.h -- the filter options (-i, -x, -I, -X) and applying them to a
- * loaded snapshot with libtma's rule (tma_snapshot_apply_filters). */
+/* filters.h -- the filter options (-i, -x, -I, -X, --domain) and applying
+ * them to a loaded snapshot with libtma's rules (tma_snapshot_apply_filters,
+ * tma_snapshot_keep_domain). */
 #ifndef HEADER_filters
 #define HEADER_filters
 
@@ -21,7 +22,15 @@ typedef struct tm_filters {
     uint8_t *implicit;   /* owned, one per item: added by --only-mine */
     tm_filter_use *use;  /* owned; NULL until a filter is added */
     size_t n, cap;
+    int has_domain;      /* --domain N: keep only the traces in domain N */
+    uint32_t domain;
 } tm_filters;
+
+/* Whether applying changes anything: then the traces must be loaded. */
+static inline int tm_filters_active(const tm_filters *f)
+{
+    return f->n > 0 || f->has_domain;
+}
 
 /* -i, -x, -I, -X, --only-mine; their group's ctx is a tm_filters. */
 extern const tm_opt tm_filter_opts[];

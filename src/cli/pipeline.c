@@ -7,11 +7,12 @@
 
 /* Whether a grouping can be made from per-traceback totals while the
  * file streams, instead of from stored traces: it needs traces but not
- * their addresses, and no filter has to drop traces first (filters work
- * on s->traces). */
+ * their addresses or domains, and no filter has to drop traces first
+ * (filters work on s->traces). */
 static int streams(const tm_display *d, const tm_filters *f)
 {
-    return f->n == 0 && d->by != TMA_BY_ADDRESS && !d->peak &&
+    return !tm_filters_active(f) && d->by != TMA_BY_ADDRESS && d->by != TMA_BY_DOMAIN &&
+           !d->peak &&
            !(tm_display_load_flags(d, f) & TMS_LOAD_SKIP_TRACES);
 }
 

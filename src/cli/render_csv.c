@@ -1,8 +1,8 @@
 /* render_csv.c -- a report as CSV rows under one header:
  * file,previous,kind,rank,key,filename,lineno,address,traceback,
- * size,size_diff,count,count_diff,average,function; kind is entry, rest or
- * total.  function (format 1.1) came last so that the columns before it
- * keep their places. */
+ * size,size_diff,count,count_diff,average,function,domain; kind is entry,
+ * rest or total.  function (format 1.1) and domain (1.3) came last so that
+ * the columns before them keep their places. */
 #include "render.h"
 
 #include <inttypes.h>
@@ -11,7 +11,7 @@
 void tm_report_csv_header(FILE *f)
 {
     fputs("file,previous,kind,rank,key,filename,lineno,address,traceback,"
-          "size,size_diff,count,count_diff,average,function\n", f);
+          "size,size_diff,count,count_diff,average,function,domain\n", f);
 }
 
 char *tm_traceback_csv_text(const tms_snapshot *s, uint32_t tb)
@@ -38,6 +38,7 @@ static void csv_row(FILE *f, const tm_report *r, const tm_display *d,
     char num[24] = "", line[24] = "", addr[32] = "";
     char *key = NULL, *tb = NULL;
     const char *filename = "", *lineno = "", *address = "", *function = NULL;
+    char dom[16] = "";
     const tms_snapshot *s = it->key.snap;
     tm_csv_field(f, r->cur.name, 0);
     tm_csv_field(f, r->old.groups ? r->old.name : "", 0);
@@ -66,6 +67,8 @@ static void csv_row(FILE *f, const tm_report *r, const tm_display *d,
         }
         if (d->by == TMA_BY_TRACEBACK)
             tb = tm_traceback_csv_text(s, it->key.traceback);
+        if (d->by == TMA_BY_DOMAIN)
+            snprintf(dom, sizeof dom, "%" PRIu32, it->key.domain);
     }
     tm_csv_field(f, key ? key : "", 0);
     tm_csv_field(f, filename, 0);
@@ -79,7 +82,8 @@ static void csv_row(FILE *f, const tm_report *r, const tm_display *d,
     if (it->count)
         fprintf(f, "%" PRIu64, it->size / it->count);
     fputc(',', f);
-    tm_csv_field(f, function ? function : "", 1);
+    tm_csv_field(f, function ? function : "", 0);
+    tm_csv_field(f, dom, 1);
 }
 
 void tm_report_csv(FILE *f, const tm_report *r, const tm_display *d)

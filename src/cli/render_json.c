@@ -87,6 +87,13 @@ cJSON *tm_item_json(const tm_display *d, const tma_diff_item *it, size_t rank)
         snprintf(hex, sizeof hex, "0x%" PRIx64, it->key.address);
         bad |= tm_json_add_str(o, "address", hex) < 0;
         break;
+    case TMA_BY_DOMAIN: {
+        const char *name = tma_domain_name(it->key.domain);
+        bad |= tm_json_add_u64(o, "domain", it->key.domain) < 0 ||
+               (name ? tm_json_add_str(o, "domain_name", name)
+                     : (cJSON_AddNullToObject(o, "domain_name") ? 0 : -1)) < 0;
+        break;
+    }
     }
     bad |= add_numbers_json(o, it) < 0;
     if (bad)

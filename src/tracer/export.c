@@ -122,7 +122,7 @@ static int export_tables(tms_snapshot *s, int with_traces,
 
 /* One live trace into the sums per traceback (and the snapshot). */
 static int export_one(exporter *x, tma_tb_total *per_tb, const tmt_trace *e,
-                      int with_traces)
+                      uint32_t domain, int with_traces)
 {
     /* STAT of a sampled snapshot: estimates (libtma's rule) */
     uint64_t es, ec;
@@ -136,7 +136,7 @@ static int export_one(exporter *x, tma_tb_total *per_tb, const tmt_trace *e,
     x->ntraces++;
     if (r < 0 || with_traces == TMT_EXPORT_DICT)
         return r;
-    return tms_snapshot_add_trace(x->s, e->addr, e->size, tb);
+    return tms_snapshot_add_trace_in(x->s, e->addr, e->size, tb, domain);
 }
 
 /* Is addr also traced in the allocators' table or an earlier domain? */
@@ -248,20 +248,23 @@ static int export_tables(tms_snapshot *s, int with_traces,
     if (tmt_S.tracing) {
         for (size_t i = 0; i < t->tcap; i++) {
             const tmt_trace *e = &t->traces[i];
-            if (e->addr != 0 && (r = export_one(&x, per_tb, e, with_traces)) < 0)
+            if (e->addr != 0 &&
+                (r = export_one(&x, per_tb, e, TMS_DOMAIN_PYTHON,
+                                with_traces)) < 0)
                 goto done;
         }
     }
-    /* Extension-tracked blocks.  Until the format carries a domain, a
-     * snapshot holds one trace per address: a block an extension tracks
-     * at an address already traced (by the allocators or another domain)
-     * is left out of the snapshot (get_traced_memory still counts it). */
+    /* Extension-tracked blocks, each with its domain (format 1.3 DOMS).
+     * A snapshot holds one trace per address (SPEC §4.5): a block an
+     * extension tracks at an address already traced (by the allocators or
+     * another domain) is left out of the snapshot (get_traced_memory
+     * still counts it). */
     for (uint32_t d = 0; tmt_S.tracing && d < t->next; d++) {
         const tmt_ext_map *m = &t->ext[d];
         for (size_t i = 0; i < m->cap; i++) {
             const tmt_trace *e = &m->tab[i];
             if (e->addr != 0 && !ext_shadowed(t, d, e->addr) &&
-                (r = export_one(&x, per_tb, e, with_traces)) < 0)
+                (r = export_one(&x, per_tb, e, m->domain, with_traces)) < 0)
                 goto done;
         }
     }
@@ -336,7 +339,7 @@ typedef struct streamer {
 } streamer;
 
 static int stream_one(streamer *st, tms_writer *w, const tmt_trace *e,
-                      tms_error *err)
+                      uint32_t domain, tms_error *err)
 {
     uint32_t tb;
     int r = export_tb(&st->x, e->tb, &tb);
@@ -346,6 +349,7 @@ static int stream_one(streamer *st, tms_writer *w, const tmt_trace *e,
     st->chunk[st->n].address = e->addr;
     st->chunk[st->n].size = e->size;
     st->chunk[st->n].traceback = tb;
+    st->chunk[st->n].domain = domain;
     if (++st->n < STREAM_CHUNK)
         return 0;
     st->n = 0;
@@ -359,12 +363,12 @@ static int stream_traces(void *ctx, tms_writer *w, tms_error *err)
     int r = 0;
     for (size_t i = 0; r == 0 && tmt_S.tracing && i < t->tcap; i++)
         if (t->traces[i].addr != 0)
-            r = stream_one(st, w, &t->traces[i], err);
+            r = stream_one(st, w, &t->traces[i], TMS_DOMAIN_PYTHON, err);
     for (uint32_t d = 0; r == 0 && tmt_S.tracing && d < t->next; d++) {
         const tmt_ext_map *m = &t->ext[d];
         for (size_t i = 0; r == 0 && i < m->cap; i++)
             if (m->tab[i].addr != 0 && !ext_shadowed(t, d, m->tab[i].addr))
-                r = stream_one(st, w, &m->tab[i], err);
+                r = stream_one(st, w, &m->tab[i], m->domain, err);
     }
     if (r == 0 && st->n)
         r = tms_writer_add_traces(w, st->chunk, st->n, err);

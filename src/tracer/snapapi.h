@@ -49,6 +49,9 @@ PyObject *tmt_pycache_traceback(tmt_pycache *c, uint32_t id);
  * traceback a new list (get_traces, as the PEP says), else shared tuples. */
 PyObject *tmt_build_traces(const tms_snapshot *s, int lists);
 PyObject *tmt_build_stats(const tms_snapshot *s);
+/* {address: domain} for the traces outside domain 0 (format 1.3), or None
+ * without traces. */
+PyObject *tmt_build_domains(const tms_snapshot *s);
 
 /* Fill an empty snapshot from the spec's dict shapes; either may be
  * Py_None.  Stats None with traces given: derived from the traces. */

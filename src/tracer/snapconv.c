@@ -226,6 +226,25 @@ PyObject *tmt_build_traces(const tms_snapshot *s, int lists)
     return d;
 }
 
+PyObject *tmt_build_domains(const tms_snapshot *s)
+{
+    if (!s->has_traces)
+        Py_RETURN_NONE;
+    PyObject *d = PyDict_New();
+    for (uint64_t i = 0; d != NULL && i < s->ntraces; i++) {
+        const tms_trace *t = &s->traces[i];
+        if (t->domain == TMS_DOMAIN_PYTHON)
+            continue;
+        PyObject *addr = PyLong_FromUnsignedLongLong(t->address);
+        PyObject *dom = PyLong_FromUnsignedLong(t->domain);
+        if (addr == NULL || dom == NULL || PyDict_SetItem(d, addr, dom) < 0)
+            Py_CLEAR(d);
+        Py_XDECREF(addr);
+        Py_XDECREF(dom);
+    }
+    return d;
+}
+
 PyObject *tmt_build_stats(const tms_snapshot *s)
 {
     tmt_pycache c;

@@ -88,6 +88,8 @@ static PyObject *key_obj(key_caches *kc, tma_group_by by, const tma_key *k,
     }
     case TMA_BY_ADDRESS:
         return PyLong_FromUnsignedLongLong(k->address);
+    case TMA_BY_DOMAIN:
+        return PyLong_FromUnsignedLong(k->domain);
     case TMA_BY_TRACEBACK:
         break;
     }
@@ -145,6 +147,17 @@ static int key_from_py(tms_snapshot *s, tma_group_by by, PyObject *obj,
         return tmt_intern_pytraceback(s, obj, buf, cap, &k->traceback);
     case TMA_BY_ADDRESS:
         return tmt_u64_from_py(obj, "address", &k->address);
+    case TMA_BY_DOMAIN: {
+        uint64_t d;
+        if (tmt_u64_from_py(obj, "domain", &d) < 0)
+            return -1;
+        if (d > UINT32_MAX) {
+            PyErr_SetString(PyExc_ValueError, "a domain is 32 bits");
+            return -1;
+        }
+        k->domain = (uint32_t)d;
+        return 0;
+    }
     }
     return 0;
 }
@@ -172,7 +185,7 @@ static int by_from_py(PyObject *name, PyObject *key, tma_group_by *by)
     if (!PyErr_Occurred())
         PyErr_Format(PyExc_ValueError,
                      "group_by must be 'filename', 'line', 'address', "
-                     "'traceback' or 'function', not %R", name);
+                     "'traceback', 'function' or 'domain', not %R", name);
     return -1;
 }
 

@@ -399,6 +399,12 @@ static PyObject *sd_build_traces(tmt_SnapshotData *self, PyObject *unused)
     return tmt_build_traces(self->snap, 0);
 }
 
+static PyObject *sd_build_domains(tmt_SnapshotData *self, PyObject *unused)
+{
+    (void)unused;
+    return tmt_build_domains(self->snap);
+}
+
 static PyObject *sd_build_stats(tmt_SnapshotData *self, PyObject *unused)
 {
     (void)unused;
@@ -591,6 +597,8 @@ static PyMethodDef sd_methods[] = {
      "set_meta(key, value)"},
     {"build_traces", (PyCFunction)sd_build_traces, METH_NOARGS,
      "{address: (size, traceback)}, or None without traces"},
+    {"build_domains", (PyCFunction)sd_build_domains, METH_NOARGS,
+     "{address: domain} of the traces outside domain 0"},
     {"build_stats", (PyCFunction)sd_build_stats, METH_NOARGS,
      "{filename: {lineno: (size, count)}}"},
     {"top_by", (PyCFunction)sd_top_by, METH_VARARGS,

@@ -90,6 +90,9 @@ static void put_key(tma_group_by by, const tma_key *k)
     case TMA_BY_ADDRESS:
         printf("%" PRIu64, k->address);
         break;
+    case TMA_BY_DOMAIN:     /* not generated: all in domain 0 */
+        printf("%" PRIu32, k->domain);
+        break;
     case TMA_BY_FUNCTION:   /* not generated: these snapshots name no frame */
         putchar('[');
         put_str(fx_key_name(k));

@@ -3,9 +3,10 @@
  *
  *   mksnap OUT < SPEC        one snapshot from a line-based spec:
  *     header PID TIMESTAMP_NS TRACEBACK_LIMIT SERIES_HEX32
- *     trace ADDRESS SIZE FRAMES      FRAMES: file:line;file:line (most
- *                                    recent first), "-" for none; file "?"
- *                                    is unknown, line "?" is unknown
+ *     trace ADDRESS SIZE FRAMES [DOMAIN]   FRAMES: file:line;file:line
+ *                                    (most recent first), "-" for none;
+ *                                    file "?" is unknown, line "?" is
+ *                                    unknown; DOMAIN (format 1.3) default 0
  *     stat FILE:LINE SIZE COUNT
  *     metric NAME int|percent|size i|f VALUE
  *     meta KEY VALUE
@@ -91,8 +92,11 @@ static int from_spec(const char *out)
             uint64_t size = strtoull(strtok(NULL, " "), NULL, 10);
             uint32_t tb;
             rc = intern_tb(s, strtok(NULL, " "), &tb);
+            const char *dom = strtok(NULL, " ");
             if (rc == 0)
-                rc = tms_snapshot_add_trace(s, addr, size, tb);
+                rc = tms_snapshot_add_trace_in(
+                    s, addr, size, tb,
+                    dom ? (uint32_t)strtoul(dom, NULL, 10) : 0);
         } else if (strcmp(kw, "stat") == 0) {
             uint32_t f;
             rc = intern_frame(s, strtok(NULL, " "), &f);

@@ -490,9 +490,10 @@ class CliTest(unittest.TestCase):
         rows = out.splitlines()
         self.assertTrue(rows[0].startswith("file,previous,kind,rank,key,"))
         self.assertEqual([r.split(",")[2] for r in rows[1:]], ["entry", "entry", "rest", "total"])
-        # function (format 1.1) is the last column; a 1.0 file leaves it empty
-        self.assertTrue(rows[0].endswith(",average,function"), rows[0])
-        self.assertTrue(rows[1].endswith(",%d,0,1,0,%d," % (1 << 20, 1 << 20)), rows[1])
+        # function (format 1.1) and domain (1.3, filled when grouping by
+        # domain) are the last columns; here both are empty
+        self.assertTrue(rows[0].endswith(",average,function,domain"), rows[0])
+        self.assertTrue(rows[1].endswith(",%d,0,1,0,%d,," % (1 << 20, 1 << 20)), rows[1])
 
     def test_color(self):
         env = dict(os.environ)

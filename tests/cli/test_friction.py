@@ -63,7 +63,7 @@ class FrictionTest(unittest.TestCase):
 
     # ---- item 4: every CSV output has the header's width on every row ----
     def test_every_csv_output_is_rectangular(self):
-        for by in ("line", "filename", "traceback", "address"):
+        for by in ("line", "filename", "traceback", "address", "domain"):
             self.csv_rows("top", self.a, "--group-by", by, "-n", 2)
             self.csv_rows("top", self.a, "--group-by", by, "--cumulative")
         self.csv_rows("top", self.a, self.b, self.c, "-n", 0)

@@ -134,6 +134,17 @@ int tma_snapshot_filters_matched(const tms_snapshot *s,
 int tma_snapshot_apply_filters(tms_snapshot *s, const tma_filter *filters,
                                size_t nfilters, tms_error *err);
 
+/* Keep only the traces in allocator domain `domain` (format 1.3; a file
+ * without DOMS has every trace in domain 0) and recompute the stats from
+ * them.  Needs the traces (TMS_E_ARG with a hint otherwise).  The peak is
+ * dropped: its picture is kept per traceback, without domains, so it
+ * cannot be split by domain.  domain.c */
+int tma_snapshot_keep_domain(tms_snapshot *s, uint32_t domain,
+                             tms_error *err);
+/* What a domain is, for people: "Python" (0), "native"
+ * (TMS_DOMAIN_NATIVE), "numpy" (389047), else NULL. */
+const char *tma_domain_name(uint32_t domain);
+
 /* Recompute s->stats from s->traces (the most recent frame of each trace,
  * an empty traceback counted under the unknown frame).  Interns that
  * frame if missing. */
@@ -179,10 +190,15 @@ typedef enum {
     /* (filename, function name) of a frame (format 1.1 names frames;
      * unnamed frames of one file form one group, function unknown) */
     TMA_BY_FUNCTION = 4,
+    /* the allocator domain of each trace (format 1.3): 0 Python, an
+     * extension's PyTraceMalloc_Track domain, TMS_DOMAIN_NATIVE; needs the
+     * traces, like ADDRESS */
+    TMA_BY_DOMAIN = 5,
 } tma_group_by;
-#define TMA_BY_LAST TMA_BY_FUNCTION
+#define TMA_BY_LAST TMA_BY_DOMAIN
 
-/* "filename", "line", "traceback", "address", "function" <-> enum; parse
+/* "filename", "line", "traceback", "address", "function", "domain" <->
+ * enum; parse
  * returns TMS_E_ARG for anything else. */
 int tma_group_by_parse(const char *name, tma_group_by *out);
 const char *tma_group_by_name(tma_group_by by);
@@ -195,6 +211,7 @@ typedef struct tma_key {
     int32_t lineno;      /* LINE */
     uint32_t traceback;  /* TRACEBACK: traceback id */
     uint64_t address;    /* ADDRESS */
+    uint32_t domain;     /* DOMAIN */
     uint32_t function;   /* FUNCTION: string id or TMS_NONE; LINE: the
                             frame's function, for display only (a LINE key
                             compares by filename and line) */
