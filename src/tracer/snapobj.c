@@ -456,6 +456,27 @@ static PyObject *sd_functions(tmt_SnapshotData *self, PyObject *unused)
     return d;
 }
 
+/* keep_domain(domain): only the traces of one allocator domain (1.3). */
+static PyObject *sd_keep_domain(tmt_SnapshotData *self, PyObject *arg)
+{
+    if (check_idle(self) < 0)
+        return NULL;
+    unsigned long d = PyLong_AsUnsignedLong(arg);
+    if (d == (unsigned long)-1 && PyErr_Occurred())
+        return NULL;
+    if (d > UINT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "a domain is 32 bits");
+        return NULL;
+    }
+    tms_error err = {0, ""};
+    int rc = tma_snapshot_keep_domain(self->snap, (uint32_t)d, &err);
+    if (rc < 0) {
+        tmt_raise_tms(rc, &err, 0, NULL);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyObject *sd_apply_filters(tmt_SnapshotData *self, PyObject *filters)
 {
     if (check_idle(self) < 0)
@@ -605,6 +626,8 @@ static PyMethodDef sd_methods[] = {
      "top_by(group_by, cumulative=False, peak=False) -> Groups"},
     {"functions", (PyCFunction)sd_functions, METH_NOARGS,
      "{(filename, lineno): function name} of the named frames"},
+    {"keep_domain", (PyCFunction)sd_keep_domain, METH_O,
+     "keep_domain(domain): drop the traces of other domains, in place"},
     {"apply_filters", (PyCFunction)sd_apply_filters, METH_O,
      "apply_filters([Filter]): drop traces and stats in place"},
     {NULL, NULL, 0, NULL},

@@ -21,8 +21,10 @@ import _tmtrace
 __all__ = ["Metric", "Snapshot", "GroupedStats", "StatsDiff", "Peak"]
 
 _FORMATS = ("int", "percent", "size")
-# PEP 454's groupings, plus 'function': (filename, qualified name) keys
-_GROUP_BY = ("filename", "line", "address", "traceback", "function")
+# PEP 454's groupings, plus 'function': (filename, qualified name) keys,
+# and 'domain': the allocator domain of each trace (int keys)
+_GROUP_BY = ("filename", "line", "address", "traceback", "function",
+             "domain")
 _UNSET = object()
 
 
@@ -216,7 +218,7 @@ class Peak:
         self._metrics = metrics
 
     def top_by(self, group_by, cumulative=False):
-        if group_by not in _GROUP_BY or group_by == "address":
+        if group_by not in _GROUP_BY or group_by in ("address", "domain"):
             raise ValueError("the peak is grouped by 'filename', 'line', "
                              "'traceback' or 'function', not %r"
                              % (group_by,))
@@ -496,10 +498,38 @@ class Snapshot:
         self._stats = _UNSET
         self._stats_derived = False
 
+    @property
+    def domains(self):
+        """{address: domain} of the traces outside domain 0, None without
+        traces (format 1.3).
+
+        Every trace is in ``traces`` in PEP 454's shape, whatever its
+        allocator domain; this says which ones an extension reported
+        through PyTraceMalloc_Track (numpy's array data: 389047), or,
+        domain 2**32-1, were native allocations.  An address missing here is
+        in domain 0, Python's allocators.  A snapshot built by hand, or whose
+        ``traces`` was assigned, has all its traces in domain 0."""
+        if self._data is None:
+            return None if self._traces is None else {}
+        return self._data.build_domains()
+
+    def keep_domain(self, domain):
+        """Keep only the traces of one allocator domain (0: Python's
+        allocators), recompute the stats, drop the peak (it is kept per
+        traceback, without domains).  Needs traces."""
+        data = self._cdata()
+        data.keep_domain(domain)
+        self._data = data
+        self._ts_ns = data.timestamp_ns
+        self._traces = _UNSET
+        self._stats = _UNSET
+        self._stats_derived = False
+
     def top_by(self, group_by, cumulative=False):
         """Group by 'filename', 'line', 'address' (or 'traceback', or
-        'function': (filename, qualified name) keys); cumulative is ignored
-        for 'address' and when traceback_limit < 2."""
+        'function': (filename, qualified name) keys, or 'domain': the
+        allocator domain, int keys, needs traces); cumulative is ignored
+        for 'address', 'domain' and when traceback_limit < 2."""
         if group_by not in _GROUP_BY:
             raise ValueError("group_by must be one of %s, not %r"
                              % (", ".join(map(repr, _GROUP_BY)), group_by))
