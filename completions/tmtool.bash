@@ -16,11 +16,12 @@ _tmtool()
     done
 
     local common="--format --color --quiet -q --read-budget --no-verify --help -h"
-    local filters="--include -i --exclude -x --include-traceback -I --exclude-traceback -X --only-mine"
+    local filters="--include -i --exclude -x --include-traceback -I --exclude-traceback -X --only-mine --domain"
     local display="--group-by --cumulative --count -n --filename-parts --no-size --no-count --no-average --metrics --no-metrics"
 
     case $prev in
-        --group-by) COMPREPLY=($(compgen -W "filename line function traceback address" -- "$cur")); return ;;
+        --group-by) COMPREPLY=($(compgen -W "filename line function traceback address domain" -- "$cur")); return ;;
+        --domain) COMPREPLY=($(compgen -W "python numpy native" -- "$cur")); return ;;
         --format)
             if [[ $cmd == export ]]; then
                 COMPREPLY=($(compgen -W "pprof parquet" -- "$cur"))

@@ -41,10 +41,11 @@ complete -c tmtool -n $f -s x -l exclude -x -d 'Drop: most recent frame matches'
 complete -c tmtool -n $f -s I -l include-traceback -x -d 'Keep: any frame matches'
 complete -c tmtool -n $f -s X -l exclude-traceback -x -d 'Drop: any frame matches'
 complete -c tmtool -n $f -l only-mine -d 'Drop <frozen ...>, site-packages, stdlib'
+complete -c tmtool -n $f -l domain -x -a "python numpy native" -d 'Keep one allocator domain (0, numpy 389047, native, or a number)'
 
 # display: top, diff
 set -l d "__fish_seen_subcommand_from top diff trend"
-complete -c tmtool -n $d -l group-by -x -a "filename line function traceback address" -d 'Grouping key'
+complete -c tmtool -n $d -l group-by -x -a "filename line function traceback address domain" -d 'Grouping key'
 complete -c tmtool -n $d -l cumulative -d 'Count under every frame'
 complete -c tmtool -n $d -s n -l count -x -d 'Entries shown'
 complete -c tmtool -n $d -l filename-parts -x -d 'File name parts shown'
