@@ -598,7 +598,10 @@ class CliTest(unittest.TestCase):
         self.assertIn("--group-by", complete(["tmtool", "top", "--gr"], 2))
         self.assertIn("--fail-if-growth", complete(["tmtool", "diff", "--fail"], 2))
         self.assertEqual(complete(["tmtool", "top", "--group-by", ""], 3),
-                         {"filename", "line", "function", "traceback", "address"})
+                         {"filename", "line", "function", "traceback", "address",
+                          "domain"})
+        self.assertEqual(complete(["tmtool", "top", "--domain", ""], 3),
+                         {"python", "numpy", "native"})
         self.assertIn("--peak", complete(["tmtool", "top", "--pe"], 2))
         self.assertEqual(complete(["tmtool", "top", "--format", ""], 3), {"text", "json", "csv"})
         self.assertIn("a.tms", complete(["tmtool", "top", ""], 2))
