@@ -32,6 +32,9 @@ path = os.path.join(tempfile.mkdtemp(), "d.tms")
 snap.write(path)
 loaded = tmtrace.Snapshot.load(path)
 same = loaded.domains == doms
+live = path + ".live"
+tmtrace.Snapshot.write_live(live, traces=True, metrics=False)
+live_doms = tmtrace.Snapshot.load(live).domains
 only = tmtrace.Snapshot.load(path)
 only.keep_domain(%d)
 kept = only.traces
@@ -43,7 +46,9 @@ print(json.dumps({
     "a_trace": [traces[a.ctypes.data][0], traces[a.ctypes.data][1][0][1]],
     "hand": sorted([d, s, c] for d, (s, c) in hand.items()),
     "grouped": sorted([d, s, c] for d, (s, c) in grouped.items()),
-    "same": same, "kept": sorted(kept), "kept_doms": sorted(
+    "same": same, "live_a": live_doms.get(a.ctypes.data),
+    "live_numpy": sum(1 for d in live_doms.values() if d == %d),
+    "kept": sorted(kept), "kept_doms": sorted(
         set(only.domains.values())),
     "only_stats": sum(s for f in only.stats.values() for s, c in f.values()),
     "kept_sum": sum(s for s, tb in kept.values()),
@@ -52,7 +57,7 @@ print(json.dumps({
 
 
 def test_numpy_data_under_its_domain_python_blocks_under_0():
-    code = NUMPY % (N, NUMPY_DOMAIN)
+    code = NUMPY % (N, NUMPY_DOMAIN, NUMPY_DOMAIN)
     r = run(code)
     array_line, py_line = line_of(code, "# ARRAY"), line_of(code, "# PYTHON")
     # the array's data: numpy's domain, its size, the line that made it
@@ -69,6 +74,9 @@ def test_numpy_data_under_its_domain_python_blocks_under_0():
     assert by[NUMPY_DOMAIN][0] >= N * 8
     # the file keeps the domains; keep_domain keeps numpy's traces only
     assert r["same"]
+    # the streamed write (Snapshot.write_live) keeps them too
+    assert r["live_a"] == NUMPY_DOMAIN
+    assert r["live_numpy"] >= by[NUMPY_DOMAIN][1]
     assert r["a"] in r["kept"]
     assert r["kept_doms"] == [NUMPY_DOMAIN]
     assert len(r["kept"]) == by[NUMPY_DOMAIN][1]
