@@ -56,6 +56,9 @@ typedef struct tmt_trace {
     uintptr_t addr;  /* 0: empty slot */
     size_t size;
     uint32_t tb;
+    /* allocator table: the domain an extension reported this block in too
+     * (numpy's data from PyMem_RawCalloc), else 0; in the padding */
+    uint32_t domain;
 } tmt_trace;
 
 typedef struct tmt_code {

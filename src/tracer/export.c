@@ -249,8 +249,7 @@ static int export_tables(tms_snapshot *s, int with_traces,
         for (size_t i = 0; i < t->tcap; i++) {
             const tmt_trace *e = &t->traces[i];
             if (e->addr != 0 &&
-                (r = export_one(&x, per_tb, e, TMS_DOMAIN_PYTHON,
-                                with_traces)) < 0)
+                (r = export_one(&x, per_tb, e, e->domain, with_traces)) < 0)
                 goto done;
         }
     }
@@ -363,7 +362,7 @@ static int stream_traces(void *ctx, tms_writer *w, tms_error *err)
     int r = 0;
     for (size_t i = 0; r == 0 && tmt_S.tracing && i < t->tcap; i++)
         if (t->traces[i].addr != 0)
-            r = stream_one(st, w, &t->traces[i], TMS_DOMAIN_PYTHON, err);
+            r = stream_one(st, w, &t->traces[i], t->traces[i].domain, err);
     for (uint32_t d = 0; r == 0 && tmt_S.tracing && d < t->next; d++) {
         const tmt_ext_map *m = &t->ext[d];
         for (size_t i = 0; r == 0 && i < m->cap; i++)

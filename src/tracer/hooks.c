@@ -299,8 +299,12 @@ void tmt_ext_trace_new(unsigned int domain, uintptr_t ptr, size_t size)
         uint32_t tb = tb_of_capture(ts, n < 0 ? 0 : n);
         /* A block the allocator hooks already trace (numpy on 3.13 takes
          * its data from PyMem_RawCalloc while CPython's tracer runs, and
-         * reports it too) is the same memory: counted once, there. */
-        if (tmt_trace_find(ptr) != NULL || sampled_out(size))
+         * reports it too) is the same memory: counted once, there, under
+         * the extension's domain (what the block is, for snapshots). */
+        tmt_trace *own = tmt_trace_find(ptr);
+        if (own != NULL)
+            own->domain = domain;
+        if (own != NULL || sampled_out(size))
             tmt_ext_remove(domain, ptr); /* (sampled as any block: one weight rule) */
         else if (tb != TMT_TB_NONE && tmt_tb_keep(tb))
             tmt_ext_add(domain, ptr, size, tb);
@@ -316,6 +320,9 @@ void tmt_ext_trace_del(unsigned int domain, uintptr_t ptr)
         return;
     tmt_drain_if_needed();
     tmt_ext_remove(domain, ptr);
+    tmt_trace *own = tmt_trace_find(ptr);
+    if (own != NULL && own->domain == domain)
+        own->domain = 0;   /* no longer the extension's */
 }
 
 /* A new block: trace_new itself finds out (while capturing frames)

@@ -52,7 +52,8 @@ print(json.dumps({
         set(only.domains.values())),
     "only_stats": sum(s for f in only.stats.values() for s, c in f.values()),
     "kept_sum": sum(s for s, tb in kept.values()),
-    "py_lines": py_lines}))
+    "py_lines": py_lines,
+    "dom_lines": [traces[addr][1][0][1] for addr in doms]}))
 """
 
 
@@ -65,8 +66,10 @@ def test_numpy_data_under_its_domain_python_blocks_under_0():
     assert r["a_trace"] == [r["nbytes"], array_line]
     assert r["nbytes"] == N * 8
     # the 300 bytes objects (>= 200 B each) are Python's, domain 0
-    # (and the list holding them, in domain 0 too)
-    assert 300 <= r["py_lines"].count(py_line) <= 305
+    # (and the list holding them, in domain 0 too); none in another domain
+    assert r["py_lines"].count(py_line) >= 300
+    assert py_line not in r["dom_lines"]
+    assert array_line in r["dom_lines"]
     # top_by('domain') equals the sums made here from traces + domains
     assert r["grouped"] == r["hand"]
     by = {d: (s, c) for d, s, c in r["hand"]}
