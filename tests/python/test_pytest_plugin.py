@@ -106,11 +106,24 @@ def test_fails():
     data = [bytes(1000) for _ in range(3000)]
     assert len(data) == 2
 '''
+    # the snapshot is streamed from the live tables (Snapshot.write_live):
+    # a conftest makes any in-memory copy of the traces an error
+    pytester.makeconftest('''
+import tmtrace
+_create = tmtrace.Snapshot.create.__func__
+def _no_copy(cls, traces=False, metrics=True):
+    if traces:
+        raise AssertionError("the traces were copied into a Snapshot")
+    return _create(cls, traces=traces, metrics=metrics)
+tmtrace.Snapshot.create = classmethod(_no_copy)
+''')
     r = run(pytester, "--tmtrace", "--tmtrace-dir", "snaps", source=source)
     r.assert_outcomes(failed=1)
+    assert "were copied" not in r.stdout.str()
     path = os.path.join(str(pytester.path), "snaps", "test_mem.py_test_fails.tms")
     assert path in r.stdout.str()
     snap = tmtrace.Snapshot.load(path)
+    assert len(snap.traces) >= 3000
     by_line = {k: v for k, v in snap.top_by("line").stats.items()
                if k[0].endswith("test_mem.py")}
     size, count = by_line[(os.path.join(str(pytester.path), "test_mem.py"),

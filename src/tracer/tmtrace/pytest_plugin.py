@@ -171,7 +171,7 @@ class _Plugin:
         failed = excinfo is not None and not isinstance(
             excinfo[1], (pytest.skip.Exception, pytest.xfail.Exception))
         if failed:
-            self._save(item, tmtrace.Snapshot.create(traces=True))
+            self._save(item)
         gc.collect()
         held_snapshot = _without_us(tmtrace.Snapshot.create(traces=False,
                                                             metrics=False))
@@ -204,13 +204,17 @@ class _Plugin:
             report.outcome = "failed"
             report.longrepr = message
 
-    def _save(self, item, snapshot):
+    def _save(self, item):
+        """The failing test's snapshot, streamed from the live tables into
+        the file (Snapshot.write_live): a test that failed with millions of
+        blocks live costs no copy of them."""
+        import tmtrace
         base = os.path.abspath(self.config.getoption("tmtrace_dir") or os.path.join(
             str(self.config.rootpath), ".tmtrace"))
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", item.nodeid).strip("_")[:200]
         os.makedirs(base, exist_ok=True)
         path = os.path.join(base, name + ".tms")
-        snapshot.write(path)
+        tmtrace.Snapshot.write_live(path, traces=True)
         self.saved.append((item.nodeid, path))
         item.add_report_section("call", "tmtrace",
                                 "snapshot of the failing test: %s" % path)
