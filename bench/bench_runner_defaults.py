@@ -6,7 +6,7 @@ process, interleaved (variant A, B, C, A, B, C, ...), best of --repeat:
 wall time of the whole run (start-up, tracing, the final snapshot and its
 write; no schedule, so every variant writes one file), peak RSS, and the bytes of .tms written.  Workloads:
 
-  alloc  bench_tracer's allocation-heavy loop (json, dicts, strings)
+  alloc  bench/workloads.py's allocation-heavy loop (json, dicts, strings)
   live   builds 1,000,000 small tuples and strings with --threshold 64MiB:
          each scheduled snapshot holds up to two million traces (the
          worst case for --traces)
@@ -45,8 +45,8 @@ keep = [("item", i, str(i)) for i in range(%d)]
 ALLOC = """\
 import sys
 sys.path.insert(0, %r)
-import bench_tracer
-bench_tracer.work_alloc(%d)
+import workloads
+workloads.work_alloc(%d)
 """
 
 

@@ -1,136 +1,104 @@
-"""Tracer overhead, side by side in one run (run by hand).
+"""Tracer overhead, side by side in one run (run by hand, never in CI).
 
-Each variant runs in a fresh interpreter: untraced, CPython's tracemalloc
-at 1 and 25 frames, tmtrace at 1 and 25 frames.  Reported: wall time of
-the workload and peak RSS of the process, as ratios to untraced (best of
---repeat runs for time, max RSS of the best run).  A last line times
-tmtrace's snapshot export of --blocks live blocks.
+Every run is a fresh interpreter. Variants: untraced; CPython's
+tracemalloc at 1 and 25 frames; tmtrace at 1 and 25 frames; tmtrace
+sampling by bytes ("tm-sample", set_sampling, mean interval --sample,
+default 512 KiB) at 1 and 25 frames; and memray tracing pymalloc's
+allocations too (Tracker(trace_python_allocators=True), what
+`memray run --trace-python-allocators` does; full Python stacks; its file
+goes to a temporary directory removed afterwards) when memray is
+installed. memray is a bench-only dependency: without it the bench says
+how to install it and goes on.
 
     PYTHONPATH=build/src/tracer:src/tracer python bench/bench_tracer.py
 
---baseline DIR adds "tmtrace-base" at 1 and 25 frames: the same tmtrace
-imported from DIR (a PYTHONPATH, e.g. a build of an older commit), to
-measure one change side by side.  Repeats are interleaved across the
-variants, so a noisy machine slows them all alike.  The "grow" workload
-(growth by small blocks, then release: every allocation is a new peak)
-is the hard case for peak tracking; "churn" (2 M short-lived objects
-while 1 M blocks stay live, at the default scale) the hard case for the
-trace table.
+Reported per workload and variant, as ratios to untraced: the CPU time of
+the workload (tracer start-up and shutdown excluded, the same for every
+variant), as the median over the rounds with the spread (min-max), and the
+peak RSS of the process (median over the rounds). The rounds are
+interleaved, each in a rotated order, and each ratio is taken against the
+untraced run of the same round, so a machine whose load changes slows a
+round's runs alike. --json FILE also writes every run.
 
---sample SIZE adds "tm-sample" at 1 and 25 frames: tmtrace sampling by
-bytes (set_sampling) with a mean interval of SIZE bytes (default 524288,
-the production setting docs/sampling.md names).  Besides the best wall
-time, the CPU time of the workload is reported as the median of the
-interleaved rounds with its spread (min-max), as ratios to untraced's
-median.
+Workloads (bench/workloads.py; --workloads NAME[:SCALE],...): raytrace,
+deepcopy and pickle after pyperformance's benchmarks of those names (many
+small short-lived objects, the best case for a tracer); alloc (json, dicts,
+strings, at most 2,000 documents live); stdlib (ast, difflib, re, csv);
+grow (every allocation a new peak); churn (SCALE tuples stay live, 2 *
+SCALE blocks, while 2 * SCALE dicts come and go: the worst case for a
+trace table; run at 1 M and 5 M by default).
+
+--callgrind counts instructions instead (valgrind's callgrind, one run per
+variant, minus a run at scale 0 for the interpreter's start-up): slow, so
+give small scales; the counts do not move with the machine's load.
+
+--baseline DIR adds "tmtrace-base" at 1 and 25 frames: the tmtrace
+imported from DIR (a PYTHONPATH, e.g. a build of an older commit).
 """
 import argparse
+import importlib.util
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
-VARIANTS = [("untraced", None, 0), ("tracemalloc", "tracemalloc", 1),
-            ("tracemalloc", "tracemalloc", 25), ("tmtrace", "tmtrace", 1),
-            ("tmtrace", "tmtrace", 25)]
+import workloads
+
+DEFAULT_SCALES = {"raytrace": 200, "deepcopy": 2000, "pickle": 400,
+                  "alloc": 60000, "stdlib": 60, "grow": 300000,
+                  "churn": 1000000}
+DEFAULT_WORKLOADS = ("raytrace,deepcopy,pickle,alloc,stdlib,"
+                     "churn:1000000,churn:5000000")
+MEMRAY_HINT = ("memray is not installed for %s, so its rows are left out. "
+               "To add them, in a venv of the bench's own: python -m venv "
+               ".venv-bench && .venv-bench/bin/pip install memray, then run "
+               "the bench with .venv-bench/bin/python")
 
 
-def work_alloc(scale):
-    """Allocation-heavy: json, dicts, strings, lists."""
-    keep = []
-    for i in range(scale):
-        doc = {"id": i, "name": "item-%d" % i, "tags": ["t%d" % (i % 7)] * 5,
-               "values": list(range(i % 50)), "nested": {"a": [1.5, 2.5],
-                                                          "b": str(i) * 3}}
-        text = json.dumps(doc)
-        back = json.loads(text)
-        words = text.replace('"', " ").split()
-        counts = {}
-        for w in words:
-            counts[w] = counts.get(w, 0) + 1
-        if i % 10 == 0:
-            keep.append((back, counts))
-        if len(keep) > 2000:
-            del keep[:1000]
-    return len(keep)
+def start_tracer(tracer, limit):
+    """Start the tracer a child measures; returns what stops it."""
+    if tracer == "tracemalloc":
+        import tracemalloc
+        tracemalloc.start(limit)
+    elif tracer.startswith("tmtrace"):
+        import tmtrace
+        if tracer.startswith("tmtrace@"):
+            tmtrace.set_sampling(int(tracer[8:]))
+        tmtrace.set_traceback_limit(limit)
+        tmtrace.enable()
+    elif tracer == "memray":
+        import memray
+        tmp = tempfile.mkdtemp(prefix="bench-memray-")
+        tracker = memray.Tracker(os.path.join(tmp, "out.bin"),
+                                 trace_python_allocators=True)
+        tracker.__enter__()
 
-
-def work_stdlib(scale):
-    """Realistic: parse, compile and diff stdlib sources, regexes, csv."""
-    import ast
-    import csv
-    import difflib
-    import io
-    import re
-    import textwrap
-    sources = []
-    for name in ("json/decoder.py", "textwrap.py", "csv.py", "difflib.py",
-                 "argparse.py", "dataclasses.py"):
-        path = os.path.join(os.path.dirname(os.__file__), name)
-        with open(path) as f:
-            sources.append(f.read())
-    total = 0
-    for i in range(scale):
-        src = sources[i % len(sources)]
-        tree = ast.parse(src)
-        total += sum(1 for _ in ast.walk(tree))
-        compile(tree, "<bench>", "exec")
-        lines = src.splitlines()[:300]
-        total += len(list(difflib.unified_diff(lines, lines[::2])))
-        total += len(re.findall(r"\bdef (\w+)", src))
-        out = io.StringIO()
-        w = csv.writer(out)
-        for line in lines[:200]:
-            w.writerow(textwrap.wrap(line, 20))
-        total += len(out.getvalue())
-    return total
-
-
-def work_grow(scale):
-    """Growth by small blocks, then release: a new peak at every step."""
-    total = 0
-    for _ in range(3):
-        keep = []
-        for i in range(scale):
-            keep.append({"id": i, "name": "row-%d" % i, "v": [i] * (i % 5)})
-        total += len(keep)
-        del keep
-    return total
-
-
-def work_churn(scale):
-    """scale blocks stay live while 2 * scale short-lived dicts come and
-    go: every allocation and free touches a big trace table."""
-    live = [(i, "v") for i in range(scale)]
-    total = 0
-    for i in range(2 * scale):
-        tmp = {"k": i}
-        total += len(tmp)
-    return total + len(live)
+        def stop():
+            try:
+                tracker.__exit__(None, None, None)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+        return stop
+    return None
 
 
 def child(tracer, limit, workload, scale):
-    if tracer.startswith("tmtrace@"):
-        import tmtrace
-        tmtrace.set_sampling(int(tracer[8:]))
-        tmtrace.set_traceback_limit(limit)
-        tmtrace.enable()
-    elif tracer == "tracemalloc":
-        import tracemalloc
-        tracemalloc.start(limit)
-    elif tracer == "tmtrace":
-        import tmtrace
-        tmtrace.set_traceback_limit(limit)
-        tmtrace.enable()
+    fn = workloads.WORKLOADS[workload]
+    stop = start_tracer(tracer, limit)
+    try:
+        t0 = time.perf_counter()
+        c0 = time.process_time()
+        fn(scale)
+        cpu = time.process_time() - c0
+        dt = time.perf_counter() - t0
+    finally:
+        if stop:
+            stop()
     import resource
-    fn = {"alloc": work_alloc, "stdlib": work_stdlib,
-          "grow": work_grow, "churn": work_churn}[workload]
-    t0 = time.perf_counter()
-    c0 = time.process_time()
-    fn(scale)
-    cpu = time.process_time() - c0
-    dt = time.perf_counter() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps({"time": dt, "cpu": cpu, "rss": rss}))
 
@@ -147,32 +115,155 @@ def export_child(blocks):
     print(json.dumps({"time": dt, "traces": ntraces, "ok": data is not None}))
 
 
-def run(args, pythonpath=None):
-    env = None
-    if pythonpath is not None:
-        env = dict(os.environ, PYTHONPATH=pythonpath)
-    out = subprocess.run([sys.executable, __file__] + args, env=env,
-                         capture_output=True, text=True, check=True)
+def child_env(pythonpath):
+    return None if pythonpath is None else dict(os.environ,
+                                                PYTHONPATH=pythonpath)
+
+
+def run(args, pythonpath=None, prefix=()):
+    out = subprocess.run(list(prefix) + [sys.executable, __file__] + args,
+                         env=child_env(pythonpath), capture_output=True,
+                         text=True)
+    if out.returncode != 0:
+        sys.exit("bench_tracer: a child failed (%s):\n%s"
+                 % (" ".join(args), out.stderr[-2000:]))
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def callgrind_ir(args, pythonpath):
+    """Instructions a child executes, from callgrind's totals."""
+    with tempfile.TemporaryDirectory(prefix="bench-cg-") as tmp:
+        path = os.path.join(tmp, "cg.out")
+        run(args, pythonpath, ["valgrind", "--tool=callgrind", "-q",
+                               "--callgrind-out-file=" + path])
+        with open(path) as f:
+            m = re.search(r"^(?:summary|totals): (\d+)", f.read(), re.M)
+    if not m:
+        sys.exit("bench_tracer: no instruction total in callgrind's output")
+    return int(m.group(1))
+
+
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
+def parse_workloads(spec, scales):
+    out = []
+    for item in spec.split(","):
+        name, _, scale = item.partition(":")
+        if name not in workloads.WORKLOADS:
+            sys.exit("bench_tracer: unknown workload %r (known: %s)"
+                     % (name, ", ".join(workloads.WORKLOADS)))
+        try:
+            out.append((name, int(scale) if scale else scales[name]))
+        except ValueError:
+            sys.exit("bench_tracer: bad scale in %r" % item)
+    return out
+
+
+def choose_variants(a):
+    variants = [("untraced", "none", 0, None),
+                ("tracemalloc", "tracemalloc", 1, None),
+                ("tracemalloc", "tracemalloc", 25, None),
+                ("tmtrace", "tmtrace", 1, None),
+                ("tmtrace", "tmtrace", 25, None),
+                ("tm-sample", "tmtrace@%d" % a.sample, 1, None),
+                ("tm-sample", "tmtrace@%d" % a.sample, 25, None),
+                ("memray", "memray", 0, None)]
+    if a.baseline:
+        variants += [("tmtrace-base", "tmtrace", 1, a.baseline),
+                     ("tmtrace-base", "tmtrace", 25, a.baseline)]
+    if a.variants:
+        keep = a.variants.split(",")
+        unknown = set(keep) - {v[0] for v in variants}
+        if unknown:
+            sys.exit("bench_tracer: unknown variant(s) %s"
+                     % ", ".join(sorted(unknown)))
+        variants = [v for v in variants if v[0] in keep or v[0] == "untraced"]
+    if any(v[0] == "memray" for v in variants) and \
+            importlib.util.find_spec("memray") is None:
+        print(MEMRAY_HINT % sys.executable)
+        variants = [v for v in variants if v[0] != "memray"]
+    return variants
+
+
+def frames_label(v):
+    return "all" if v[1] == "memray" else (str(v[2]) if v[2] else "-")
+
+
+def measure(variants, name, scale, rounds):
+    runs = [[] for _ in variants]
+    for r in range(rounds):     # interleaved, each round in a rotated order
+        order = list(range(len(variants)))
+        order = order[r % len(order):] + order[:r % len(order)]
+        for i in order:
+            v = variants[i]
+            runs[i].append(run(["--child", v[1], str(v[2]), name,
+                                str(scale)], v[3]))
+    rows = []
+    for i, v in enumerate(variants):
+        cpu_x = [runs[i][r]["cpu"] / runs[0][r]["cpu"] for r in range(rounds)]
+        rss_x = [runs[i][r]["rss"] / runs[0][r]["rss"] for r in range(rounds)]
+        rows.append({"variant": v[0], "frames": frames_label(v),
+                     "runs": runs[i],
+                     "cpu": median([x["cpu"] for x in runs[i]]),
+                     "cpu_x": median(cpu_x), "cpu_x_min": min(cpu_x),
+                     "cpu_x_max": max(cpu_x),
+                     "rss": median([x["rss"] for x in runs[i]]),
+                     "rss_x": median(rss_x)})
+    return rows
+
+
+def print_rows(rows):
+    print("%-12s %6s %8s %7s %13s %9s %6s" % (
+        "variant", "frames", "cpu s", "cpu x", "min-max", "peak RSS", "x"))
+    for r in rows:
+        print("%-12s %6s %8.3f %7.2f %6.2f-%-6.2f %7.1fMB %6.2f" % (
+            r["variant"], r["frames"], r["cpu"], r["cpu_x"], r["cpu_x_min"],
+            r["cpu_x_max"], r["rss"] / 2 ** 20, r["rss_x"]))
+
+
+def measure_callgrind(variants, name, scale):
+    rows = []
+    for v in variants:
+        args = ["--child", v[1], str(v[2]), name]
+        ir = callgrind_ir(args + [str(scale)], v[3]) - \
+            callgrind_ir(args + ["0"], v[3])
+        rows.append({"variant": v[0], "frames": frames_label(v), "ir": ir,
+                     "ir_x": ir / rows[0]["ir"] if rows else 1.0})
+        print("%-12s %6s %14d %7.2f" % (v[0], rows[-1]["frames"], ir,
+                                         rows[-1]["ir_x"]), flush=True)
+    return rows
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--repeat", type=int, default=3)
-    p.add_argument("--alloc-scale", type=int, default=60000)
-    p.add_argument("--stdlib-scale", type=int, default=60)
-    p.add_argument("--grow-scale", type=int, default=300000)
+    p.add_argument("--repeat", type=int, default=3, metavar="ROUNDS",
+                   help="interleaved rounds (default 3)")
+    p.add_argument("--workloads", default=DEFAULT_WORKLOADS,
+                   help="NAME[:SCALE],... (default %(default)s; names: "
+                        + ", ".join(workloads.WORKLOADS) + ")")
+    for name, scale in DEFAULT_SCALES.items():
+        p.add_argument("--%s-scale" % name, type=int, default=scale,
+                       help="scale of %s when none is given (default "
+                            "%%(default)s)" % name)
+    p.add_argument("--sample", type=int, nargs="?", const=524288,
+                   default=524288, metavar="BYTES",
+                   help="tm-sample's mean interval (default %(default)s)")
+    p.add_argument("--variants", default=None,
+                   help="comma list of variants to run besides untraced "
+                        "(tracemalloc,tmtrace,tm-sample,memray,tmtrace-base)")
     p.add_argument("--baseline", metavar="DIR",
                    help="PYTHONPATH of a tmtrace to compare with")
-    p.add_argument("--churn-scale", type=int, default=1000000)
-    p.add_argument("--sample", type=int, nargs="?", const=524288,
-                   metavar="BYTES", help="add tmtrace sampling by bytes")
+    p.add_argument("--callgrind", action="store_true",
+                   help="count instructions under callgrind instead")
+    p.add_argument("--json", metavar="FILE", help="also write every figure")
+    p.add_argument("--export", action="store_true",
+                   help="also time a snapshot export of --blocks blocks")
     p.add_argument("--no-export", action="store_true",
-                   help="skip the export timing")
-    p.add_argument("--workloads", default="alloc,stdlib,grow,churn")
-    p.add_argument("--variants", default=None,
-                   help="comma list of tracer names to run (e.g. "
-                        "untraced,tmtrace,tmtrace-base,tm-sample)")
+                   help=argparse.SUPPRESS)      # the default now
     p.add_argument("--blocks", type=int, default=3000000)
     p.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     p.add_argument("--export-child", type=int, help=argparse.SUPPRESS)
@@ -182,49 +273,37 @@ def main():
         return child(tracer, int(limit), workload, int(scale))
     if a.export_child:
         return export_child(a.export_child)
-    print("python %s" % sys.version.split()[0])
-    variants = [v + (None,) for v in VARIANTS]
-    if a.baseline:
-        variants += [("tmtrace-base", "tmtrace", 1, a.baseline),
-                     ("tmtrace-base", "tmtrace", 25, a.baseline)]
-    if a.sample:
-        variants += [("tm-sample", "tmtrace@%d" % a.sample, 1, None),
-                     ("tm-sample", "tmtrace@%d" % a.sample, 25, None)]
-    if a.variants:
-        keep = a.variants.split(",")
-        variants = [v for v in variants if v[0] in keep]
-    scales = {"alloc": a.alloc_scale, "stdlib": a.stdlib_scale,
-              "grow": a.grow_scale, "churn": a.churn_scale}
-    for workload in a.workloads.split(","):
-        scale = scales[workload]
-        base = None
-        print("\nworkload %s (scale %d), best of %d" % (workload, scale,
-                                                        a.repeat))
-        print("%-12s %6s %9s %7s %10s %7s %9s %7s %13s" % (
-            "tracer", "frames", "time s", "x", "peak RSS", "x", "cpu med",
-            "x", "x min-max"))
-        runs = {i: [] for i in range(len(variants))}
-        for _ in range(a.repeat):        # interleaved: noise hits all alike
-            for i, (name, tracer, limit, path) in enumerate(variants):
-                runs[i].append(run(["--child", str(tracer), str(limit),
-                                    workload, str(scale)], path))
-        for i, (name, tracer, limit, path) in enumerate(variants):
-            best = min(runs[i], key=lambda r: r["time"])
-            rss = max(r["rss"] for r in runs[i])
-            cpus = sorted(r["cpu"] for r in runs[i])
-            med = cpus[len(cpus) // 2] if len(cpus) % 2 else \
-                (cpus[len(cpus) // 2 - 1] + cpus[len(cpus) // 2]) / 2
-            if base is None:
-                base = (best["time"], rss, med)
-            print("%-12s %6s %9.3f %7.2f %8.1fMB %7.2f %9.3f %7.2f %6.2f-%-6.2f"
-                  % (name, limit or "-", best["time"], best["time"] / base[0],
-                     rss / 2 ** 20, rss / base[1], med, med / base[2],
-                     cpus[0] / base[2], cpus[-1] / base[2]))
-    if a.no_export:
-        return
-    r = run(["--export-child", str(a.blocks)])
-    print("\nexport of %d live blocks to a snapshot (with traces): %.3f s"
-          % (r["traces"], r["time"]))
+    if a.repeat < 1 or a.sample < 1:
+        p.error("--repeat and --sample need a positive number")
+    scales = {n: getattr(a, "%s_scale" % n) for n in DEFAULT_SCALES}
+    todo = parse_workloads(a.workloads, scales)
+    variants = choose_variants(a)
+    load = os.getloadavg()
+    print("python %s, load average %.1f %.1f %.1f, %s" % (
+        sys.version.split()[0], *load,
+        "instructions (callgrind)" if a.callgrind else
+        "%d interleaved rounds" % a.repeat))
+    report = {"python": sys.version.split()[0], "argv": sys.argv[1:],
+              "loadavg": load, "sample": a.sample, "workloads": []}
+    for name, scale in todo:
+        print("\nworkload %s (scale %d)" % (name, scale), flush=True)
+        if a.callgrind:
+            rows = measure_callgrind(variants, name, scale)
+        else:
+            rows = measure(variants, name, scale, a.repeat)
+            print_rows(rows)
+        report["workloads"].append({"name": name, "scale": scale,
+                                    "rows": rows})
+        sys.stdout.flush()
+    if a.export:
+        r = run(["--export-child", str(a.blocks)])
+        report["export"] = r
+        print("\nexport of %d live blocks to a snapshot (with traces): %.3f s"
+              % (r["traces"], r["time"]))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(report, f, indent=1)
+            f.write("\n")
 
 
 if __name__ == "__main__":
