@@ -12,7 +12,7 @@
  * (tables.c), recording a removal BEFORE the block is freed and an
  * addition AFTER it exists, so an address is never traced by two owners
  * at once; h_realloc says why the GIL holder may drop a trace after. */
-#include "core.h"
+#include "hookstate.h"
 #include "tasks.h"
 
 #include <math.h>
@@ -22,13 +22,6 @@
 #include <unistd.h>
 
 #include "tmt_alloc.h"
-
-typedef struct tmt_domain {
-    PyMemAllocatorDomain dom;
-    int raw;
-    int installed;
-    PyMemAllocatorEx prev;
-} tmt_domain;
 
 static tmt_domain domains[3] = {
     {PYMEM_DOMAIN_RAW, 1, 0, {0}},
@@ -55,11 +48,14 @@ typedef struct tmt_tstate {
  * dynamic TLS model costs a __tls_get_addr call each time. */
 #define TMT_TLS static __thread __attribute__((tls_model("initial-exec")))
 TMT_TLS tmt_tstate *tls_ts;
-TMT_TLS int tls_guard;
+/* The guard, the query's quiet flag and the sampler live in one TLS
+ * block shared with the lean hooks (hookstate.h). */
+__thread tmt_thread tmt_T __attribute__((tls_model("initial-exec")));
+#define tls_guard (tmt_T.guard)
 /* Set while the module builds Python objects for a query: this thread's
  * new blocks are not traced (so no interning happens under the query's
  * feet), but frees still remove traces. */
-TMT_TLS int tls_quiet;
+#define tls_quiet (tmt_T.quiet)
 static pthread_key_t ts_key;
 static tmt_tstate *ts_list;
 
@@ -74,9 +70,9 @@ static tmt_tstate *ts_list;
  * tma_sample_weight, SPEC §4.12).  A skipped block costs a subtraction;
  * its free costs a miss in the (small) table.  No lock, no libc rand,
  * nothing that allocates: a xorshift generator in thread-local state. */
-TMT_TLS int64_t tls_sample_left;   /* bytes until the next sampled block */
-TMT_TLS uint64_t tls_rng;
-TMT_TLS uint32_t tls_sample_gen;   /* tmt_S.sample_gen the above belong to */
+#define tls_sample_left (tmt_T.sample_left)
+#define tls_rng (tmt_T.rng)
+#define tls_sample_gen (tmt_T.sample_gen)
 static uint64_t sample_threads;    /* atomic: distinct stream per thread */
 
 static uint64_t splitmix64(uint64_t x)
@@ -130,11 +126,8 @@ static inline __attribute__((always_inline)) int sampled_out(size_t size)
     if (iv == 0)
         return 0;
     uint32_t gen = __atomic_load_n(&tmt_S.sample_gen, __ATOMIC_ACQUIRE);
-    if (__builtin_expect(tls_sample_gen == gen &&
-                         (uint64_t)tls_sample_left > size, 1)) {
-        tls_sample_left -= (int64_t)size;
+    if (tmt_sample_skip(size, gen))
         return 1;
-    }
     return sample_slow(size, iv, gen);
 }
 
@@ -211,15 +204,7 @@ static inline int tracing(void)
     return __atomic_load_n(&tmt_S.tracing, __ATOMIC_RELAXED);
 }
 
-/* May this call touch the tables?  Only a holder of the traced
- * interpreter's GIL.  MEM and OBJ calls hold a GIL by contract; RAW calls
- * may not (tmt_holds_gil tells; see core.h for why not PyGILState_Check). */
-static inline int owns_tables(const tmt_domain *d)
-{
-    if (d->raw)
-        return tmt_holds_gil() && tmt_holds_main();
-    return TMT_ONE_GIL || tmt_holds_main();
-}
+#define owns_tables tmt_owns_tables   /* hookstate.h */
 
 /* Usually 1 frame, or a few: a loop beats a call to memcmp. */
 static inline int same_frames(const tmt_rawframe *a, const tmt_rawframe *b,
@@ -256,6 +241,7 @@ static uint32_t tb_of_capture(tmt_tstate *ts, int n)
  * it was not traced (filtered out, tracing stopped, out of memory). */
 static int trace_new(void *ptr, size_t size)
 {
+    tmt_sf_traced((uintptr_t)ptr); /* before the trace can exist */
     int limit = __atomic_load_n(&tmt_S.limit, __ATOMIC_RELAXED);
     tmt_trace_prefetch((uintptr_t)ptr);
     tmt_tstate *ts = ts_get(limit);
@@ -335,7 +321,7 @@ static void added(const tmt_domain *d, void *p, size_t size)
         trace_new(p, size);
 }
 
-static void *h_malloc(void *ctx, size_t size)
+void *h_malloc(void *ctx, size_t size)
 {
     tmt_domain *d = ctx;
     if (tls_guard)
@@ -348,7 +334,7 @@ static void *h_malloc(void *ctx, size_t size)
     return p;
 }
 
-static void *h_calloc(void *ctx, size_t nelem, size_t elsize)
+void *h_calloc(void *ctx, size_t nelem, size_t elsize)
 {
     tmt_domain *d = ctx;
     if (tls_guard)
@@ -368,7 +354,7 @@ static void *h_calloc(void *ctx, size_t nelem, size_t elsize)
  * it is applied after our removal.  Without the tables, the removal is
  * recorded before the call (a GIL holder may reuse the address at once)
  * and undone if the call fails. */
-static void *h_realloc(void *ctx, void *ptr, size_t size)
+void *h_realloc(void *ctx, void *ptr, size_t size)
 {
     tmt_domain *d = ctx;
     if (tls_guard)
@@ -412,7 +398,7 @@ static void *h_realloc(void *ctx, void *ptr, size_t size)
 /* Free.  Owning the tables: drain, free, then drop the trace (the miss
  * on its slot overlaps the allocator's work; see h_realloc for why the
  * order is safe).  Without them: record the removal first. */
-static void h_free(void *ctx, void *ptr)
+void h_free(void *ctx, void *ptr)
 {
     tmt_domain *d = ctx;
     if (tls_guard || ptr == NULL || !tracing()) {
@@ -448,7 +434,7 @@ int tmt_call_with_obj_unhooked(int (*fn)(void *), void *arg)
     tmt_domain *d = &domains[2];
     PyMemAllocatorEx cur;
     PyMem_GetAllocator(PYMEM_DOMAIN_OBJ, &cur);
-    int ours = d->installed && cur.malloc == h_malloc && cur.ctx == d;
+    int ours = d->installed && tmt_hookset_ours(&cur, d);
     if (ours)
         PyMem_SetAllocator(PYMEM_DOMAIN_OBJ, &d->prev);
     int r = fn(arg);
@@ -523,7 +509,8 @@ int tmt_hooks_enable(void)
         if (d->installed)
             continue; /* still chained (someone hooked above us) */
         PyMem_GetAllocator(d->dom, &d->prev);
-        PyMemAllocatorEx mine = {d, h_malloc, h_calloc, h_realloc, h_free};
+        PyMemAllocatorEx mine;
+        tmt_hookset(&mine, d); /* the lean set while sampling */
         PyMem_SetAllocator(d->dom, &mine);
         d->installed = 1;
     }
@@ -567,9 +554,23 @@ void tmt_set_sampling(size_t interval, uint64_t seed)
     /* Traces of one interval only: a snapshot states one (SMPL), and the
      * peak's live sums were weighted with it (tables.c). */
     reset_tables();
+    tmt_sf_setting(interval);
     tmt_S.sample_seed = seed;
     __atomic_store_n(&tmt_S.sample_interval, interval, __ATOMIC_RELAXED);
     __atomic_fetch_add(&tmt_S.sample_gen, 1, __ATOMIC_RELEASE);
+    /* The set that suits the setting, where ours is on top (below
+     * another hook either set stays correct, see hooks_sampled.c). */
+    for (int i = 0; i < 3; i++) {
+        tmt_domain *d = &domains[i];
+        PyMemAllocatorEx cur, mine;
+        if (!d->installed)
+            continue;
+        PyMem_GetAllocator(d->dom, &cur);
+        if (tmt_hookset_ours(&cur, d)) {
+            tmt_hookset(&mine, d);
+            PyMem_SetAllocator(d->dom, &mine);
+        }
+    }
 }
 
 void tmt_hooks_disable(void)
@@ -587,7 +588,7 @@ void tmt_hooks_disable(void)
         if (!d->installed)
             continue;
         PyMem_GetAllocator(d->dom, &cur);
-        if (cur.malloc == h_malloc && cur.ctx == d) {
+        if (tmt_hookset_ours(&cur, d)) {
             PyMem_SetAllocator(d->dom, &d->prev);
             d->installed = 0;
         }

@@ -8,7 +8,7 @@
  * addresses commute.  A GIL holder can only meet an address that a
  * GIL-less thread touched after that thread's hook returned (the
  * allocator orders free before reuse), so draining first is enough. */
-#include "core.h"
+#include "hookstate.h"
 
 #include <sched.h>
 
@@ -62,6 +62,7 @@ void tmt_pend_malloc(uintptr_t addr, size_t size)
     tmt_lock();
     if (tmt_S.tracing && pend_ready() == 0) {
         tmt_trace *e = tmt_map_find(pend_tab, pend_cap, addr), old;
+        tmt_sf_note(addr);   /* the lean free must not skip it */
         if (e != NULL) {
             e->tb |= PEND_ADD;
             e->size = size;
@@ -105,10 +106,12 @@ void tmt_pend_restore(uintptr_t addr, const tmt_trace *saved, uint32_t gen)
     tmt_lock();
     if (gen == tmt_S.generation && pend_cap) {
         tmt_trace old;
-        if (saved->addr)
+        if (saved->addr) {
+            tmt_sf_note(addr);  /* a drain and a rebuild may have passed */
             tmt_map_put(&pend_tab, &pend_cap, &pend_n, saved, &old);
-        else
+        } else {
             tmt_map_remove(pend_tab, pend_cap, &pend_n, addr, NULL);
+        }
         pend_publish();
     }
     tmt_unlock();
