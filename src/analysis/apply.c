@@ -101,8 +101,13 @@ static int build_stats(tms_snapshot *s, const uint8_t *keep,
         }
         if (keep != NULL && !keep[t])
             continue;
-        tb[t].size += s->traces[i].size;
-        tb[t].count++;
+        /* a sampled file's STAT holds estimates (SPEC §4.12), the same
+         * rule as every libtma sum; exact files add size and 1 */
+        uint64_t es, ec;
+        tma_sample_estimate(s->header.sample_interval, s->traces[i].size,
+                            s->traces[i].address, &es, &ec);
+        tb[t].size += es;
+        tb[t].count += ec;
     }
     for (uint32_t t = 0; t < s->ntracebacks; t++)
         frame[t] = tms_traceback_len(s, t) ? tms_traceback_frames(s, t)[0]
@@ -155,15 +160,16 @@ int tma_snapshot_stats_from_traces(tms_snapshot *s, tms_error *err)
     return TMS_OK;
 }
 
-/* Scratch space for one traceback's frame views. */
-typedef struct views {
-    tma_frame_view *v;
-    size_t cap;
-} views;
+void tma_views_free(tma_views *buf)
+{
+    free(buf->v);
+    buf->v = NULL;
+    buf->cap = 0;
+}
 
-static int keep_traceback(const tms_snapshot *s, uint32_t t,
-                          const tma_filter *filters, size_t nfilters,
-                          views *buf)
+int tma_keep_traceback(const tms_snapshot *s, uint32_t t,
+                       const tma_filter *filters, size_t nfilters,
+                       tma_views *buf, uint8_t *matched)
 {
     uint32_t n = tms_traceback_len(s, t);
     if (n > buf->cap) {
@@ -176,6 +182,9 @@ static int keep_traceback(const tms_snapshot *s, uint32_t t,
     const uint32_t *frames = tms_traceback_frames(s, t);
     for (uint32_t i = 0; i < n; i++)
         buf->v[i] = tma_view_frame(s, frames[i]);
+    if (matched != NULL)
+        tma_filters_mark(filters, nfilters, buf->v, n,
+                         s->header.traceback_limit, matched);
     return tma_filters_keep(filters, nfilters, buf->v, n,
                             s->header.traceback_limit);
 }
@@ -188,7 +197,7 @@ static int apply_traces(tms_snapshot *s, const tma_filter *filters,
     if (keep == NULL)
         return tma_fail(err, TMS_E_NOMEM, "cannot filter: out of memory");
     memset(keep, 0xff, s->ntracebacks);
-    views buf = {NULL, 0};
+    tma_views buf = {NULL, 0};
     for (uint64_t i = 0; i < s->ntraces; i++) {
         uint32_t t = s->traces[i].traceback;
         if (t >= s->ntracebacks) {
@@ -201,7 +210,7 @@ static int apply_traces(tms_snapshot *s, const tma_filter *filters,
         }
         if (keep[t] != 0xff)
             continue;
-        int k = keep_traceback(s, t, filters, nfilters, &buf);
+        int k = tma_keep_traceback(s, t, filters, nfilters, &buf, NULL);
         if (k < 0) {
             free(keep);
             free(buf.v);
@@ -256,13 +265,13 @@ static int apply_peak(tms_snapshot *s, const tma_filter *filters,
                       size_t nfilters, tms_error *err)
 {
     uint8_t *keep = malloc(s->npeak ? (size_t)s->npeak : 1);
-    views buf = {NULL, 0};
+    tma_views buf = {NULL, 0};
     if (keep == NULL)
         return tma_fail(err, TMS_E_NOMEM, "cannot filter: out of memory");
     for (uint64_t i = 0; i < s->npeak; i++) {
         uint32_t t = s->peak_entries[i].traceback;
         int k = t < s->ntracebacks
-                    ? keep_traceback(s, t, filters, nfilters, &buf)
+                    ? tma_keep_traceback(s, t, filters, nfilters, &buf, NULL)
                     : TMS_E_CORRUPT;
         if (k < 0) {
             free(keep);
@@ -310,7 +319,7 @@ static int matched_traces(const tms_snapshot *s, const tma_filter *filters,
                           size_t nfilters, uint8_t *matched, tms_error *err)
 {
     uint8_t *seen = calloc(s->ntracebacks ? s->ntracebacks : 1, 1);
-    views buf = {NULL, 0};
+    tma_views buf = {NULL, 0};
     int rc = TMS_OK;
     if (seen == NULL)
         return tma_fail(err, TMS_E_NOMEM, "cannot filter: out of memory");

@@ -20,6 +20,20 @@
 /* The frame `id` of s as the filter rules see it. */
 tma_frame_view tma_view_frame(const tms_snapshot *s, uint32_t id);
 
+/* Scratch space for one traceback's frame views. */
+typedef struct tma_views {
+    tma_frame_view *v;
+    size_t cap;
+} tma_views;
+void tma_views_free(tma_views *buf);
+
+/* The filters' keep rule for traceback t of s (1 keep, 0 drop, or
+ * TMS_E_NOMEM); with matched, also marks the filters that match it
+ * (tma_filters_mark).  buf is reused across calls. */
+int tma_keep_traceback(const tms_snapshot *s, uint32_t t,
+                       const tma_filter *filters, size_t nfilters,
+                       tma_views *buf, uint8_t *matched);
+
 /* Id of the unknown frame (TMS_NONE, TMS_LINENO_NONE) in s, or TMS_NONE
  * if s has none.  Linear: call once per operation, not per trace. */
 uint32_t tma_find_unknown_frame(const tms_snapshot *s);

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "exitcodes.h"
@@ -70,9 +71,11 @@ static int open_source(tms_reader **r, const char *path, tms_error *err)
 }
 
 /* Read path into a new snapshot, traces to fn when given; *fn_err is
- * where fn leaves its message.  Reports and returns an exit code. */
+ * where fn leaves its message.  Reports and returns an exit code; with
+ * fn_reports, a failure of fn is left to the caller to report. */
 static int load_into(const char *path, unsigned flags, tms_snapshot *s,
-                     tms_trace_fn fn, void *ctx, const tms_error *fn_err)
+                     tms_trace_fn fn, void *ctx, const tms_error *fn_err,
+                     int fn_reports)
 {
     tms_error err = { 0 };
     tms_reader *r = NULL;
@@ -92,8 +95,11 @@ static int load_into(const char *path, unsigned flags, tms_snapshot *s,
     tms_reader_close(r);
     tm_progress_done(p);
     if (rc < 0) {
-        if (fn_err != NULL && fn_err->code < 0)
+        if (fn_err != NULL && fn_err->code < 0) {
+            if (fn_reports)
+                return tm_exit_for_status(fn_err->code);
             err = *fn_err;
+        }
         tm_report_error("read", path, &err);
         return tm_exit_for_status(rc);
     }
@@ -103,7 +109,7 @@ static int load_into(const char *path, unsigned flags, tms_snapshot *s,
 int tm_load(const char *path, unsigned flags, tms_snapshot **out)
 {
     *out = tms_snapshot_new();
-    int rc = load_into(path, flags, *out, NULL, NULL, NULL);
+    int rc = load_into(path, flags, *out, NULL, NULL, NULL, 0);
     if (rc != TM_EXIT_OK) {
         tms_snapshot_free(*out);
         *out = NULL;
@@ -115,13 +121,28 @@ int tm_load_totals(const char *path, tms_snapshot **out, tma_tb_totals *t)
 {
     *out = tms_snapshot_new();
     tma_tb_totals_init(t, *out);
-    int rc = load_into(path, 0, *out, tma_tb_totals_trace_fn, t, &t->err);
+    int rc = load_into(path, 0, *out, tma_tb_totals_trace_fn, t, &t->err, 0);
     if (rc != TM_EXIT_OK) {
         tma_tb_totals_free(t);
         tms_snapshot_free(*out);
         *out = NULL;
     }
     return rc;
+}
+
+int tm_load_stream(const char *path, tms_snapshot *into, tms_trace_fn fn,
+                   void *ctx, const tms_error *fn_err)
+{
+    return load_into(path, 0, into, fn, ctx, fn_err, 1);
+}
+
+int tm_rereadable(const char *path)
+{
+    const void *buf;
+    size_t len;
+    struct stat st;
+    return tm_live_lookup(path, &buf, &len) ||
+           (stat(path, &st) == 0 && S_ISREG(st.st_mode));
 }
 
 int tm_load_header(const char *path, tms_header *out)

@@ -29,6 +29,16 @@ int tm_load(const char *path, unsigned flags, tms_snapshot **out);
  * none stored: enough for any grouping but by address.  On failure
  * (reported, exit code returned) *out is NULL and t empty. */
 int tm_load_totals(const char *path, tms_snapshot **out, tma_tb_totals *t);
+/* Read path into into (empty, from tms_snapshot_new; the caller owns
+ * it, also on failure) with every trace fed to fn and none stored.  A
+ * failure of fn (a negative status returned, its message in *fn_err) is
+ * not reported: the caller knows what failed (a write, say); any other
+ * failure is.  Returns an exit code. */
+int tm_load_stream(const char *path, tms_snapshot *into, tms_trace_fn fn,
+                   void *ctx, const tms_error *fn_err);
+/* Whether path reads the same bytes a second time: a regular file or a
+ * running process's snapshot already fetched (--pid). */
+int tm_rereadable(const char *path);
 /* Read only the header. */
 int tm_load_header(const char *path, tms_header *out);
 

@@ -141,6 +141,35 @@ int tma_snapshot_apply_filters(tms_snapshot *s, const tma_filter *filters,
  * cannot be split by domain.  domain.c */
 int tma_snapshot_keep_domain(tms_snapshot *s, uint32_t domain,
                              tms_error *err);
+/* The filters above (tma_snapshot_apply_filters' rules, and
+ * tma_snapshot_keep_domain's when has_domain) applied to traces as a
+ * reader streams them (tracefilter.c), for a filtered copy that never
+ * holds the traces.  s is the snapshot tms_reader_read fills: its
+ * dictionaries may grow between calls.  Each traceback is decided once;
+ * matched (may be NULL) is marked as tma_snapshot_filters_matched marks
+ * it.  filters are borrowed. */
+typedef struct tma_trace_filter tma_trace_filter;
+int tma_trace_filter_new(tma_trace_filter **out, const tms_snapshot *s,
+                         const tma_filter *filters, size_t nfilters,
+                         int has_domain, uint32_t domain, uint8_t *matched,
+                         tms_error *err);
+/* The kept traces of in[0..n) into out (room for n), in order. */
+int tma_trace_filter_apply(tma_trace_filter *f, const tms_trace *in,
+                           size_t n, tms_trace *out, size_t *nout,
+                           tms_error *err);
+/* Whether trace t was kept (its traceback was decided by an apply). */
+int tma_trace_filter_keeps(const tma_trace_filter *f, const tms_trace *t);
+/* Traces and bytes (as recorded, unweighted) seen and kept so far. */
+void tma_trace_filter_counts(const tma_trace_filter *f, uint64_t *traces_in,
+                             uint64_t *size_in, uint64_t *traces_kept,
+                             uint64_t *size_kept);
+/* After the last trace: s (the same snapshot) gets the stats of the kept
+ * traces and its peak filtered, as the whole path leaves them; nothing
+ * changes without filters or domain. */
+int tma_trace_filter_finish(tma_trace_filter *f, tms_snapshot *s,
+                            tms_error *err);
+void tma_trace_filter_free(tma_trace_filter *f);
+
 /* What a domain is, for people: "Python" (0), "native"
  * (TMS_DOMAIN_NATIVE), "numpy" (389047), else NULL. */
 const char *tma_domain_name(uint32_t domain);
