@@ -261,21 +261,21 @@ static int apply_stats(tms_snapshot *s, const tma_filter *filters,
  * tracebacks decide.  The summary stays (SPEC §4.11 allows a filtered
  * copy whose entries no longer sum to recorded_size).  Decided for every
  * entry before any is dropped, so OOM leaves the peak as it was. */
-static int apply_peak(tms_snapshot *s, const tma_filter *filters,
-                      size_t nfilters, tms_error *err)
+int tma_filter_peak(tms_snapshot *s, const tma_filter *filters,
+                    size_t nfilters, const uint8_t *known, uint64_t nknown,
+                    tma_views *buf, tms_error *err)
 {
     uint8_t *keep = malloc(s->npeak ? (size_t)s->npeak : 1);
-    tma_views buf = {NULL, 0};
     if (keep == NULL)
         return tma_fail(err, TMS_E_NOMEM, "cannot filter: out of memory");
     for (uint64_t i = 0; i < s->npeak; i++) {
         uint32_t t = s->peak_entries[i].traceback;
-        int k = t < s->ntracebacks
-                    ? tma_keep_traceback(s, t, filters, nfilters, &buf, NULL)
-                    : TMS_E_CORRUPT;
+        int k = t >= s->ntracebacks ? TMS_E_CORRUPT
+                : t < nknown && known[t] <= 1
+                    ? known[t]
+                    : tma_keep_traceback(s, t, filters, nfilters, buf, NULL);
         if (k < 0) {
             free(keep);
-            free(buf.v);
             return tma_fail(err, k, k == TMS_E_NOMEM
                                         ? "cannot filter: out of memory"
                                         : "cannot filter: a peak entry "
@@ -283,7 +283,6 @@ static int apply_peak(tms_snapshot *s, const tma_filter *filters,
         }
         keep[i] = (uint8_t)k;
     }
-    free(buf.v);
     uint64_t j = 0;
     for (uint64_t i = 0; i < s->npeak; i++)
         if (keep[i])
@@ -303,7 +302,9 @@ int tma_snapshot_apply_filters(tms_snapshot *s, const tma_filter *filters,
     if (filters == NULL)
         return tma_fail(err, TMS_E_ARG, "cannot filter: no filters");
     if (s->has_peak) {
-        int rc = apply_peak(s, filters, nfilters, err);
+        tma_views buf = {NULL, 0};
+        int rc = tma_filter_peak(s, filters, nfilters, NULL, 0, &buf, err);
+        tma_views_free(&buf);
         if (rc < 0)
             return rc;
     }

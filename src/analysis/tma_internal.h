@@ -34,6 +34,13 @@ int tma_keep_traceback(const tms_snapshot *s, uint32_t t,
                        const tma_filter *filters, size_t nfilters,
                        tma_views *buf, uint8_t *matched);
 
+/* Keep the peak entries of s whose traceback the filters keep;
+ * known[t] (t < nknown; 0 or 1, anything else: undecided) is a decision
+ * already taken for traceback t. */
+int tma_filter_peak(tms_snapshot *s, const tma_filter *filters,
+                    size_t nfilters, const uint8_t *known, uint64_t nknown,
+                    tma_views *buf, tms_error *err);
+
 /* Id of the unknown frame (TMS_NONE, TMS_LINENO_NONE) in s, or TMS_NONE
  * if s has none.  Linear: call once per operation, not per trace. */
 uint32_t tma_find_unknown_frame(const tms_snapshot *s);

@@ -153,40 +153,6 @@ void tma_trace_filter_counts(const tma_trace_filter *f, uint64_t *traces_in,
     *size_kept = f->size_kept;
 }
 
-/* s's peak entries whose traceback the filters keep (apply.c's
- * apply_peak): decided for every entry before any is dropped.  A
- * traceback no trace had is decided here without marking the filters
- * (the whole path marks them by traces only). */
-static int filter_peak(tma_trace_filter *f, tms_snapshot *s, tms_error *err)
-{
-    uint8_t *keep = malloc(s->npeak ? (size_t)s->npeak : 1);
-    if (keep == NULL)
-        return tma_fail(err, TMS_E_NOMEM, "cannot filter: out of memory");
-    for (uint64_t i = 0; i < s->npeak; i++) {
-        uint32_t t = s->peak_entries[i].traceback;
-        int k = t >= s->ntracebacks ? TMS_E_CORRUPT
-                : t < f->nkeep && f->keep[t] != UNDECIDED
-                    ? f->keep[t]
-                    : tma_keep_traceback(s, t, f->filters, f->nfilters,
-                                         &f->views, NULL);
-        if (k < 0) {
-            free(keep);
-            return tma_fail(err, k, k == TMS_E_NOMEM
-                                        ? "cannot filter: out of memory"
-                                        : "cannot filter: a peak entry "
-                                          "refers to no traceback");
-        }
-        keep[i] = (uint8_t)k;
-    }
-    uint64_t j = 0;
-    for (uint64_t i = 0; i < s->npeak; i++)
-        if (keep[i])
-            s->peak_entries[j++] = s->peak_entries[i];
-    s->npeak = j;
-    free(keep);
-    return TMS_OK;
-}
-
 int tma_trace_filter_finish(tma_trace_filter *f, tms_snapshot *s,
                             tms_error *err)
 {
@@ -208,7 +174,9 @@ int tma_trace_filter_finish(tma_trace_filter *f, tms_snapshot *s,
                                             &unknown)) < 0)
             return tma_fail(err, rc, "cannot compute stats: cannot add the "
                             "unknown frame");
-    } else if (s->has_peak && (rc = filter_peak(f, s, err)) < 0) {
+    } else if (s->has_peak &&
+               (rc = tma_filter_peak(s, f->filters, f->nfilters, f->keep,
+                                     f->nkeep, &f->views, err)) < 0) {
         return rc;
     }
     /* every traceback's most recent frame; sums beyond the last kept

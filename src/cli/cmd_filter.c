@@ -127,28 +127,6 @@ static int on_traces(void *ctx, const tms_trace *t, size_t n)
     return tms_writer_add_traces(st->w, st->kept, k, &st->err);
 }
 
-/* The named frames as the writer's two columns (SPEC §4.10). */
-static int add_functions(stream *st)
-{
-    const tms_snapshot *s = st->s;
-    uint32_t n = 0, k = 0;
-    for (uint32_t f = 0; f < s->nframes; f++)
-        n += tms_frame_function(s, f) != TMS_NONE;
-    if (n == 0)
-        return TMS_OK;
-    uint32_t *cols = malloc(2 * (size_t)n * sizeof *cols);
-    if (cols == NULL)
-        return tms_fail(&st->err, TMS_E_NOMEM, "out of memory");
-    for (uint32_t f = 0; f < s->nframes; f++)
-        if (s->frame_function[f] != TMS_NONE) {
-            cols[k] = f;
-            cols[n + k++] = s->frame_function[f];
-        }
-    int rc = tms_writer_add_functions(st->w, cols, cols + n, n, &st->err);
-    free(cols);
-    return rc;
-}
-
 /* After the read: the stats and peak of the kept traces, every section
  * that follows them, the address check, and the commit. */
 static int finish_traces(stream *st, const char *in)
@@ -159,7 +137,7 @@ static int finish_traces(stream *st, const char *in)
     if (rc < 0)
         return rc;
     st->writing = 1;
-    if ((rc = sync_dicts(st)) < 0 || (rc = add_functions(st)) < 0)
+    if ((rc = sync_dicts(st)) < 0 || (rc = tms_writer_add_functions_of(st->w, s, &st->err)) < 0)
         return rc;
     if (s->has_peak &&
         (rc = tms_writer_add_peak(st->w, &s->peak, s->peak_entries,

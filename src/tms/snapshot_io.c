@@ -27,8 +27,8 @@ static int write_traces(tms_writer *w, const tms_snapshot *s, tms_error *err)
 }
 
 /* The named frames as the writer's two columns (SPEC §4.10). */
-static int write_functions(tms_writer *w, const tms_snapshot *s,
-                           tms_error *err)
+int tms_writer_add_functions_of(tms_writer *w, const tms_snapshot *s,
+                                tms_error *err)
 {
     uint32_t n = 0;
     for (uint32_t f = 0; f < s->nframes; f++)
@@ -57,7 +57,7 @@ static int write_all(tms_writer *w, const tms_snapshot *s,
 {
     TMS_FORWARD(tms_writer_add_strings(w, s->strings, s->nstrings, err));
     TMS_FORWARD(tms_writer_add_frames(w, s->frames, s->nframes, err));
-    TMS_FORWARD(write_functions(w, s, err));
+    TMS_FORWARD(tms_writer_add_functions_of(w, s, err));
     TMS_FORWARD(tms_writer_add_tracebacks(w, s->tb_frames, s->tb_start,
                                           s->ntracebacks, err));
     if (s->has_peak)

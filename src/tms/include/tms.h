@@ -470,6 +470,11 @@ TMS_API int tms_writer_add_stats(tms_writer *w, const tms_stat *stats,
 TMS_API int tms_writer_add_functions(tms_writer *w, const uint32_t *frames,
                                      const uint32_t *names, uint32_t n,
                                      tms_error *err);
+/* tms_writer_add_functions with every named frame of s (frames and
+ * names already added): what a copy of s's dictionaries writes. */
+TMS_API int tms_writer_add_functions_of(tms_writer *w,
+                                        const tms_snapshot *s,
+                                        tms_error *err);
 /* 1.1: the peak and its recorded state, in one call (a second call is
  * TMS_E_STATE).  Tracebacks must be defined and unique. */
 TMS_API int tms_writer_add_peak(tms_writer *w, const tms_peak_info *p,
