@@ -8,7 +8,9 @@ allocations too (Tracker(trace_python_allocators=True), what
 `memray run --trace-python-allocators` does; full Python stacks; its file
 goes to a temporary directory removed afterwards) when memray is
 installed. memray is a bench-only dependency: without it the bench says
-how to install it and goes on.
+how to install it and goes on. tracemalloc at 25 frames costs 20-50x, so
+on the big workloads `--variants tracemalloc:1,tmtrace,tm-sample,memray`
+(NAME or NAME:FRAMES) saves most of the run.
 
     PYTHONPATH=build/src/tracer:src/tracer python bench/bench_tracer.py
 
@@ -23,7 +25,8 @@ round's runs alike. --json FILE also writes every run.
 Workloads (bench/workloads.py; --workloads NAME[:SCALE],...): raytrace,
 deepcopy and pickle after pyperformance's benchmarks of those names (many
 small short-lived objects, the best case for a tracer); alloc (json, dicts,
-strings, at most 2,000 documents live); stdlib (ast, difflib, re, csv);
+strings, at most 2,000 documents live); docs (the same, every document kept
+live: 60,000 make a heap of 1.75 M blocks); stdlib (ast, difflib, re, csv);
 grow (every allocation a new peak); churn (SCALE tuples stay live, 2 *
 SCALE blocks, while 2 * SCALE dicts come and go: the worst case for a
 trace table; run at 1 M and 5 M by default).
@@ -49,9 +52,9 @@ import time
 import workloads
 
 DEFAULT_SCALES = {"raytrace": 200, "deepcopy": 2000, "pickle": 400,
-                  "alloc": 60000, "stdlib": 60, "grow": 300000,
+                  "alloc": 60000, "docs": 60000, "stdlib": 60, "grow": 300000,
                   "churn": 1000000}
-DEFAULT_WORKLOADS = ("raytrace,deepcopy,pickle,alloc,stdlib,"
+DEFAULT_WORKLOADS = ("raytrace,deepcopy,pickle,alloc,docs,stdlib,"
                      "churn:1000000,churn:5000000")
 MEMRAY_HINT = ("memray is not installed for %s, so its rows are left out. "
                "To add them, in a venv of the bench's own: python -m venv "
@@ -175,13 +178,14 @@ def choose_variants(a):
     if a.baseline:
         variants += [("tmtrace-base", "tmtrace", 1, a.baseline),
                      ("tmtrace-base", "tmtrace", 25, a.baseline)]
-    if a.variants:
-        keep = a.variants.split(",")
-        unknown = set(keep) - {v[0] for v in variants}
+    if a.variants:              # NAME or NAME:FRAMES
+        keep = [k.partition(":")[::2] for k in a.variants.split(",")]
+        unknown = {k for k, _ in keep} - {v[0] for v in variants}
         if unknown:
             sys.exit("bench_tracer: unknown variant(s) %s"
                      % ", ".join(sorted(unknown)))
-        variants = [v for v in variants if v[0] in keep or v[0] == "untraced"]
+        variants = [v for v in variants if v[0] == "untraced" or any(
+            k == v[0] and f in ("", str(v[2])) for k, f in keep)]
     if any(v[0] == "memray" for v in variants) and \
             importlib.util.find_spec("memray") is None:
         print(MEMRAY_HINT % sys.executable)
@@ -253,8 +257,9 @@ def main():
                    default=524288, metavar="BYTES",
                    help="tm-sample's mean interval (default %(default)s)")
     p.add_argument("--variants", default=None,
-                   help="comma list of variants to run besides untraced "
-                        "(tracemalloc,tmtrace,tm-sample,memray,tmtrace-base)")
+                   help="comma list of variants to run besides untraced: "
+                        "tracemalloc, tmtrace, tm-sample, memray, "
+                        "tmtrace-base, each NAME or NAME:FRAMES (1 or 25)")
     p.add_argument("--baseline", metavar="DIR",
                    help="PYTHONPATH of a tmtrace to compare with")
     p.add_argument("--callgrind", action="store_true",

@@ -3,8 +3,9 @@ number, so its work cannot be skipped.
 
 Three kinds:
 - the hard cases for a tracer: "alloc" (json, dicts, strings; at most
-  2,000 documents live), "grow" (every allocation a new peak) and "churn"
-  (a big live heap while short-lived objects come and go);
+  2,000 documents live), "docs" (the same documents, all kept live: about
+  29 blocks each), "grow" (every allocation a new peak) and "churn" (a big
+  live heap while short-lived objects come and go);
 - "stdlib": a realistic script (ast, difflib, re, csv);
 - "raytrace", "deepcopy" and "pickle": written for this bench after
   pyperformance's benchmarks of those names (same kind of work: many small
@@ -38,6 +39,22 @@ def work_alloc(scale):
             keep.append((back, counts))
         if len(keep) > 2000:
             del keep[:1000]
+    return len(keep)
+
+
+def work_docs(scale):
+    """alloc's documents, every one kept live: a heap of about 29 * scale
+    small blocks that grows while it is parsed."""
+    keep = []
+    for i in range(scale):
+        doc = {"id": i, "name": "item-%d" % i, "tags": ["t%d" % (i % 7)] * 5,
+               "values": list(range(i % 50)), "nested": {"a": [1.5, 2.5],
+                                                          "b": str(i) * 3}}
+        back = json.loads(json.dumps(doc))
+        counts = {}
+        for w in back["tags"] + back["name"].split("-"):
+            counts[w] = counts.get(w, 0) + 1
+        keep.append((back, counts))
     return len(keep)
 
 
@@ -276,6 +293,6 @@ def work_pickle(scale):
     return total
 
 
-WORKLOADS = {"alloc": work_alloc, "stdlib": work_stdlib, "grow": work_grow,
+WORKLOADS = {"alloc": work_alloc, "docs": work_docs, "stdlib": work_stdlib, "grow": work_grow,
              "churn": work_churn, "raytrace": work_raytrace,
              "deepcopy": work_deepcopy, "pickle": work_pickle}
