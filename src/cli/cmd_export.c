@@ -404,7 +404,7 @@ static int export_parquet(const export_ctx *c, char **paths, size_t n)
 {
     char pybuf[PATH_MAX];
     const char *python = find_python(pybuf, sizeof pybuf);
-    size_t cap = 12 + 2 * c->filters.n + n;
+    size_t cap = 14 + 2 * c->filters.n + n;
     char **av = calloc(cap, sizeof *av);
     char **owned = calloc(c->filters.n + 1, sizeof *owned);
     int rc = TM_EXIT_BADFILE;
@@ -424,6 +424,12 @@ static int export_parquet(const export_ctx *c, char **paths, size_t n)
     av[k++] = (char *)(c->rows ? c->rows : "site");
     if (tm_is_quiet())
         av[k++] = "--quiet";
+    /* the common reading options, as every other subcommand honours them */
+    char budget[48];
+    snprintf(budget, sizeof budget, "--read-budget=%" PRIu64, tm_read_budget());
+    av[k++] = budget;
+    if (!tm_verify_skipped())
+        av[k++] = "--no-verify";
     for (size_t i = 0; i < c->filters.n; i++) {
         const tma_filter *f = &c->filters.items[i];
         const char *opt = f->traceback ? (f->include ? "--include-traceback"

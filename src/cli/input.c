@@ -25,6 +25,16 @@ void tm_set_verify_skipped(int verify)
     verify_skipped_ = verify;
 }
 
+uint64_t tm_read_budget(void)
+{
+    return read_budget_;
+}
+
+int tm_verify_skipped(void)
+{
+    return verify_skipped_;
+}
+
 int tm_exit_for_status(int code)
 {
     if (code == TMS_E_VERSION)

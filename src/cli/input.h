@@ -21,6 +21,9 @@ void tm_report_error(const char *verb, const char *path, const tms_error *err);
  * a command skips are still read to check their CRC (default 1). */
 void tm_set_read_budget(uint64_t budget);
 void tm_set_verify_skipped(int verify);
+/* As set (for a helper that reads the files itself: the parquet export). */
+uint64_t tm_read_budget(void);
+int tm_verify_skipped(void);
 
 /* Load path (with a progress line when slow); on failure report it and
  * return the exit code, else 0. */

@@ -174,6 +174,50 @@ static PyObject *export_traces(PyObject *mod, PyObject *arg)
     return out;
 }
 
+/* export_trace_estimates(data) -> (interval, size, count, weight): the
+ * file's sampling interval (0: exact), then per trace (in export_traces'
+ * order) what the block stands for by libtma's rule (tma_sample_estimate:
+ * uint64 bytes and blocks, which sum to tmtool top's figures) and its
+ * weight 1/p (float64; 1 in an exact file).  None without traces. */
+static PyObject *export_trace_estimates(PyObject *mod, PyObject *arg)
+{
+    (void)mod;
+    tms_snapshot *s = snap_of(arg);
+    if (s == NULL)
+        return NULL;
+    if (!s->has_traces)
+        Py_RETURN_NONE;
+    uint64_t iv = s->header.sample_interval, *size = NULL, *count = NULL;
+    double *weight = NULL;
+    PyObject *cols = columns3(s->ntraces, sizeof *size, (void **)&size,
+                              sizeof *count, (void **)&count,
+                              sizeof *weight, (void **)&weight);
+    for (uint64_t i = 0; cols != NULL && i < s->ntraces; i++) {
+        const tms_trace *t = &s->traces[i];
+        tma_sample_estimate(iv, t->size, t->address, &size[i], &count[i]);
+        weight[i] = tma_sample_weight(t->size, iv);
+    }
+    if (cols == NULL)
+        return NULL;
+    PyObject *out = Py_BuildValue("(KOOO)", (unsigned long long)iv,
+                                  PyTuple_GET_ITEM(cols, 0),
+                                  PyTuple_GET_ITEM(cols, 1),
+                                  PyTuple_GET_ITEM(cols, 2));
+    Py_DECREF(cols);
+    return out;
+}
+
+/* export_sample_interval(data) -> the mean sampling interval in bytes
+ * the file's traces were sampled with (SPEC §4.12), 0 if exact. */
+static PyObject *export_sample_interval(PyObject *mod, PyObject *arg)
+{
+    (void)mod;
+    tms_snapshot *s = snap_of(arg);
+    if (s == NULL)
+        return NULL;
+    return PyLong_FromUnsignedLongLong(s->header.sample_interval);
+}
+
 /* export_stack_rows(data, tracebacks) -> (offsets, function, file, line):
  * for n rows given as packed uint32 traceback ids, the rows' tracebacks
  * laid out as a list column of frames: offsets int64[n + 1]; then, per
@@ -294,5 +338,10 @@ PyMethodDef tmt_export_methods[] = {
      "export_stats(data) -> (frame, size, count) per line statistic"},
     {"export_traces", export_traces, METH_O,
      "export_traces(data) -> (address, size, traceback) per trace, or None"},
+    {"export_trace_estimates", export_trace_estimates, METH_O,
+     "export_trace_estimates(data) -> (interval, size, count, weight): "
+     "what each trace stands for (libtma's sampling rule), or None"},
+    {"export_sample_interval", export_sample_interval, METH_O,
+     "export_sample_interval(data) -> mean sampling interval, 0 if exact"},
     {NULL, NULL, 0, NULL},
 };

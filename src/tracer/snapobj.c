@@ -159,25 +159,48 @@ static PyObject *sd_write(tmt_SnapshotData *self, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+/* tms_snapshot_load with a read budget (0: libtms's default). */
+static int load_budgeted(const char *path, unsigned flags,
+                         unsigned long long budget, tms_snapshot **out,
+                         tms_error *err)
+{
+    tms_reader *r = NULL;
+    int rc = tms_reader_open_path(&r, path, err);
+    if (rc < 0)
+        return rc;
+    *out = tms_snapshot_new();
+    if (*out == NULL)
+        rc = tms_fail(err, TMS_E_NOMEM, "out of memory");
+    if (rc == TMS_OK)
+        rc = tms_reader_set_budget(r, budget);
+    if (rc == TMS_OK)
+        rc = tms_reader_read(r, *out, flags, NULL, NULL, err);
+    tms_reader_close(r);
+    return rc;
+}
+
 static PyObject *sd_load(PyObject *cls, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"path", "traces", NULL};
+    static char *kwlist[] = {"path", "traces", "budget", "verify", NULL};
     PyObject *arg, *path = NULL;
-    int traces = 1;
+    int traces = 1, verify = 1;
+    unsigned long long budget = 0;
     tms_snapshot *s = NULL;
     tms_error err = {0, ""};
     int rc, saved;
     (void)cls;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|p:load", kwlist, &arg,
-                                     &traces))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|pKp:load", kwlist, &arg,
+                                     &traces, &budget, &verify))
         return NULL;
     if (!PyUnicode_FSConverter(arg, &path))
         return NULL;
+    unsigned flags = (traces ? 0 : TMS_LOAD_SKIP_TRACES) |
+                     (verify ? 0 : TMS_LOAD_NO_VERIFY_SKIPPED);
     Py_BEGIN_ALLOW_THREADS
     errno = 0;
-    rc = tms_snapshot_load(PyBytes_AS_STRING(path),
-                           traces ? 0 : TMS_LOAD_SKIP_TRACES, &s, &err);
-    saved = errno;
+    rc = load_budgeted(PyBytes_AS_STRING(path), flags, budget, &s, &err);
+    saved = err.sys_errno ? err.sys_errno
+            : rc == TMS_E_IO || rc == TMS_E_OPEN ? errno : 0;
     Py_END_ALLOW_THREADS
     Py_DECREF(path);
     if (rc < 0) {
@@ -604,7 +627,9 @@ static PyMethodDef sd_methods[] = {
      "from_dicts(timestamp_ns, pid, traces, stats, traceback_limit)"},
     {"load", (PyCFunction)(void (*)(void))sd_load,
      METH_VARARGS | METH_KEYWORDS | METH_CLASS,
-     "load(path, traces=True): read a .tms file"},
+     "load(path, traces=True, budget=0, verify=True): read a .tms file "
+     "(budget: the read budget in bytes, 0 the default; verify=False "
+     "skips the checksums of trace sections not read)"},
     {"write", (PyCFunction)sd_write, METH_O,
      "write(path): save atomically as a .tms file"},
     {"metrics", (PyCFunction)sd_metrics, METH_NOARGS,

@@ -565,6 +565,97 @@ def tmtool_top_filtered(files, filters):
             for e in json.loads(out)["reports"][0]["entries"]}
 
 
+SAMPLED_PROGRAM = textwrap.dedent("""\
+    import sys
+    import tmtrace
+    tmtrace.set_traceback_limit(3)
+    tmtrace.enable()
+    tmtrace.set_sampling(4096, 7)
+    small = [bytes(300 + i % 50) for i in range(20000)]
+    big = [bytearray(20000) for i in range(200)]
+    tmtrace.Snapshot.write_live(sys.argv[1], traces=True)
+    """)
+
+
+class SampledParquetTest(unittest.TestCase):
+    """A sampled file (format 1.2 SMPL) exported to Parquet is an
+    estimate: its rows sum to libtma's weighted totals (tmtool top), and
+    trace rows say what each recorded block stands for."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="tmtool-sampled-")
+        prog = os.path.join(cls.dir, "sampled.py")
+        with open(prog, "w") as f:
+            f.write(SAMPLED_PROGRAM)
+        cls.path = os.path.join(cls.dir, "sampled.tms")
+        run(PYTHON, prog, cls.path)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def export(self, *args):
+        out = os.path.join(self.dir, "out.parquet")
+        run(TMTOOL, "export", "-q", "--format", "parquet", "-o", out, *args)
+        return out
+
+    def test_rows_sum_to_libtma_estimates(self):
+        top = tmtool_top([self.path])
+        for rows in ("site", "trace"):
+            path = self.export("--rows", rows, self.path)
+            got = ParquetTest.per_line(self, path)
+            self.assertEqual(got, top, rows)
+            (iv,), = duck("SELECT DISTINCT sample_interval FROM "
+                          "read_parquet(?)", path)
+            self.assertEqual(iv, 4096)
+        # the estimate is not the recorded bytes: a sampled-out block
+        # is stood for by the ones recorded
+        (est, recorded, n), = duck("SELECT sum(size), sum(block_size), "
+                                   "count(*) FROM read_parquet(?)", path)
+        self.assertGreater(est, 2 * recorded)
+        self.assertLess(n, 20200 // 2)
+
+    def test_trace_rows_carry_their_weight(self):
+        import math
+        path = self.export("--rows", "trace", self.path)
+        rows = duck("SELECT block_size, weight, size, count FROM "
+                    "read_parquet(?)", path)
+        self.assertTrue(rows)
+        for block, weight, size, count in rows:
+            # SPEC 4.12: kept with p = 1 - exp(-s/I), standing for 1/p
+            w = 1.0 / -math.expm1(-block / 4096.0)
+            self.assertAlmostEqual(weight, w, places=9)
+            self.assertIn(size, (math.floor(block * w), math.ceil(block * w)))
+            self.assertIn(count, (math.floor(w), math.ceil(w)))
+
+    def test_exact_file_has_weight_one(self):
+        path = self.export("--rows", "trace", *Fixture.traced[:1])
+        (iv, w_min, w_max, same), = duck(
+            "SELECT any_value(sample_interval), min(weight), max(weight), "
+            "bool_and(block_size = size AND count = 1) FROM read_parquet(?)",
+            path)
+        self.assertEqual((iv, w_min, w_max, same), (0, 1.0, 1.0, True))
+        path = self.export(*Fixture.traced[:1])
+        (iv, nulls), = duck("SELECT any_value(sample_interval), "
+                            "bool_and(weight IS NULL AND block_size IS NULL) "
+                            "FROM read_parquet(?)", path)
+        self.assertEqual((iv, nulls), (0, True))
+
+    def test_read_budget_and_no_verify(self):
+        out = os.path.join(self.dir, "b.parquet")
+        p = run(TMTOOL, "export", "-q", "--format", "parquet", "-o", out,
+                "--read-budget", "4KiB", self.path, check=False)
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn("budget", p.stderr)
+        self.assertIn("--read-budget", p.stderr)
+        self.assertFalse(os.path.exists(out))
+        run(TMTOOL, "export", "-q", "--format", "parquet", "-o", out,
+            "--read-budget", "1GiB", "--no-verify", self.path)
+        self.assertTrue(os.path.exists(out))
+        os.unlink(out)
+
+
 class ErrorsTest(unittest.TestCase):
     def setUp(self):
         self.out = tempfile.mkdtemp(prefix="tmtool-export-err-")

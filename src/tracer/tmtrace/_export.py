@@ -21,7 +21,7 @@ import _tmtrace
 from ._filter import Filter
 
 EXIT_OK, EXIT_USAGE, EXIT_BADFILE, EXIT_VERSION = 0, 2, 3, 4
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"   # 2: sampled files' trace rows hold estimates
 DOMAIN = "python"   # where the memory was allocated; native domains later
 
 
@@ -60,6 +60,10 @@ def schema(pa):
         ("peak_size", pa.int64()),
         ("peak_count", pa.int64()),
         ("snapshot_peak_size", pa.int64()),
+        # schema 2: a sampled file (format 1.2 SMPL) holds estimates
+        ("sample_interval", pa.int64()),
+        ("weight", pa.float64()),
+        ("block_size", pa.int64()),
     ], metadata={b"tmtrace.export.schema": SCHEMA_VERSION.encode()})
 
 
@@ -153,6 +157,9 @@ def snapshot_tables(pa, data, path, rows):
         "snapshot_peak_size": peak[0] if peak else None,
         "peak_size": None,
         "peak_count": None,
+        "sample_interval": _tmtrace.export_sample_interval(data),
+        "weight": None,
+        "block_size": None,
     }
 
     def table(cols, n):
@@ -166,17 +173,26 @@ def snapshot_tables(pa, data, path, rows):
             raise ExportError("'%s' has no traces: export it with --rows site"
                               % path, EXIT_USAGE)
         addr, size, tb = (memoryview(c) for c in cols)
+        # what each block stands for (libtma's rule: its recorded size and
+        # 1 in an exact file), so size and count sum to tmtool top's
+        est_size, est_count, weight = (
+            memoryview(c) for c in _tmtrace.export_trace_estimates(data)[1:])
         total = len(size) // 8
         for start in range(0, total, CHUNK_ROWS):
             end = min(total, start + CHUNK_ROWS)
             n = end - start
+            rng = slice(8 * start, 8 * end)
             yield table({
-                "address": _packed(pa, pa.int64(), addr[8 * start:8 * end]),
-                "size": _packed(pa, pa.uint64(), size[8 * start:8 * end])
+                "address": _packed(pa, pa.int64(), addr[rng]),
+                "size": _packed(pa, pa.uint64(), est_size[rng])
                 .cast(pa.int64()),
-                "count": _constant(pa, 1, pa.int64(), n),
+                "count": _packed(pa, pa.uint64(), est_count[rng])
+                .cast(pa.int64()),
                 "traceback": _stack_column(pa, data, strings, frame_type,
                                            tb[4 * start:4 * end]),
+                "weight": _packed(pa, pa.float64(), weight[rng]),
+                "block_size": _packed(pa, pa.uint64(), size[rng])
+                .cast(pa.int64()),
             }, n)
         return
     def u64(buf):
@@ -233,9 +249,9 @@ def snapshot_tables(pa, data, path, rows):
 
 # ---- files ---------------------------------------------------------------
 
-def _load(path, traces=True):
+def _load(path, budget=0, verify=True):
     try:
-        return _tmtrace.SnapshotData.load(path, traces)
+        return _tmtrace.SnapshotData.load(path, True, budget, verify)
     except OSError as e:
         raise ExportError("cannot read '%s': %s" % (path, e.strerror or e),
                           EXIT_BADFILE)
@@ -243,6 +259,8 @@ def _load(path, traces=True):
         msg = str(e)
         code = EXIT_VERSION if "version" in msg and "newer" in msg \
             else EXIT_BADFILE
+        if "budget" in msg:
+            msg += "; raise the budget with --read-budget SIZE"
         raise ExportError(msg if path in msg
                           else "cannot read '%s': %s" % (path, msg), code)
 
@@ -311,6 +329,11 @@ def _parser():
     p.add_argument("--rows", choices=["site", "trace"], default="site",
                    help="one row per site (traceback; default) or per trace")
     p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("--read-budget", type=int, default=0, metavar="BYTES",
+                   help="what reading one file may cost (0: libtms's "
+                        "default; format/SPEC.md 5.1)")
+    p.add_argument("--no-verify", dest="verify", action="store_false",
+                   help="skip checksums of trace sections not read")
     for flags, include, tb in ((("-i", "--include"), True, False),
                                (("-x", "--exclude"), False, False),
                                (("-I", "--include-traceback"), True, True),
@@ -322,7 +345,8 @@ def _parser():
     return p
 
 
-def export(files, output, rows="site", filters=(), quiet=True):
+def export(files, output, rows="site", filters=(), quiet=True, budget=0,
+           verify=True):
     """Export files; returns the number of rows written.  Raises
     ExportError."""
     try:
@@ -346,7 +370,7 @@ def export(files, output, rows="site", filters=(), quiet=True):
 
     def tables(paths):
         for path in paths:
-            data = _load(path)
+            data = _load(path, budget, verify)
             if filters:
                 data.apply_filters(list(filters))
             for table in snapshot_tables(pa, data, path, rows):
@@ -366,7 +390,8 @@ def export(files, output, rows="site", filters=(), quiet=True):
 def main(argv=None):
     args = _parser().parse_args(argv)
     try:
-        export(args.files, args.output, args.rows, args.filters, args.quiet)
+        export(args.files, args.output, args.rows, args.filters, args.quiet,
+               args.read_budget, args.verify)
     except ExportError as e:
         sys.stderr.write("tmtool: %s\n" % e)
         return e.code
