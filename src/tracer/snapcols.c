@@ -174,11 +174,11 @@ static PyObject *export_traces(PyObject *mod, PyObject *arg)
     return out;
 }
 
-/* export_trace_estimates(data) -> (interval, size, count, weight): the
- * file's sampling interval (0: exact), then per trace (in export_traces'
- * order) what the block stands for by libtma's rule (tma_sample_estimate:
- * uint64 bytes and blocks, which sum to tmtool top's figures) and its
- * weight 1/p (float64; 1 in an exact file).  None without traces. */
+/* export_trace_estimates(data) -> (size, count, weight): per trace (in
+ * export_traces' order) what the block stands for by libtma's rule
+ * (tma_sample_estimate: uint64 bytes and blocks, which sum to tmtool
+ * top's figures) and its weight 1/p (float64; 1 in an exact file).  None
+ * without traces. */
 static PyObject *export_trace_estimates(PyObject *mod, PyObject *arg)
 {
     (void)mod;
@@ -197,14 +197,7 @@ static PyObject *export_trace_estimates(PyObject *mod, PyObject *arg)
         tma_sample_estimate(iv, t->size, t->address, &size[i], &count[i]);
         weight[i] = tma_sample_weight(t->size, iv);
     }
-    if (cols == NULL)
-        return NULL;
-    PyObject *out = Py_BuildValue("(KOOO)", (unsigned long long)iv,
-                                  PyTuple_GET_ITEM(cols, 0),
-                                  PyTuple_GET_ITEM(cols, 1),
-                                  PyTuple_GET_ITEM(cols, 2));
-    Py_DECREF(cols);
-    return out;
+    return cols;
 }
 
 /* export_sample_interval(data) -> the mean sampling interval in bytes
@@ -339,7 +332,7 @@ PyMethodDef tmt_export_methods[] = {
     {"export_traces", export_traces, METH_O,
      "export_traces(data) -> (address, size, traceback) per trace, or None"},
     {"export_trace_estimates", export_trace_estimates, METH_O,
-     "export_trace_estimates(data) -> (interval, size, count, weight): "
+     "export_trace_estimates(data) -> (size, count, weight): "
      "what each trace stands for (libtma's sampling rule), or None"},
     {"export_sample_interval", export_sample_interval, METH_O,
      "export_sample_interval(data) -> mean sampling interval, 0 if exact"},

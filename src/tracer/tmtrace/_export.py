@@ -176,7 +176,7 @@ def snapshot_tables(pa, data, path, rows):
         # what each block stands for (libtma's rule: its recorded size and
         # 1 in an exact file), so size and count sum to tmtool top's
         est_size, est_count, weight = (
-            memoryview(c) for c in _tmtrace.export_trace_estimates(data)[1:])
+            memoryview(c) for c in _tmtrace.export_trace_estimates(data))
         total = len(size) // 8
         for start in range(0, total, CHUNK_ROWS):
             end = min(total, start + CHUNK_ROWS)
