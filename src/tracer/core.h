@@ -29,6 +29,10 @@ typedef struct tmt_rawframe {
  * GIL.  Returns the number stored (0 if there is no Python frame), or -1
  * if the thread's interpreter is not tmt_S.main_interp. */
 int tmt_frames_capture(tmt_rawframe *out, int limit);
+/* The same for the calling thread's own frames, whether or not it holds
+ * the GIL (see frames.c for why that is safe); -1 without a thread state
+ * of tmt_S.main_interp. */
+int tmt_frames_capture_own(tmt_rawframe *out, int limit);
 /* At most this many root files (tmt_state.root_files). */
 #define TMT_ROOT_FILES 6
 /* Line of (code, offset), or -1 if unknown.  No allocation. */
@@ -173,6 +177,9 @@ typedef struct tmt_state {
     size_t sample_interval;
     uint32_t sample_gen;
     uint64_t sample_seed;
+    /* native.c's tmt_native_set (GIL): native mode is on (atomic: the
+     * GIL-less hooks read it to attribute blocks to the thread's frames) */
+    int native;
 } tmt_state;
 
 extern tmt_state tmt_S;
@@ -200,8 +207,11 @@ size_t tmt_arena_bytes(void);
 void tmt_lock(void);
 void tmt_unlock(void);
 
-/* The pending map (pending.c).  GIL-less side: */
-void tmt_pend_malloc(uintptr_t addr, size_t size);
+/* The pending map (pending.c).  GIL-less side: a new block with the
+ * traceback tb of generation gen (TMT_TB_EMPTY: none), in trace domain
+ * `domain` (0, or TMS_DOMAIN_NATIVE). */
+void tmt_pend_malloc(uintptr_t addr, size_t size, uint32_t tb, uint32_t gen,
+                     uint32_t domain);
 /* Before freeing/resizing addr; *saved and the returned generation let a
  * failed resize undo it with tmt_pend_restore. */
 uint32_t tmt_pend_free(uintptr_t addr, tmt_trace *saved);
@@ -237,6 +247,9 @@ static inline void tmt_trace_prefetch(uintptr_t addr)
 /* Interns a captured traceback (needs the GIL when n > 0: code objects
  * are INCREF'd and filenames read).  TMT_TB_NONE on OOM. */
 uint32_t tmt_tb_intern(const tmt_rawframe *f, int n);
+/* 1 if the code object is interned, so alive (the tables own a
+ * reference to it). */
+int tmt_code_known(PyObject *code);
 int tmt_tb_keep(uint32_t tb);              /* filter decision, cached */
 int tmt_trace_add(uintptr_t addr, size_t size, uint32_t tb);
 /* Removes the trace at addr; 1 and *old if there was one, else 0. */
@@ -319,6 +332,62 @@ const uint8_t *tmt_series_id(void);
  * traced interpreter's GIL (or the one GIL before 3.12). */
 void tmt_ext_trace_new(unsigned int domain, uintptr_t ptr, size_t size);
 void tmt_ext_trace_del(unsigned int domain, uintptr_t ptr);
+
+/* Native allocations (native.c): hooks over the C library's functions
+ * `libc` (ctx unused), with every rule of the PEP 445 hooks; the blocks
+ * are traced in TMS_DOMAIN_NATIVE.  For the aligned functions, which
+ * have no PyMemAllocatorEx slot: enter (0: already inside a hook on this
+ * thread, just call the C library), allocate, leave with the block. */
+void tmt_native_hooks(const PyMemAllocatorEx *libc, PyMemAllocatorEx *hooks);
+int tmt_native_enter(void);
+void tmt_native_leave(void *p, size_t size);
+
+/* nogiltb.c: the traceback of blocks allocated without the GIL in native
+ * mode.  defer (no GIL needed): remember that the block at addr was made
+ * under these frames of the calling thread (read by
+ * tmt_frames_capture_own); resolve (the same thread, GIL held, tables
+ * drained; cur: its current frames): give those blocks their traceback
+ * where their code objects are provably alive.  tmt_tls_deferred: this
+ * thread has blocks to resolve. */
+extern __thread int tmt_tls_deferred __attribute__((tls_model("initial-exec")));
+void tmt_nogil_defer(uintptr_t addr, size_t size, const tmt_rawframe *f, int n);
+void tmt_nogil_resolve(const tmt_rawframe *cur, int ncur);
+
+/* ---- got.c: GOT interposition in loaded objects ------------------------ */
+/* Groups of symbols, each patched in its own set of objects:
+ * TRACK  PyTraceMalloc_Track/Untrack, in every object but ours and
+ *        CPython's;
+ * DLOPEN CPython's own dlopen (to scan objects its importer loads), on
+ *        while any other group is;
+ * NATIVE the malloc family, in every object but ours, CPython's, the C
+ *        library's, the dynamic loader's and sanitizer runtimes. */
+#define TMT_GOT_TRACK 1u
+#define TMT_GOT_DLOPEN 2u
+#define TMT_GOT_NATIVE 4u
+typedef struct tmt_got_target {
+    const char *name;
+    void *wrapper;
+    /* the function the wrapper calls: a slot holding anything else (but a
+     * lazy-binding stub of its own object) is bound to another
+     * implementation and left alone; NULL: patch whatever it holds */
+    void *real;
+    unsigned group;
+} tmt_got_target;
+/* Register targets (once per process, GIL held); -1 if full. */
+int tmt_got_register(const tmt_got_target *t, int n);
+/* Patch the slots of these groups' symbols in every loaded object, and
+ * keep them patched in objects loaded later; GIL held; idempotent. */
+void tmt_got_patch(unsigned groups);
+/* Give those groups' slots back their previous values. */
+void tmt_got_restore(unsigned groups);
+
+/* ---- native.c ---------------------------------------------------------- */
+/* Native mode on or off (GIL held): remembered; the interposition is in
+ * place while it is on and tracing is.  0, or -1 (unsupported platform). */
+int tmt_native_set(int on);
+/* Follow enable()/disable(): install or remove the interposition. */
+void tmt_native_install(void);
+void tmt_native_uninstall(void);
 
 /* ---- extblocks.c: PyTraceMalloc_Track/Untrack interposition ----------- */
 /* Patch the calls to the two functions in every loaded object (and, from

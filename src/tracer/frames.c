@@ -71,9 +71,24 @@ static inline int is_root(PyObject *code)
     return 0;
 }
 
+static int capture(PyThreadState *ts, tmt_rawframe *out, int limit);
+
 int tmt_frames_capture(tmt_rawframe *out, int limit)
 {
-    PyThreadState *ts = TMT_TSTATE();
+    return capture(TMT_TSTATE(), out, limit);
+}
+
+/* Without the GIL, a thread's own frames cannot change (running Python
+ * needs the GIL) and hold their code objects alive, so reading them is
+ * safe; the thread state is this thread's own (a TLS read), not the GIL
+ * holder's, which is what TMT_TSTATE gives through 3.11. */
+int tmt_frames_capture_own(tmt_rawframe *out, int limit)
+{
+    return capture(PyGILState_GetThisThreadState(), out, limit);
+}
+
+static int capture(PyThreadState *ts, tmt_rawframe *out, int limit)
+{
     int n = 0;
     if (ts == NULL || ts->interp != tmt_S.main_interp)
         return -1;

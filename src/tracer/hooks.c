@@ -23,11 +23,15 @@
 
 #include "tmt_alloc.h"
 
-static tmt_domain domains[3] = {
-    {PYMEM_DOMAIN_RAW, 1, 0, {0}},
-    {PYMEM_DOMAIN_MEM, 0, 0, {0}},
-    {PYMEM_DOMAIN_OBJ, 0, 0, {0}},
+/* The three PEP 445 domains, and the C library's functions as native.c
+ * interposes them (same hooks, same rules: no second implementation). */
+static tmt_domain domains[4] = {
+    {PYMEM_DOMAIN_RAW, 1, 0, {0}, 0},
+    {PYMEM_DOMAIN_MEM, 0, 0, {0}, 0},
+    {PYMEM_DOMAIN_OBJ, 0, 0, {0}, 0},
+    {PYMEM_DOMAIN_RAW, 1, 0, {0}, TMS_DOMAIN_NATIVE},
 };
+#define NATIVE (&domains[3])
 
 
 /* Per-thread capture buffers and the last-traceback cache: if this
@@ -239,7 +243,7 @@ static uint32_t tb_of_capture(tmt_tstate *ts, int n)
 /* Record a new block (tables owned).  Frames are captured first.
  * 1 if a trace for ptr now exists or is on its way (pending map); 0 if
  * it was not traced (filtered out, tracing stopped, out of memory). */
-static int trace_new(void *ptr, size_t size)
+static int trace_new(const tmt_domain *d, void *ptr, size_t size)
 {
     tmt_sf_traced((uintptr_t)ptr); /* before the trace can exist */
     int limit = __atomic_load_n(&tmt_S.limit, __ATOMIC_RELAXED);
@@ -251,7 +255,7 @@ static int trace_new(void *ptr, size_t size)
         /* Another interpreter's thread: its frames are not ours to keep.
          * With one GIL per process we own the tables anyway. */
         if (!TMT_ONE_GIL) {
-            tmt_pend_malloc((uintptr_t)ptr, size);
+            tmt_pend_malloc((uintptr_t)ptr, size, TMT_TB_EMPTY, 0, d->tag);
             return 1;
         }
         n = 0;
@@ -259,9 +263,15 @@ static int trace_new(void *ptr, size_t size)
     tmt_drain_if_needed();
     if (!tmt_S.tracing)
         return 0;
+    if (tmt_tls_deferred && ts != NULL)
+        tmt_nogil_resolve(ts->buf, n);
     uint32_t tb = tb_of_capture(ts, n);
-    return tb != TMT_TB_NONE && tmt_tb_keep(tb) &&
-           tmt_trace_add((uintptr_t)ptr, size, tb) == 0;
+    if (tb == TMT_TB_NONE || !tmt_tb_keep(tb) ||
+        tmt_trace_add((uintptr_t)ptr, size, tb) != 0)
+        return 0;
+    if (d->tag)
+        tmt_trace_find((uintptr_t)ptr)->domain = d->tag;
+    return 1;
 }
 
 /* A block an extension reported (extblocks.c; the caller holds the
@@ -311,14 +321,51 @@ void tmt_ext_trace_del(unsigned int domain, uintptr_t ptr)
         own->domain = 0;   /* no longer the extension's */
 }
 
+/* The traceback of a block allocated without the GIL.  In native mode
+ * the thread's own frames are read (native.c's libraries allocate
+ * without the GIL: sqlite3_step, inflate) and, when they are the frames
+ * this thread last interned, that traceback is used: it holds their code
+ * objects, so the id stays valid (tmt_pend_malloc checks its
+ * generation).  Interning needs the GIL, so other frames are not
+ * interned here: the block gets the empty traceback, as it always does
+ * outside native mode. */
+static uint32_t nogil_tb(void *p, size_t size, uint32_t *gen)
+{
+    *gen = 0;
+    if (!__atomic_load_n(&tmt_S.native, __ATOMIC_RELAXED))
+        return TMT_TB_EMPTY;
+    int limit = __atomic_load_n(&tmt_S.limit, __ATOMIC_RELAXED);
+    tmt_tstate *ts = ts_get(limit);
+    if (ts == NULL)
+        return TMT_TB_EMPTY;
+    int n = tmt_frames_capture_own(ts->buf, limit);
+    if (n <= 0)
+        return TMT_TB_EMPTY;
+    if (n == ts->n && same_frames(ts->buf, ts->last, n)) {
+        *gen = ts->gen;
+        return ts->tb;
+    }
+    /* Frames never interned: the thread resolves them when it next
+     * holds the GIL (nogiltb.c). */
+    tmt_nogil_defer((uintptr_t)p, size, ts->buf, n);
+    return TMT_TB_EMPTY;
+}
+
+static void pend_added(const tmt_domain *d, void *p, size_t size)
+{
+    uint32_t gen;
+    uint32_t tb = nogil_tb(p, size, &gen);
+    tmt_pend_malloc((uintptr_t)p, size, tb, gen, d->tag);
+}
+
 /* A new block: trace_new itself finds out (while capturing frames)
  * whether this thread's interpreter owns the tables. */
 static void added(const tmt_domain *d, void *p, size_t size)
 {
     if (d->raw && !tmt_holds_gil())
-        tmt_pend_malloc((uintptr_t)p, size);
+        pend_added(d, p, size);
     else
-        trace_new(p, size);
+        trace_new(d, p, size);
 }
 
 void *h_malloc(void *ctx, size_t size)
@@ -376,7 +423,7 @@ void *h_realloc(void *ctx, void *ptr, size_t size)
             /* In place, a new trace replaces the old one; when none is
              * made (the new traceback is filtered out, ...) the old one
              * must still go: the block it describes is gone. */
-            if ((tls_quiet || sampled_out(size) || !trace_new(p, size)) &&
+            if ((tls_quiet || sampled_out(size) || !trace_new(d, p, size)) &&
                 p == ptr)
                 tmt_trace_remove((uintptr_t)ptr, NULL);
         }
@@ -389,7 +436,7 @@ void *h_realloc(void *ctx, void *ptr, size_t size)
         if (p == NULL && ptr != NULL && size != 0)
             tmt_pend_restore((uintptr_t)ptr, &saved, gen);
         else if (p != NULL && !tls_quiet && !sampled_out(size))
-            tmt_pend_malloc((uintptr_t)p, size);
+            pend_added(d, p, size);
     }
     tls_guard = 0;
     return p;
@@ -416,6 +463,29 @@ void h_free(void *ctx, void *ptr)
         tmt_pend_free((uintptr_t)ptr, &saved);
         d->prev.free(d->prev.ctx, ptr);
     }
+    tls_guard = 0;
+}
+
+/* ---- native.c's entry points (native allocations, opt-in) -------------- */
+
+void tmt_native_hooks(const PyMemAllocatorEx *libc, PyMemAllocatorEx *hooks)
+{
+    NATIVE->prev = *libc;
+    *hooks = (PyMemAllocatorEx){NATIVE, h_malloc, h_calloc, h_realloc, h_free};
+}
+
+int tmt_native_enter(void)
+{
+    if (tls_guard)
+        return 0;
+    tls_guard = 1;
+    return 1;
+}
+
+void tmt_native_leave(void *p, size_t size)
+{
+    if (p != NULL && tracing() && !tls_quiet && !sampled_out(size))
+        added(NATIVE, p, size);
     tls_guard = 0;
 }
 
@@ -521,6 +591,7 @@ int tmt_hooks_enable(void)
         arena_installed = 1;
     }
     tmt_extblocks_install(); /* without it only the allocators are seen */
+    tmt_native_install();    /* if native mode is on */
     tmt_lock();
     __atomic_store_n(&tmt_S.tracing, 1, __ATOMIC_RELAXED);
     tmt_unlock();
@@ -580,6 +651,7 @@ void tmt_hooks_disable(void)
     tmt_unlock();
     tmt_tasks_cancel_all(); /* the PEP: disable() cancels scheduled tasks */
     tmt_extblocks_uninstall();
+    tmt_native_uninstall();
     /* Unhook only where we are still on top; below another hook we stay
      * in the chain as a pass-through, so its saved pointers stay valid. */
     for (int i = 0; i < 3; i++) {

@@ -13,9 +13,10 @@
 
 typedef struct tmt_domain {
     PyMemAllocatorDomain dom;
-    int raw;
+    int raw;        /* calls may come without the GIL */
     int installed;
     PyMemAllocatorEx prev;
+    uint32_t tag;   /* trace domain recorded (native.c: TMS_DOMAIN_NATIVE) */
 } tmt_domain;
 
 /* The hooks' per-thread state, one initial-exec TLS block: every hook

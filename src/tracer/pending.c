@@ -35,8 +35,11 @@ void tmt_unlock(void)
     __atomic_store_n(&the_lock, 0, __ATOMIC_RELEASE);
 }
 
-#define PEND_ADD 1u
-#define PEND_REMOVE 2u
+/* An entry's tb holds the flags in its top bits and, for an add, the
+ * traceback id below them; its domain the trace domain of the add. */
+#define PEND_ADD 0x80000000u
+#define PEND_REMOVE 0x40000000u
+#define PEND_TB 0x3FFFFFFFu
 
 static tmt_trace *pend_tab;
 static size_t pend_cap, pend_n;
@@ -57,17 +60,23 @@ static void pend_publish(void)
     __atomic_store_n(&tmt_S.pend_count, pend_n, __ATOMIC_RELEASE);
 }
 
-void tmt_pend_malloc(uintptr_t addr, size_t size)
+void tmt_pend_malloc(uintptr_t addr, size_t size, uint32_t tb, uint32_t gen,
+                     uint32_t domain)
 {
     tmt_lock();
+    /* A traceback id of older tables names nothing now; ids this large
+     * (a billion tracebacks) are not kept either. */
+    if (gen != tmt_S.generation || tb > PEND_TB)
+        tb = TMT_TB_EMPTY;
     if (tmt_S.tracing && pend_ready() == 0) {
         tmt_trace *e = tmt_map_find(pend_tab, pend_cap, addr), old;
         tmt_sf_note(addr);   /* the lean free must not skip it */
         if (e != NULL) {
-            e->tb |= PEND_ADD;
+            e->tb = (e->tb & PEND_REMOVE) | PEND_ADD | tb;
             e->size = size;
+            e->domain = domain;
         } else {
-            tmt_trace n = {addr, size, PEND_ADD};
+            tmt_trace n = {addr, size, PEND_ADD | tb, domain};
             tmt_map_put(&pend_tab, &pend_cap, &pend_n, &n, &old);
         }
         pend_publish();
@@ -85,14 +94,14 @@ uint32_t tmt_pend_free(uintptr_t addr, tmt_trace *saved)
         if (e != NULL) {
             *saved = *e;
             if (e->tb & PEND_ADD) {
-                e->tb &= ~PEND_ADD;   /* freed before any GIL holder saw it */
+                e->tb &= PEND_REMOVE;   /* freed before any GIL holder saw it */
                 if (e->tb == 0)
                     tmt_map_remove(pend_tab, pend_cap, &pend_n, addr, NULL);
             } else {
                 e->tb |= PEND_REMOVE;
             }
         } else {
-            tmt_trace n = {addr, 0, PEND_REMOVE};
+            tmt_trace n = {addr, 0, PEND_REMOVE, 0};
             tmt_map_put(&pend_tab, &pend_cap, &pend_n, &n, &old);
         }
         pend_publish();
@@ -127,8 +136,10 @@ void tmt_pend_drain(void)
             continue;
         if (e->tb & PEND_REMOVE)
             tmt_trace_remove(e->addr, NULL);
-        if ((e->tb & PEND_ADD) && tmt_tb_keep(TMT_TB_EMPTY))
-            tmt_trace_add(e->addr, e->size, TMT_TB_EMPTY);
+        uint32_t tb = e->tb & PEND_TB;
+        if ((e->tb & PEND_ADD) && tmt_tb_keep(tb) &&
+            tmt_trace_add(e->addr, e->size, tb) == 0 && e->domain)
+            tmt_trace_find(e->addr)->domain = e->domain;
         e->addr = 0;
         pend_n--;
     }

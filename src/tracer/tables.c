@@ -413,6 +413,19 @@ static uint32_t code_intern(PyObject *code)
     return id;
 }
 
+int tmt_code_known(PyObject *code)
+{
+    const tmt_tables *t = &tmt_S.tables;
+    if (t->code_icap == 0)
+        return 0;
+    size_t mask = t->code_icap - 1;
+    for (size_t i = (size_t)code_hash(code) & mask; t->code_idx[i];
+         i = (i + 1) & mask)
+        if (t->codes[t->code_idx[i] - 1].code == code)
+            return 1;
+    return 0;
+}
+
 static uint32_t frame_intern(const tmt_rawframe *rf)
 {
     tmt_tables *t = &tmt_S.tables;

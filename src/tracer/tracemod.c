@@ -176,6 +176,28 @@ static PyObject *f_get_sampling(PyObject *self, PyObject *unused)
     return PyLong_FromSize_t(tmt_S.sample_interval);
 }
 
+/* set_native(on): trace native allocations (native.c).  Not PEP 454. */
+static PyObject *f_set_native(PyObject *self, PyObject *on)
+{
+    (void)self;
+    int v = PyObject_IsTrue(on);
+    if (v < 0)
+        return NULL;
+    if (tmt_native_set(v) < 0) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "native allocations cannot be traced on this platform");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *f_is_native(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    return PyBool_FromLong(tmt_S.native);
+}
+
 /* The live tables copied (all traces, or the one at addr) and made into
  * Python objects by the builders Snapshot uses.  NULL with an exception. */
 static tms_snapshot *query_snapshot(int what, uintptr_t addr, int *found)
@@ -393,6 +415,11 @@ static PyMethodDef core_methods[] = {
      "per interval bytes on average (0: every block); clears the traces"},
     {"get_sampling", f_get_sampling, METH_NOARGS,
      "The sampling interval in bytes (0: every block is traced)."},
+    {"set_native", f_set_native, METH_O,
+     "set_native(on): also trace what shared libraries and extensions take "
+     "from malloc and its family (docs/native.md)."},
+    {"is_native", f_is_native, METH_NOARGS,
+     "True if native allocations are traced (set_native)."},
     {"get_trace", f_get_trace, METH_O,
      "(size, traceback tuple) of the block at address, or None."},
     {"get_traces", f_get_traces, METH_NOARGS,

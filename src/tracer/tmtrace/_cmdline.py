@@ -113,6 +113,11 @@ _OPTIONS = [
         help="sample blocks by bytes, one per SIZE allocated on average "
              "(e.g. 512KiB): production overhead, estimated figures; "
              "default: trace every block")),
+    (("--native",), dict(
+        action="store_true", default=False,
+        help="also trace what shared libraries and extensions take from "
+             "malloc and its family (sqlite3, C++ libraries), at the Python "
+             "line that caused it (docs/native.md)")),
     (("--traces",), dict(
         action="store_true", default=DEFAULT_TRACES,
         help="store every trace, needed for tmtool's --group-by "
@@ -227,7 +232,8 @@ def main(argv=None):
     live = os.environ.get("TMTRACE_LIVE", "").strip() != "0"
     _hide_runner_frames()   # before tracing starts: nothing shows them
     _runner.start(args.nframe, args.output, args.delay, args.threshold,
-                  args.traces, verbose=True, live=live, sample=args.sample)
+                  args.traces, verbose=True, live=live, sample=args.sample,
+                  native=args.native)
     try:
         sys.argv = [name] + prog_args
         if kind == "module":

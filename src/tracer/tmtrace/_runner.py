@@ -70,9 +70,11 @@ def _describe(size):
 
 class Session:
     def __init__(self, nframe=1, output=".", delay=None, threshold=None,
-                 traces=False, verbose=False, live=False, sample=None):
+                 traces=False, verbose=False, live=False, sample=None,
+                 native=False):
         self.nframe = nframe
         self.sample = sample
+        self.native = bool(native)
         self.output = os.path.abspath(output)
         self.delay = delay
         self.threshold = threshold
@@ -95,6 +97,7 @@ class Session:
         env["TMTRACE_THRESHOLD"] = ("%dB" % self.threshold
                                     if self.threshold else "")
         env["TMTRACE_SAMPLE"] = "%dB" % self.sample if self.sample else ""
+        env["TMTRACE_NATIVE"] = "1" if self.native else ""
         return env
 
     def start(self):
@@ -108,6 +111,7 @@ class Session:
             _warn("cannot create output directory '%s': %s" % (self.output, exc))
         _tracing.set_traceback_limit(self.nframe)
         _tracing.set_sampling(self.sample or 0)
+        _tracing.set_native(self.native)
         if not _tracing.is_enabled():
             _tracing.enable()
         template = os.path.join(self.output.replace("$", "$$"),
@@ -284,18 +288,19 @@ _hooks_installed = False
 
 
 def start(nframe=1, output=".", delay=None, threshold=None, traces=False,
-          export=True, verbose=False, live=False, sample=None):
+          export=True, verbose=False, live=False, sample=None, native=False):
     """Start tracing this process; return the Session.  A session that
     is already running (TMTRACE set for the runner itself) is replaced.
     verbose: say on stderr at exit where the snapshots went; live: serve
     snapshots to `tmtool watch --pid` (docs/live-endpoint.md); sample:
     trace blocks sampled by bytes, one per `sample` bytes on average
-    (docs/sampling.md), None to trace every block."""
+    (docs/sampling.md), None to trace every block; native: also trace
+    native allocations (docs/native.md)."""
     global _session, _hooks_installed
     if _session is not None:
         _session.stop()
     session = Session(nframe, output, delay, threshold, traces, verbose, live,
-                      sample)
+                      sample, native)
     session.start()
     _session = session
     if not _hooks_installed:

@@ -15,6 +15,9 @@ TMTRACE is set.  Variables:
   TMTRACE_SAMPLE=<size>   sample blocks by bytes, one per <size> allocated
                           on average (512KiB is a production setting; 0 or
                           unset: trace every block); figures are estimates
+  TMTRACE_NATIVE=1        also trace native allocations: malloc and its
+                          family called by shared libraries and extensions
+                          (docs/native.md); off by default
   TMTRACE_VERBOSE=1       say on stderr at exit where the snapshots went
   TMTRACE_LIVE=1          serve live snapshots (tmtool watch --pid); off by
                           default here: a listening socket and three
@@ -104,6 +107,7 @@ def settings(environ):
         "traces": _flag("TMTRACE_TRACES", environ, DEFAULT_TRACES),
         "verbose": _flag("TMTRACE_VERBOSE", environ, False),
         "live": _flag("TMTRACE_LIVE", environ, False),
+        "native": _flag("TMTRACE_NATIVE", environ, False),
         "sample": (_size(sample, "TMTRACE_SAMPLE")
                    if sample not in ("", "0") else None),
     }

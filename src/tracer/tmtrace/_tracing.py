@@ -22,7 +22,7 @@ __all__ = [
     "get_allocated_blocks", "get_arena_size", "get_process_memory",
     "get_tracemalloc_memory", "get_unicode_interned",
     "start_endpoint", "stop_endpoint",
-    "set_sampling", "get_sampling",
+    "set_sampling", "get_sampling", "set_native", "is_native",
 ]
 
 enable = _tmtrace.enable
@@ -45,6 +45,10 @@ get_unicode_interned = _tmtrace.get_unicode_interned
 # the interval 0 (the default) every block is traced, as the PEP says.
 set_sampling = _tmtrace.set_sampling
 get_sampling = _tmtrace.get_sampling
+# Not PEP 454: also trace native allocations, malloc and its family called
+# by shared libraries and extensions (docs/native.md).  Off by default.
+set_native = _tmtrace.set_native
+is_native = _tmtrace.is_native
 # The interpreter's own count of allocated blocks (sys.getallocatedblocks
 # reads the same counter as _Py_GetAllocatedBlocks on every version).
 get_allocated_blocks = sys.getallocatedblocks
