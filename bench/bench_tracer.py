@@ -35,8 +35,9 @@ trace table; run at 1 M and 5 M by default).
 variant, minus a run at scale 0 for the interpreter's start-up): slow, so
 give small scales; the counts do not move with the machine's load.
 
---baseline DIR adds "tmtrace-base" at 1 and 25 frames: the tmtrace
-imported from DIR (a PYTHONPATH, e.g. a build of an older commit).
+--baseline DIR adds "tmtrace-base" and "tm-sample-base" at 1 and 25
+frames: the tmtrace imported from DIR (a PYTHONPATH, e.g. a build of an
+older commit).
 """
 import argparse
 import importlib.util
@@ -177,7 +178,11 @@ def choose_variants(a):
                 ("memray", "memray", 0, None)]
     if a.baseline:
         variants += [("tmtrace-base", "tmtrace", 1, a.baseline),
-                     ("tmtrace-base", "tmtrace", 25, a.baseline)]
+                     ("tmtrace-base", "tmtrace", 25, a.baseline),
+                     ("tm-sample-base", "tmtrace@%d" % a.sample, 1,
+                      a.baseline),
+                     ("tm-sample-base", "tmtrace@%d" % a.sample, 25,
+                      a.baseline)]
     if a.variants:              # NAME or NAME:FRAMES
         keep = [k.partition(":")[::2] for k in a.variants.split(",")]
         unknown = {k for k, _ in keep} - {v[0] for v in variants}
@@ -259,7 +264,8 @@ def main():
     p.add_argument("--variants", default=None,
                    help="comma list of variants to run besides untraced: "
                         "tracemalloc, tmtrace, tm-sample, memray, "
-                        "tmtrace-base, each NAME or NAME:FRAMES (1 or 25)")
+                        "tmtrace-base, tm-sample-base, each NAME or "
+                        "NAME:FRAMES (1 or 25)")
     p.add_argument("--baseline", metavar="DIR",
                    help="PYTHONPATH of a tmtrace to compare with")
     p.add_argument("--callgrind", action="store_true",

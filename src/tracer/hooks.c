@@ -245,7 +245,7 @@ static uint32_t tb_of_capture(tmt_tstate *ts, int n)
  * it was not traced (filtered out, tracing stopped, out of memory). */
 static int trace_new(const tmt_domain *d, void *ptr, size_t size)
 {
-    tmt_sf_traced((uintptr_t)ptr); /* before the trace can exist */
+    tmt_sf_upkeep();
     int limit = __atomic_load_n(&tmt_S.limit, __ATOMIC_RELAXED);
     tmt_trace_prefetch((uintptr_t)ptr);
     tmt_tstate *ts = ts_get(limit);
@@ -271,6 +271,7 @@ static int trace_new(const tmt_domain *d, void *ptr, size_t size)
         return 0;
     if (d->tag)
         tmt_trace_find((uintptr_t)ptr)->domain = d->tag;
+    tmt_sf_note((uintptr_t)ptr);   /* before the block is handed out */
     return 1;
 }
 

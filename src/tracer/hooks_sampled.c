@@ -75,30 +75,48 @@ static void *s_calloc(void *ctx, size_t nelem, size_t elsize)
     return p;
 }
 
+static void sf_forget(uintptr_t addr);
+
+/* 1 if this call may look at the tables and the trace of ptr exists. */
+static int traced_here(tmt_domain *d, void *ptr)
+{
+    if (ptr == NULL || tmt_T.guard || !tmt_is_tracing() ||
+        !tmt_owns_tables(d))
+        return 0;
+    tmt_drain_if_needed();
+    return tmt_trace_find((uintptr_t)ptr) != NULL;
+}
+
+/* A resize the lean test could not clear.  The old trace (if any) is
+ * gone afterwards, unless the call failed: its count goes too (a trace
+ * made anew in place was counted by trace_new). */
+static __attribute__((noinline)) void *s_realloc_slow(tmt_domain *d,
+                                                      void *ptr, size_t size)
+{
+    int had = traced_here(d, ptr);
+    void *p = h_realloc(d, ptr, size);
+    if (had && (p != NULL || size == 0))
+        sf_forget((uintptr_t)ptr);
+    return p;
+}
+
 static void *s_realloc(void *ctx, void *ptr, size_t size)
 {
     tmt_domain *d = ctx;
     if (__builtin_expect(tmt_T.busy != 0 || !tmt_sf_none((uintptr_t)ptr) ||
                          !tmt_sample_skip(size, sample_gen()), 0))
-        return h_realloc(ctx, ptr, size);
+        return s_realloc_slow(d, ptr, size);
     tmt_T.guard = 1;
     void *p = d->prev.realloc(d->prev.ctx, ptr, size);
     tmt_T.guard = 0;
     return p;
 }
 
-static void sf_forget(uintptr_t addr);
-
 /* A free the filter could not clear.  When a trace goes, its count does
  * too: the allocator hands the address out again at once. */
 static __attribute__((noinline)) void s_free_slow(tmt_domain *d, void *ptr)
 {
-    int had = 0;
-    if (ptr != NULL && !tmt_T.guard && tmt_is_tracing() &&
-        tmt_owns_tables(d)) {
-        tmt_drain_if_needed();
-        had = tmt_trace_find((uintptr_t)ptr) != NULL;
-    }
+    int had = traced_here(d, ptr);
     h_free(d, ptr);
     if (had)
         sf_forget((uintptr_t)ptr);
@@ -193,14 +211,11 @@ static void sf_rebuild(void)
     tmt_unlock();
 }
 
-void tmt_sf_traced(uintptr_t addr)
+void tmt_sf_upkeep(void)
 {
-    if (!__atomic_load_n(&sf_live, __ATOMIC_RELAXED) && !sf_stale)
-        return;
-    if (sf_stale ||
-        __atomic_load_n(&sf_notes, __ATOMIC_RELAXED) > sf_limit)
+    if (sf_stale || (__atomic_load_n(&sf_live, __ATOMIC_RELAXED) &&
+                     __atomic_load_n(&sf_notes, __ATOMIC_RELAXED) > sf_limit))
         sf_rebuild();
-    tmt_sf_note(addr);
 }
 
 void tmt_sf_setting(size_t interval)

@@ -76,11 +76,12 @@ void h_free(void *ctx, void *ptr);
  * be at any address of that hash.  A free whose bit is set skips the
  * tables (and the question whether this thread may touch them).  Behind
  * the bits, a count per hash bounds the traces from above: counted (and
- * the bit cleared) by tmt_sf_note before a trace can exist, in trace_new
- * and when the pending map records a GIL-less addition; uncounted when
- * the lean free removes a trace, so the hot address of an allocator's
- * free list that once held a sampled block becomes fast again; recounted
- * from the table now and then (other removals leave counts high: safe).
+ * the bit cleared) by tmt_sf_note before a traced block is handed out,
+ * in trace_new and when the pending map records a GIL-less addition;
+ * uncounted when the lean free or realloc removes a trace, so the hot
+ * address of an allocator's free list that once held a sampled block
+ * becomes fast again; recounted from the table now and then (other
+ * removals leave counts high: safe).
  * All bits clear (every free asks the tables) while not sampling. */
 #define TMT_SF_BITS 16
 extern uint64_t tmt_sf_absent[(size_t)1 << (TMT_SF_BITS - 6)];
@@ -99,11 +100,12 @@ static inline int tmt_sf_none(uintptr_t addr)
                   >> (b & 63)) & 1);
 }
 
-/* A trace may exist at addr from now on (tmt_lock or the tables' GIL). */
+/* A trace may exist at addr from now on (tmt_lock or the tables' GIL;
+ * before the block is handed out). */
 void tmt_sf_note(uintptr_t addr);
-/* The same from trace_new (tables' GIL): may first rebuild the filter
- * from the table when it has collected many stale bits. */
-void tmt_sf_traced(uintptr_t addr);
+/* Before a trace is added (the tables' GIL): recount the filter from the
+ * table when many notes were taken since the last recount. */
+void tmt_sf_upkeep(void);
 /* The sampling interval is about to become `interval` (GIL held, tables
  * just reset): the filter is rebuilt for sampling, or cleared for exact
  * tracing, before any trace of the new setting exists. */
