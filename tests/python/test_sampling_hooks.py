@@ -61,6 +61,31 @@ def test_frees_remove_every_sampled_trace(sampling):
     assert traces_of(SMALL) == 0
 
 
+def traces_at(line):
+    return sum(1 for _s, tb in tmtrace.get_traces().values()
+               if tb and tb[0] == (__file__, line))
+
+
+def test_resizes_move_the_trace(sampling):
+    """A resized sampled block's trace moves with it; the old address,
+    which the allocator hands out again, holds none."""
+    tmtrace.set_sampling(64, 11)
+    tmtrace.enable()
+    keep = []
+    for i in range(3000):
+        b = bytearray(SMALL - 1)
+        b += bytes(3000 + i % 5)        # co_firstlineno + 8
+        keep.append(b)
+    del b
+    line = test_resizes_move_the_trace.__code__.co_firstlineno + 8
+    assert traces_at(line) == 3000
+    del keep[1000:]
+    assert traces_at(line) == 1000
+    del keep
+    assert traces_at(line) == 0
+    assert traces_of(SMALL) == 0
+
+
 def test_raw_domain_without_the_gil(sampling):
     sys.path.insert(0, EXT_DIR)
     try:
