@@ -65,6 +65,57 @@ typedef struct tmt_trace {
     uint32_t domain;
 } tmt_trace;
 
+/* The allocators' trace table (tracetab.c says why it has this shape): a
+ * directory of 16 KiB chunks of the address space, each with a leaf of
+ * 8-byte cells (granule, size, traceback), and a side map of full entries
+ * for what does not fit a cell. */
+#define TMT_TT_CHUNK_SHIFT 14
+#define TMT_TT_DIRECT_BITS 10   /* a leaf of 1024 cells is a direct array */
+typedef struct tmt_tt_leaf {
+    uintptr_t chunk;   /* addr >> TMT_TT_CHUNK_SHIFT */
+    uint32_t count;    /* cells in use */
+    uint8_t bits;      /* log2 of the cells */
+    uint64_t cell[];
+} tmt_tt_leaf;
+typedef struct tmt_tt_dirent {
+    uintptr_t chunk;
+    tmt_tt_leaf *leaf; /* NULL: empty slot */
+} tmt_tt_dirent;
+typedef struct tmt_tracetab {
+    tmt_tt_dirent *dir; size_t dcap, dcount, nempty;
+    size_t count;      /* traces */
+    size_t cells;      /* cells of all leaves */
+    tmt_tt_leaf *last; /* the leaf used last: a pool's events come in runs */
+    tmt_trace *side; size_t scap, scount;
+} tmt_tracetab;
+typedef struct tmt_tt_iter {
+    size_t dir, side;
+    uint32_t cell;
+} tmt_tt_iter;
+/* Home cell of a granule key (1..1024) in a hashed leaf of 2^bits cells. */
+static inline uint32_t tmt_tt_home(uint32_t key, unsigned bits)
+{
+    return (key * 0x9E3779B1u) >> (32 - bits);
+}
+static inline size_t tmt_tt_dir_slot(uintptr_t chunk, size_t mask)
+{
+    return (size_t)(((uint64_t)chunk * 0x9E3779B97F4A7C15ULL) >> 32) & mask;
+}
+int tmt_tt_init(tmt_tracetab *tt);
+void tmt_tt_release(tmt_tracetab *tt);
+/* Insert or replace e (its domain too); *old gets the replaced entry
+ * (addr 0 if none).  -1 on OOM (nothing changed). */
+int tmt_tt_put(tmt_tracetab *tt, const tmt_trace *e, tmt_trace *old);
+/* 1 and *old (if not NULL) if addr was traced, else 0. */
+int tmt_tt_remove(tmt_tracetab *tt, uintptr_t addr, tmt_trace *old);
+int tmt_tt_get(tmt_tracetab *tt, uintptr_t addr, tmt_trace *out);
+/* Set the domain of addr's trace: 1 if there is one, else 0. */
+int tmt_tt_set_domain(tmt_tracetab *tt, uintptr_t addr, uint32_t domain);
+/* Walk: start with a zeroed iter; 1 and *out per trace, 0 at the end.
+ * The table must not change meanwhile. */
+int tmt_tt_next(const tmt_tracetab *tt, tmt_tt_iter *it, tmt_trace *out);
+size_t tmt_tt_free_bytes(const tmt_tracetab *tt);
+
 typedef struct tmt_code {
     PyObject *code;  /* strong reference, dropped by tmt_tables_release */
     char *filename;  /* module-owned UTF-8 copy; NULL: unknown */
@@ -110,7 +161,7 @@ typedef struct tmt_ext_map {
 } tmt_ext_map;
 
 typedef struct tmt_tables {
-    tmt_trace *traces; size_t tcap, tcount;
+    tmt_tracetab tt;   /* the allocators' traces */
     tmt_ext_map ext[TMT_EXT_DOMAINS]; uint32_t next;
     size_t traced, peak;
     tmt_code *codes; uint32_t ncodes, capcodes;
@@ -228,22 +279,25 @@ size_t tmt_pend_bytes_free(void);
 
 /* All below: caller holds the GIL (and has drained). */
 int tmt_tables_init(tmt_tables *t);
-/* Home slot of an address.  One multiply: the hot path cannot afford
- * more, and block addresses (multiples of 16) only need their low
- * varying bits spread. */
-static inline size_t tmt_trace_slot(uintptr_t addr, size_t mask)
-{
-    return (size_t)(((uint64_t)(addr >> 4) * 0x9E3779B97F4A7C15ULL) >> 24) & mask;
-}
-/* Start loading addr's slot while other work goes on (no lock needed:
- * a stale pointer only wastes the hint). */
+/* Start loading addr's cell while other work goes on.  Only a holder of
+ * the tables may call it (it reads the directory and a leaf). */
 static inline void tmt_trace_prefetch(uintptr_t addr)
 {
-    tmt_trace *t = tmt_S.tables.traces;
-    size_t cap = tmt_S.tables.tcap;
-    if (cap)
-        __builtin_prefetch(&t[tmt_trace_slot(addr, cap - 1)], 1);
-}       /* empty + the empty traceback */
+    const tmt_tracetab *tt = &tmt_S.tables.tt;
+    uintptr_t chunk = addr >> TMT_TT_CHUNK_SHIFT;
+    const tmt_tt_leaf *l = tt->last;
+    if (l == NULL || l->chunk != chunk) {
+        if (tt->dcap == 0)
+            return;
+        const tmt_tt_dirent *e = &tt->dir[tmt_tt_dir_slot(chunk, tt->dcap - 1)];
+        if (e->leaf == NULL || e->chunk != chunk)
+            return;
+        l = e->leaf;
+    }
+    uint32_t key = (uint32_t)((addr >> 4) & ((1u << TMT_TT_DIRECT_BITS) - 1)) + 1;
+    __builtin_prefetch(&l->cell[l->bits == TMT_TT_DIRECT_BITS
+                                    ? key - 1 : tmt_tt_home(key, l->bits)], 1);
+}
 /* Interns a captured traceback (needs the GIL when n > 0: code objects
  * are INCREF'd and filenames read).  TMT_TB_NONE on OOM. */
 uint32_t tmt_tb_intern(const tmt_rawframe *f, int n);
@@ -252,22 +306,32 @@ uint32_t tmt_tb_intern(const tmt_rawframe *f, int n);
 int tmt_code_known(PyObject *code);
 int tmt_tb_keep(uint32_t tb);              /* filter decision, cached */
 int tmt_trace_add(uintptr_t addr, size_t size, uint32_t tb);
+/* The same, the trace in domain (0, or TMS_DOMAIN_NATIVE, ...). */
+int tmt_trace_add_in(uintptr_t addr, size_t size, uint32_t tb,
+                     uint32_t domain);
 /* Removes the trace at addr; 1 and *old if there was one, else 0. */
 int tmt_trace_remove(uintptr_t addr, tmt_trace *old);
-tmt_trace *tmt_trace_find(uintptr_t addr);
-/* tmt_trace_remove(addr, NULL) for a free: inline when addr's home slot
- * is empty, which under linear probing with backward-shift deletion
- * means no trace (the usual case of a free when sampling keeps the table
- * sparse: no call, no probe loop). */
+/* The trace at addr into *out (if not NULL): 1, or 0 if none. */
+int tmt_trace_get(uintptr_t addr, tmt_trace *out);
+/* The domain an extension also reported addr's block in (0: none); 1 if
+ * addr is traced (tracetab.c keeps it beside the cell). */
+int tmt_trace_set_domain(uintptr_t addr, uint32_t domain);
+/* tmt_trace_remove(addr, NULL) for a free: inline when addr's chunk has
+ * no leaf (the usual case of a free when sampling keeps the table
+ * sparse: no call). */
 static inline void tmt_trace_forget(uintptr_t addr)
 {
-    const tmt_tables *t = &tmt_S.tables;
-    if (t->tcap && t->traces[tmt_trace_slot(addr, t->tcap - 1)].addr == 0)
+    const tmt_tracetab *tt = &tmt_S.tables.tt;
+    if (tt->count == 0)
+        return;
+    if ((addr & 15) == 0 && tt->dcap &&
+        tt->dir[tmt_tt_dir_slot(addr >> TMT_TT_CHUNK_SHIFT, tt->dcap - 1)].leaf == NULL)
         return;
     tmt_trace_remove(addr, NULL);
 }
-/* Open-addressing address maps (tables.c), shared by the trace table and
- * the pending map: linear probing, backward-shift deletion. */
+/* Open-addressing address maps of full entries (tables.c), for the
+ * pending map, extension domains and the trace table's side map: linear
+ * probing, backward-shift deletion. */
 tmt_trace *tmt_map_find(tmt_trace *tab, size_t cap, uintptr_t addr);
 int tmt_map_put(tmt_trace **tab, size_t *cap, size_t *count,
                 const tmt_trace *e, tmt_trace *old);

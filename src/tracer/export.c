@@ -142,7 +142,7 @@ static int export_one(exporter *x, tma_tb_total *per_tb, const tmt_trace *e,
 /* Is addr also traced in the allocators' table or an earlier domain? */
 static int ext_shadowed(const tmt_tables *t, uint32_t d, uintptr_t addr)
 {
-    if (tmt_map_find(t->traces, t->tcap, addr))
+    if (tmt_tt_get((tmt_tracetab *)&t->tt, addr, NULL))
         return 1;
     for (uint32_t k = 0; k < d; k++)
         if (tmt_map_find(t->ext[k].tab, t->ext[k].cap, addr))
@@ -246,12 +246,11 @@ static int export_tables(tms_snapshot *s, int with_traces,
     memset(x.tb_id, 0xff, (t->ntbs + 1) * sizeof(uint32_t));
 
     if (tmt_S.tracing) {
-        for (size_t i = 0; i < t->tcap; i++) {
-            const tmt_trace *e = &t->traces[i];
-            if (e->addr != 0 &&
-                (r = export_one(&x, per_tb, e, e->domain, with_traces)) < 0)
+        tmt_tt_iter it = {0, 0, 0};
+        tmt_trace e;
+        while (tmt_tt_next(&t->tt, &it, &e))
+            if ((r = export_one(&x, per_tb, &e, e.domain, with_traces)) < 0)
                 goto done;
-        }
     }
     /* Extension-tracked blocks, each with its domain (format 1.3 DOMS).
      * A snapshot holds one trace per address (SPEC §4.5): a block an
@@ -298,10 +297,9 @@ done:
 int tmt_core_export_trace(struct tms_snapshot *s, uintptr_t addr)
 {
     tmt_drain_if_needed();
-    const tmt_trace *e = tmt_S.tracing ? tmt_trace_find(addr) : NULL;
-    if (e == NULL)
+    tmt_trace copy;
+    if (!tmt_S.tracing || !tmt_trace_get(addr, &copy))
         return 0;
-    tmt_trace copy = *e;
     /* One traceback: no maps, the snapshot's own interning dedups. */
     exporter x = {s, NULL, NULL, NULL, NULL, NULL, 0};
     x.scratch = tmt_malloc(((size_t)TMT_MAX_LIMIT + 1) * sizeof(uint32_t));
@@ -360,9 +358,10 @@ static int stream_traces(void *ctx, tms_writer *w, tms_error *err)
     streamer *st = ctx;
     const tmt_tables *t = &tmt_S.tables;
     int r = 0;
-    for (size_t i = 0; r == 0 && tmt_S.tracing && i < t->tcap; i++)
-        if (t->traces[i].addr != 0)
-            r = stream_one(st, w, &t->traces[i], t->traces[i].domain, err);
+    tmt_tt_iter it = {0, 0, 0};
+    tmt_trace e;
+    while (r == 0 && tmt_S.tracing && tmt_tt_next(&t->tt, &it, &e))
+        r = stream_one(st, w, &e, e.domain, err);
     for (uint32_t d = 0; r == 0 && tmt_S.tracing && d < t->next; d++) {
         const tmt_ext_map *m = &t->ext[d];
         for (size_t i = 0; r == 0 && i < m->cap; i++)

@@ -247,7 +247,6 @@ static int trace_new(const tmt_domain *d, void *ptr, size_t size)
 {
     tmt_sf_upkeep();
     int limit = __atomic_load_n(&tmt_S.limit, __ATOMIC_RELAXED);
-    tmt_trace_prefetch((uintptr_t)ptr);
     tmt_tstate *ts = ts_get(limit);
     int n = ts != NULL ? tmt_frames_capture(ts->buf, limit)
                        : (tmt_holds_main() ? 0 : -1);
@@ -260,6 +259,7 @@ static int trace_new(const tmt_domain *d, void *ptr, size_t size)
         }
         n = 0;
     }
+    tmt_trace_prefetch((uintptr_t)ptr);   /* ours now: tracetab.c's cell */
     tmt_drain_if_needed();
     if (!tmt_S.tracing)
         return 0;
@@ -267,10 +267,8 @@ static int trace_new(const tmt_domain *d, void *ptr, size_t size)
         tmt_nogil_resolve(ts->buf, n);
     uint32_t tb = tb_of_capture(ts, n);
     if (tb == TMT_TB_NONE || !tmt_tb_keep(tb) ||
-        tmt_trace_add((uintptr_t)ptr, size, tb) != 0)
+        tmt_trace_add_in((uintptr_t)ptr, size, tb, d->tag) != 0)
         return 0;
-    if (d->tag)
-        tmt_trace_find((uintptr_t)ptr)->domain = d->tag;
     tmt_sf_note((uintptr_t)ptr);   /* before the block is handed out */
     return 1;
 }
@@ -298,10 +296,8 @@ void tmt_ext_trace_new(unsigned int domain, uintptr_t ptr, size_t size)
          * its data from PyMem_RawCalloc while CPython's tracer runs, and
          * reports it too) is the same memory: counted once, there, under
          * the extension's domain (what the block is, for snapshots). */
-        tmt_trace *own = tmt_trace_find(ptr);
-        if (own != NULL)
-            own->domain = domain;
-        if (own != NULL || sampled_out(size))
+        int own = tmt_trace_set_domain(ptr, domain);
+        if (own || sampled_out(size))
             tmt_ext_remove(domain, ptr); /* (sampled as any block: one weight rule) */
         else if (tb != TMT_TB_NONE && tmt_tb_keep(tb))
             tmt_ext_add(domain, ptr, size, tb);
@@ -317,9 +313,9 @@ void tmt_ext_trace_del(unsigned int domain, uintptr_t ptr)
         return;
     tmt_drain_if_needed();
     tmt_ext_remove(domain, ptr);
-    tmt_trace *own = tmt_trace_find(ptr);
-    if (own != NULL && own->domain == domain)
-        own->domain = 0;   /* no longer the extension's */
+    tmt_trace own;
+    if (tmt_trace_get(ptr, &own) && own.domain == domain)
+        tmt_trace_set_domain(ptr, 0);   /* no longer the extension's */
 }
 
 /* The traceback of a block allocated without the GIL.  In native mode
@@ -568,7 +564,7 @@ int tmt_hooks_enable(void)
     if (tmt_S.tracing)
         return 0;
     tmt_S.main_interp = PyThreadState_Get()->interp;
-    if (tmt_S.tables.tcap == 0) {
+    if (tmt_S.tables.tt.dcap == 0) {
         int r = tmt_tables_init(&tmt_S.tables);
         if (r < 0) {
             PyErr_NoMemory();

@@ -84,7 +84,7 @@ static int traced_here(tmt_domain *d, void *ptr)
         !tmt_owns_tables(d))
         return 0;
     tmt_drain_if_needed();
-    return tmt_trace_find((uintptr_t)ptr) != NULL;
+    return tmt_trace_get((uintptr_t)ptr, NULL);
 }
 
 /* A resize the lean test could not clear.  The old trace (if any) is
@@ -190,11 +190,11 @@ static void sf_rebuild(void)
     memset(sf_count, 0, sizeof sf_count);
     const tmt_tables *t = &tmt_S.tables;
     size_t n = 0;
-    for (size_t i = 0; i < t->tcap; i++) {
-        if (t->traces[i].addr != 0) {
-            sf_count[tmt_sf_bit(t->traces[i].addr)]++;
-            n++;
-        }
+    tmt_tt_iter it = {0, 0, 0};
+    tmt_trace e;
+    while (tmt_tt_next(&t->tt, &it, &e)) {
+        sf_count[tmt_sf_bit(e.addr)]++;
+        n++;
     }
     for (size_t w = 0; w < SF_WORDS; w++) {
         uint64_t word = 0;

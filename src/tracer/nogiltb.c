@@ -173,13 +173,13 @@ static void resolve_group(const def_group *g)
     int keep = tmt_tb_keep(tb);
     for (size_t i = 0; i < g->nblk; i++) {
         const def_block *b = &g->blk[i];
-        tmt_trace *t = tmt_trace_find(b->addr);
-        if (t == NULL || t->tb != TMT_TB_EMPTY || t->size != b->size)
+        tmt_trace t;
+        if (!tmt_trace_get(b->addr, &t) || t.tb != TMT_TB_EMPTY ||
+            t.size != b->size)
             continue;   /* freed, or another block there now */
-        uint32_t domain = t->domain;
         tmt_trace_remove(b->addr, NULL);
-        if (keep && tmt_trace_add(b->addr, b->size, tb) == 0 && domain)
-            tmt_trace_find(b->addr)->domain = domain;
+        if (keep)
+            tmt_trace_add_in(b->addr, b->size, tb, t.domain);
     }
 }
 

@@ -137,9 +137,8 @@ void tmt_pend_drain(void)
         if (e->tb & PEND_REMOVE)
             tmt_trace_remove(e->addr, NULL);
         uint32_t tb = e->tb & PEND_TB;
-        if ((e->tb & PEND_ADD) && tmt_tb_keep(tb) &&
-            tmt_trace_add(e->addr, e->size, tb) == 0 && e->domain)
-            tmt_trace_find(e->addr)->domain = e->domain;
+        if ((e->tb & PEND_ADD) && tmt_tb_keep(tb))
+            tmt_trace_add_in(e->addr, e->size, tb, e->domain);
         e->addr = 0;
         pend_n--;
     }

@@ -1,8 +1,9 @@
 /* tables.c -- the trace table and the interned codes, frames and
  * tracebacks, in memory the module owns (tmt_alloc.h).
  *
- * The trace table maps a block's address to (size, traceback id) with
- * linear probing and backward-shift deletion (no tombstones, so a table
+ * The allocators' trace table is in tracetab.c; the address maps here
+ * (pending map, extension domains, the trace table's side map) use
+ * linear probing and backward-shift deletion (no tombstones, so a map
  * that sees millions of malloc/free pairs never degrades).  Codes, frames
  * and tracebacks are append-only arrays with open-addressing indexes of
  * uint32 ids; they are only dropped all at once (clear_traces, disable). */
@@ -42,15 +43,13 @@ static int grow32(void **arr, uint32_t *cap, uint32_t n, size_t sz)
 int tmt_tables_init(tmt_tables *t)
 {
     memset(t, 0, sizeof *t);
-    t->tcap = 1024;
-    t->traces = tmt_calloc(t->tcap, sizeof *t->traces);
     t->tb_icap = 1024;
     t->tb_idx = tmt_calloc(t->tb_icap, sizeof *t->tb_idx);
     t->code_icap = 256;
     t->code_idx = tmt_calloc(t->code_icap, sizeof *t->code_idx);
     t->frame_icap = 1024;
     t->frame_idx = tmt_calloc(t->frame_icap, sizeof *t->frame_idx);
-    if (t->traces == NULL || t->tb_idx == NULL || t->code_idx == NULL ||
+    if (tmt_tt_init(&t->tt) < 0 || t->tb_idx == NULL || t->code_idx == NULL ||
         t->frame_idx == NULL ||
         grow32((void **)&t->tbs, &t->captbs, 0, sizeof *t->tbs) < 0) {
         tmt_tables_release(t);
@@ -68,7 +67,7 @@ void tmt_tables_release(tmt_tables *t)
         tmt_free(t->codes[i].filename);
         Py_XDECREF(t->codes[i].code);
     }
-    tmt_free(t->traces);
+    tmt_tt_release(&t->tt);
     for (uint32_t i = 0; i < t->next; i++)
         tmt_free(t->ext[i].tab);
     tmt_free(t->codes);
@@ -95,7 +94,7 @@ size_t tmt_tables_free_bytes(void)
     const tmt_tables *t = &tmt_S.tables;
     size_t idx_used = t->ncodes + t->nframes + t->ntbs;
     size_t idx_cap = t->code_icap + t->frame_icap + t->tb_icap;
-    return tmt_pend_bytes_free() + (t->tcap - t->tcount) * sizeof(tmt_trace) +
+    return tmt_pend_bytes_free() + tmt_tt_free_bytes(&t->tt) +
            (size_t)(t->capcodes - t->ncodes) * sizeof(tmt_code) +
            (size_t)(t->capframes - t->nframes) * sizeof(tmt_frame) +
            (size_t)(t->captbs - t->ntbs) * sizeof(tmt_tb) +
@@ -105,7 +104,12 @@ size_t tmt_tables_free_bytes(void)
 
 /* ---- address maps (the trace table and the pending map) ----------------- */
 
-#define trace_slot tmt_trace_slot
+/* Home slot of an address.  One multiply: block addresses (multiples of
+ * 16) only need their low varying bits spread. */
+static inline size_t trace_slot(uintptr_t addr, size_t mask)
+{
+    return (size_t)(((uint64_t)(addr >> 4) * 0x9E3779B97F4A7C15ULL) >> 24) & mask;
+}
 
 tmt_trace *tmt_map_find(tmt_trace *tab, size_t cap, uintptr_t addr)
 {
@@ -188,9 +192,14 @@ int tmt_map_remove(tmt_trace *tab, size_t cap, size_t *count,
     return 1;
 }
 
-tmt_trace *tmt_trace_find(uintptr_t addr)
+int tmt_trace_get(uintptr_t addr, tmt_trace *out)
 {
-    return tmt_map_find(tmt_S.tables.traces, tmt_S.tables.tcap, addr);
+    return tmt_tt_get(&tmt_S.tables.tt, addr, out);
+}
+
+int tmt_trace_set_domain(uintptr_t addr, uint32_t domain)
+{
+    return tmt_tt_set_domain(&tmt_S.tables.tt, addr, domain);
 }
 
 /* A traceback's live blocks (the peak's picture, peak.c): sampled blocks
@@ -246,9 +255,15 @@ static void traced_sub(tmt_tables *t, const tmt_trace *o)
 
 int tmt_trace_add(uintptr_t addr, size_t size, uint32_t tb)
 {
+    return tmt_trace_add_in(addr, size, tb, 0);
+}
+
+int tmt_trace_add_in(uintptr_t addr, size_t size, uint32_t tb,
+                     uint32_t domain)
+{
     tmt_tables *t = &tmt_S.tables;
-    tmt_trace e = {addr, size, tb}, old;
-    if (tmt_map_put(&t->traces, &t->tcap, &t->tcount, &e, &old) < 0)
+    tmt_trace e = {addr, size, tb, domain}, old;
+    if (tmt_tt_put(&t->tt, &e, &old) < 0)
         return -1;
     /* A replaced trace is a block we never saw freed (its free bypassed
      * the hooks, or it was resized in place). */
@@ -256,34 +271,15 @@ int tmt_trace_add(uintptr_t addr, size_t size, uint32_t tb)
     return 0;
 }
 
-/* After a peak, give the memory back and keep probes in cache: halve
- * the table when it is 1/8 full (1/4 after), so grow and shrink never
- * chase each other. */
-static void traces_shrink(tmt_tables *t)
-{
-    size_t ncap = t->tcap / 2;
-    tmt_trace *n = tmt_calloc(ncap, sizeof *n);
-    if (n == NULL)
-        return; /* keep the big table; nothing is lost */
-    for (size_t i = 0; i < t->tcap; i++)
-        if (t->traces[i].addr)
-            map_put_new(n, ncap - 1, &t->traces[i]);
-    tmt_free(t->traces);
-    t->traces = n;
-    t->tcap = ncap;
-}
-
 int tmt_trace_remove(uintptr_t addr, tmt_trace *old)
 {
     tmt_tables *t = &tmt_S.tables;
     tmt_trace o;
-    if (!tmt_map_remove(t->traces, t->tcap, &t->tcount, addr, &o))
+    if (!tmt_tt_remove(&t->tt, addr, &o))
         return 0;
     traced_sub(t, &o);
     if (old)
         *old = o;
-    if (t->tcap > 4096 && t->tcount * 8 < t->tcap)
-        traces_shrink(t);
     return 1;
 }
 

@@ -1,0 +1,140 @@
+"""The trace table on a heap that exercises every shape it takes
+(tracetab.c): dense chunks whose leaves become direct arrays (16-byte
+objects), hashed leaves of every size, blocks too big for a cell (the side
+map), leaves that shrink and empty leaves swept after mass frees, and
+addresses reused after a free.
+
+Oracles, independent of the table: every object here is one block, so
+its trace's size is sys.getsizeof(obj) (CPython's own figure): each
+line's live traces must hold its list's objects' sizes and at most a few
+more blocks (so no freed block is left); and CPython's tracemalloc, run
+at the same time (ours above it and below it), must agree.
+"""
+import collections
+import random
+import sys
+import tracemalloc
+
+import pytest
+
+import tmtrace
+
+BIG = 3 << 20   # beyond a cell's 21-bit size field
+
+
+def line_sizes(lines):
+    """Ours and tracemalloc's live trace sizes per line of lines."""
+    ours = {line: collections.Counter() for line in lines}
+    for size, frames in tmtrace.get_traces().values():
+        if frames and frames[0][0] == __file__ and frames[0][1] in ours:
+            ours[frames[0][1]][size] += 1
+    theirs = {line: collections.Counter() for line in lines}
+    if tracemalloc.is_tracing():
+        for trace in tracemalloc.take_snapshot().traces:
+            frame = trace.traceback[0]
+            if frame.filename == __file__ and frame.lineno in theirs:
+                theirs[frame.lineno][trace.size] += 1
+    return ours, theirs
+
+
+# Besides its objects, a line may hold the list's block and a few blocks
+# of the interpreter's (a comprehension's function, a bound method).
+EXTRA = 4
+
+
+# Hooked below CPython's tracemalloc, we also trace what it allocates
+# through us (its 16-byte table entries, at the line being traced), so
+# there only containment is checked.
+BELOW = [False]
+
+
+def check(lists):
+    """lists: {line: list of objects made on that line}."""
+    ours, theirs = line_sizes(list(lists))
+    for line, objs in lists.items():
+        want = collections.Counter(sys.getsizeof(o) for o in objs)
+        # every live object traced with its size, no freed one left
+        assert not want - ours[line], line
+        if not BELOW[0]:
+            assert sum(ours[line].values()) - len(objs) <= EXTRA, line
+        if tracemalloc.is_tracing():
+            assert not want - theirs[line], line
+            if not BELOW[0]:
+                assert abs(sum(theirs[line].values()) -
+                           sum(ours[line].values())) <= 2, line
+        for obj in objs[::max(1, len(objs) // 2000)] + objs[-3:]:
+            size, frames = tmtrace.get_object_trace(obj)
+            assert (size, frames[0]) == (sys.getsizeof(obj), (__file__, line))
+
+
+def phases():
+    rng = random.Random(15)
+    first = sys._getframe().f_lineno + 1
+    tiny = [object() for _ in range(30000)]                  # 16-byte blocks
+    mixed = [bytes(rng.randrange(2, 400)) for _ in range(20000)]
+    mid = [bytes(rng.randrange(600, 5000)) for _ in range(300)]
+    big = [bytes(BIG) for _ in range(3)]
+    lists = dict(zip(range(first, first + 4), (tiny, mixed, mid, big)))
+    check(lists)
+    # Free 60% in random order: leaves shrink, some chunks empty.
+    for objs in lists.values():
+        rng.shuffle(objs)
+        del objs[:len(objs) * 3 // 5]
+    check(lists)
+    # Reuse the freed addresses.
+    again = [bytes(rng.randrange(2, 200)) for _ in range(15000)]
+    lists[sys._getframe().f_lineno - 1] = again
+    big2 = [bytes(BIG + 5)]
+    lists[sys._getframe().f_lineno - 1] = big2
+    big.pop(0)
+    check(lists)
+    # All but one list gone: empty leaves are swept.
+    for line in list(lists)[:4] + list(lists)[5:]:
+        lists[line].clear()
+    check(lists)
+    again.clear()
+    check(lists)
+
+
+@pytest.fixture
+def both():
+    tmtrace.disable()
+    assert not tracemalloc.is_tracing()
+    old_limit = tmtrace.get_traceback_limit()
+    tmtrace.set_traceback_limit(1)
+    yield
+    tmtrace.disable()
+    tracemalloc.stop()
+    tmtrace.set_traceback_limit(old_limit)
+
+
+def test_table_agrees_with_tracemalloc_ours_above(both):
+    tracemalloc.start(1)
+    tmtrace.enable()
+    phases()
+
+
+def test_table_agrees_with_tracemalloc_ours_below(both):
+    tmtrace.enable()
+    tracemalloc.start(1)
+    BELOW[0] = True
+    try:
+        phases()
+    finally:
+        BELOW[0] = False
+
+
+def test_table_alone(both):
+    tmtrace.enable()
+    phases()
+
+
+def test_big_block_found_by_address(both):
+    tmtrace.enable()
+    b = bytes(BIG)
+    small = bytes(100)
+    assert tmtrace.get_object_trace(b)[0] == sys.getsizeof(b)
+    assert tmtrace.get_object_trace(small)[0] == sys.getsizeof(small)
+    size0 = tmtrace.get_traced_memory()[0]
+    del b
+    assert tmtrace.get_traced_memory()[0] <= size0 - BIG
