@@ -625,7 +625,8 @@ void tmt_set_sampling(size_t interval, uint64_t seed)
     tmt_sf_setting(interval);
     tmt_S.sample_seed = seed;
     __atomic_store_n(&tmt_S.sample_interval, interval, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&tmt_S.sample_gen, 1, __ATOMIC_RELEASE);
+    tmt_sample_ready_set(
+        __atomic_add_fetch(&tmt_S.sample_gen, 1, __ATOMIC_RELEASE));
     /* The set that suits the setting, where ours is on top (below
      * another hook either set stays correct, see hooks_sampled.c). */
     for (int i = 0; i < 3; i++) {

@@ -7,7 +7,7 @@
  * test that decides the common case and hand everything else, unchanged,
  * to the full hooks in hooks.c:
  *
- *   malloc, calloc: the countdown (tmt_sample_skip) says the block is
+ *   malloc, calloc: the countdown (tmt_sample_skip_ready) says the block is
  *     left out; the block is allocated under the guard, so that what the
  *     allocator below asks the RAW domain (pymalloc's big blocks, its
  *     arena vector) is neither counted nor traced, as with the full set.
@@ -42,9 +42,13 @@ static uint32_t sf_count[SF_HASHES];  /* traces per hash, at most */
 
 #define SF_MIN_NOTES 1024    /* 1.6% of the hashes */
 
-static inline uint32_t sample_gen(void)
+uint64_t tmt_sample_ready;
+
+void tmt_sample_ready_set(uint32_t gen)
 {
-    return __atomic_load_n(&tmt_S.sample_gen, __ATOMIC_ACQUIRE);
+    tmt_thread t = {0};
+    t.sample_gen = gen;
+    __atomic_store_n(&tmt_sample_ready, t.ready, __ATOMIC_RELAXED);
 }
 
 /* ---- the hooks ---------------------------------------------------------- */
@@ -52,8 +56,7 @@ static inline uint32_t sample_gen(void)
 static void *s_malloc(void *ctx, size_t size)
 {
     tmt_domain *d = ctx;
-    if (__builtin_expect(tmt_T.busy != 0 ||
-                         !tmt_sample_skip(size, sample_gen()), 0))
+    if (__builtin_expect(!tmt_sample_skip_ready(size), 0))
         return h_malloc(ctx, size);
     tmt_T.guard = 1;
     void *p = d->prev.malloc(d->prev.ctx, size);
@@ -66,8 +69,7 @@ static void *s_calloc(void *ctx, size_t nelem, size_t elsize)
     tmt_domain *d = ctx;
     size_t size;
     if (__builtin_expect(__builtin_mul_overflow(nelem, elsize, &size) ||
-                         tmt_T.busy != 0 ||
-                         !tmt_sample_skip(size, sample_gen()), 0))
+                         !tmt_sample_skip_ready(size), 0))
         return h_calloc(ctx, nelem, elsize);
     tmt_T.guard = 1;
     void *p = d->prev.calloc(d->prev.ctx, nelem, elsize);
@@ -103,8 +105,8 @@ static __attribute__((noinline)) void *s_realloc_slow(tmt_domain *d,
 static void *s_realloc(void *ctx, void *ptr, size_t size)
 {
     tmt_domain *d = ctx;
-    if (__builtin_expect(tmt_T.busy != 0 || !tmt_sf_none((uintptr_t)ptr) ||
-                         !tmt_sample_skip(size, sample_gen()), 0))
+    if (__builtin_expect(!tmt_sf_none((uintptr_t)ptr) ||
+                         !tmt_sample_skip_ready(size), 0))
         return s_realloc_slow(d, ptr, size);
     tmt_T.guard = 1;
     void *p = d->prev.realloc(d->prev.ctx, ptr, size);

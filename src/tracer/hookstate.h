@@ -24,16 +24,25 @@ typedef struct tmt_domain {
  * dynamic model would cost a __tls_get_addr call each time). */
 typedef struct tmt_thread {
     int64_t sample_left;   /* bytes until the next sampled block */
-    uint32_t sample_gen;   /* tmt_S.sample_gen the countdown belongs to */
     union {
         struct {
-            /* set while a hook runs: nested calls pass straight through */
-            uint8_t guard;
-            /* set while a query builds Python objects: this thread's new
-             * blocks are not traced, frees still remove traces */
-            uint8_t quiet;
+            uint32_t sample_gen;  /* tmt_S.sample_gen the countdown is of */
+            union {
+                struct {
+                    /* set while a hook runs: nested calls pass through */
+                    uint8_t guard;
+                    /* set while a query builds Python objects: this
+                     * thread's new blocks are not traced, frees still
+                     * remove traces */
+                    uint8_t quiet;
+                };
+                uint16_t busy;    /* either */
+            };
+            uint16_t zero;        /* never written */
         };
-        uint16_t busy;     /* either: the lean set's one test */
+        /* All three at once: the lean hooks' one test that the countdown
+         * is of the current setting and no hook runs (tmt_sample_ready) */
+        uint64_t ready;
     };
     uint64_t rng;          /* xorshift64* state of the sampler */
 } tmt_thread;
@@ -58,6 +67,26 @@ tmt_sample_skip(size_t size, uint32_t gen)
 {
     if (__builtin_expect(tmt_T.sample_gen == gen &&
                          (uint64_t)tmt_T.sample_left > size, 1)) {
+        tmt_T.sample_left -= (int64_t)size;
+        return 1;
+    }
+    return 0;
+}
+
+/* What tmt_T.ready reads in a thread whose countdown is of the current
+ * setting and in which no hook runs (hooks_sampled.c; set when the
+ * setting changes: until then the lean hooks take the full ones). */
+extern uint64_t tmt_sample_ready;
+void tmt_sample_ready_set(uint32_t gen);
+
+/* The lean set's form of tmt_sample_skip: one compare for the setting
+ * and the guard and quiet flags (with either set, the full hook decides). */
+static inline __attribute__((always_inline)) int
+tmt_sample_skip_ready(size_t size)
+{
+    if (__builtin_expect(
+            tmt_T.ready == __atomic_load_n(&tmt_sample_ready, __ATOMIC_RELAXED)
+            && (uint64_t)tmt_T.sample_left > size, 1)) {
         tmt_T.sample_left -= (int64_t)size;
         return 1;
     }
