@@ -246,6 +246,32 @@ def test_pymem_raw_is_one_block():
     assert 7000000 <= grew < 7000000 + 64 * 1024  # + the snapshot's own bits
 
 
+def test_numpy_data_is_one_block_in_numpys_domain():
+    # numpy takes its data from malloc inside its own (patched) object and
+    # reports it through PyTraceMalloc_Track: one block, of nbytes, in
+    # numpy's domain -- not a native one beside it.
+    code = """
+    tmtrace.set_native(True)
+    tmtrace.enable()
+    import numpy as np
+    m0 = tmtrace.get_traced_memory()[0]
+    a = np.empty(25_000_000); line = here()  # a C function: limit 1 shows this line
+    grew = tmtrace.get_traced_memory()[0] - m0
+    snap = tmtrace.Snapshot.create(traces=True)
+    addr = a.ctypes.data
+    out = [a.nbytes, grew, snap.traces.get(addr), line, snap.domains.get(addr)]
+    del a
+    out.append(tmtrace.get_traced_memory()[0] - m0)
+    print(json.dumps(out))
+    """
+    nbytes, grew, trace, line, domain, left = run(code)
+    assert nbytes == 200_000_000
+    assert nbytes <= grew < nbytes + 64 * 1024
+    assert trace[0] == nbytes and trace[1][0] == ["<string>", line]
+    assert domain == 389047   # numpy's tracemalloc domain
+    assert left < 64 * 1024
+
+
 def test_zlib_equals_cpython_tracemalloc():
     # zlib's state comes from PyMem_RawMalloc (CPython's zalloc): with
     # CPython's tracer on too (no deadlock), both see the same bytes per
