@@ -58,36 +58,12 @@ typedef struct stream {
     tms_writer *w;
     const char *out;
     int drop_traces;
-    uint32_t nstrings, nframes, ntracebacks;   /* given to the writer */
+    tms_dict_pos given;           /* dictionaries given to the writer */
     tms_trace *kept;              /* one chunk */
     tm_addr_check addrs;          /* no kept address twice */
     int writing;                  /* 1 while a writer call is made */
     tms_error err;
 } stream;
-
-/* Dictionary entries read since the last call, to the writer. */
-static int sync_dicts(stream *st)
-{
-    const tms_snapshot *s = st->s;
-    if (s->nstrings > st->nstrings &&
-        tms_writer_add_strings(st->w, s->strings + st->nstrings,
-                               s->nstrings - st->nstrings, &st->err) < 0)
-        return st->err.code;
-    st->nstrings = s->nstrings;
-    if (s->nframes > st->nframes &&
-        tms_writer_add_frames(st->w, s->frames + st->nframes,
-                              s->nframes - st->nframes, &st->err) < 0)
-        return st->err.code;
-    st->nframes = s->nframes;
-    if (s->ntracebacks > st->ntracebacks &&
-        tms_writer_add_tracebacks(st->w, s->tb_frames,
-                                  s->tb_start + st->ntracebacks,
-                                  s->ntracebacks - st->ntracebacks,
-                                  &st->err) < 0)
-        return st->err.code;
-    st->ntracebacks = s->ntracebacks;
-    return TMS_OK;
-}
 
 static int open_writer(stream *st)
 {
@@ -122,7 +98,8 @@ static int on_traces(void *ctx, const tms_trace *t, size_t n)
     if ((rc = tm_addr_check_add(&st->addrs, st->kept, k)) < 0)
         return tms_fail(&st->err, rc, "out of memory");
     st->writing = 1;
-    if ((rc = sync_dicts(st)) < 0)
+    if ((rc = tms_writer_add_dicts_of(st->w, st->s, &st->given,
+                                      &st->err)) < 0)
         return rc;
     return tms_writer_add_traces(st->w, st->kept, k, &st->err);
 }
@@ -137,7 +114,8 @@ static int finish_traces(stream *st, const char *in)
     if (rc < 0)
         return rc;
     st->writing = 1;
-    if ((rc = sync_dicts(st)) < 0 || (rc = tms_writer_add_functions_of(st->w, s, &st->err)) < 0)
+    if ((rc = tms_writer_add_dicts_of(st->w, s, &st->given, &st->err)) < 0 ||
+        (rc = tms_writer_add_functions_of(st->w, s, &st->err)) < 0)
         return rc;
     if (s->has_peak &&
         (rc = tms_writer_add_peak(st->w, &s->peak, s->peak_entries,

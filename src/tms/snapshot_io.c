@@ -26,6 +26,29 @@ static int write_traces(tms_writer *w, const tms_snapshot *s, tms_error *err)
     return rc;
 }
 
+int tms_writer_add_dicts_of(tms_writer *w, const tms_snapshot *s,
+                            tms_dict_pos *pos, tms_error *err)
+{
+    if (s == NULL || pos == NULL)
+        return tms_fail(err, TMS_E_ARG, "tms_writer_add_dicts_of: bad "
+                        "argument");
+    if (s->nstrings > pos->strings)
+        TMS_FORWARD(tms_writer_add_strings(w, s->strings + pos->strings,
+                                           s->nstrings - pos->strings, err));
+    pos->strings = s->nstrings;
+    if (s->nframes > pos->frames)
+        TMS_FORWARD(tms_writer_add_frames(w, s->frames + pos->frames,
+                                          s->nframes - pos->frames, err));
+    pos->frames = s->nframes;
+    if (s->ntracebacks > pos->tracebacks)
+        TMS_FORWARD(tms_writer_add_tracebacks(w, s->tb_frames,
+                                              s->tb_start + pos->tracebacks,
+                                              s->ntracebacks - pos->tracebacks,
+                                              err));
+    pos->tracebacks = s->ntracebacks;
+    return TMS_OK;
+}
+
 /* The named frames as the writer's two columns (SPEC §4.10). */
 int tms_writer_add_functions_of(tms_writer *w, const tms_snapshot *s,
                                 tms_error *err)

@@ -470,6 +470,15 @@ TMS_API int tms_writer_add_stats(tms_writer *w, const tms_stat *stats,
 TMS_API int tms_writer_add_functions(tms_writer *w, const uint32_t *frames,
                                      const uint32_t *names, uint32_t n,
                                      tms_error *err);
+/* The strings, frames and tracebacks of s past *pos (zeroed at first;
+ * advanced here): for a writer fed from a snapshot whose dictionaries
+ * grow while its traces stream (a file being read, live tables being
+ * walked), so every id is defined before the traces that use it. */
+typedef struct tms_dict_pos {
+    uint32_t strings, frames, tracebacks;
+} tms_dict_pos;
+TMS_API int tms_writer_add_dicts_of(tms_writer *w, const tms_snapshot *s,
+                                    tms_dict_pos *pos, tms_error *err);
 /* tms_writer_add_functions with every named frame of s (frames and
  * names already added): what a copy of s's dictionaries writes. */
 TMS_API int tms_writer_add_functions_of(tms_writer *w,
