@@ -144,9 +144,10 @@ void tms_zstd_free_cctx(void *cctx);
 void tms_zstd_free_dctx(void *dctx);
 
 /* --- traces ordering (sort.c) -------------------------------------------- */
-/* Sort t[0..n) by address in place (LSD radix; tmp holds n entries); for
- * one writer chunk. */
-void tms_sort_traces(tms_trace *t, tms_trace *tmp, size_t n);
+/* Sort t[0..n) by address (LSD radix; tmp holds n entries), for one
+ * writer chunk; the sorted traces are where the result points: t, or tmp
+ * when that saves a copy. */
+tms_trace *tms_sort_traces(tms_trace *t, tms_trace *tmp, size_t n);
 /* dst = src sorted by address (sample sort, bucket-sized scratch); for
  * whole snapshots.  TMS_E_NOMEM. */
 int tms_sort_traces_copy(const tms_trace *src, tms_trace *dst, size_t n);

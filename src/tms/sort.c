@@ -18,8 +18,10 @@
 #define BUCKET_TARGET 49152u
 #define SAMPLES_PER_BUCKET 32u
 
-/* Sort t[0..n) with tmp as scratch; the result ends in t. */
-static void lsd_sort(tms_trace *t, tms_trace *tmp, size_t n)
+/* Sort t[0..n) with tmp as scratch; the result is in t or in tmp,
+ * whichever is returned (an odd number of digit passes ends in tmp:
+ * callers that can read it there skip a copy). */
+static tms_trace *lsd_sort_to(tms_trace *t, tms_trace *tmp, size_t n)
 {
     size_t i;
     uint64_t or_all = 0, and_all = UINT64_MAX;
@@ -48,8 +50,15 @@ static void lsd_sort(tms_trace *t, tms_trace *tmp, size_t n)
         src = dst;
         dst = x;
     }
-    if (src != t)
-        memcpy(t, src, n * sizeof *t);
+    return src;
+}
+
+/* lsd_sort_to, the result in t. */
+static void lsd_sort(tms_trace *t, tms_trace *tmp, size_t n)
+{
+    tms_trace *r = lsd_sort_to(t, tmp, n);
+    if (r != t)
+        memcpy(t, r, n * sizeof *t);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -112,13 +121,12 @@ out:
     return ok;
 }
 
-void tms_sort_traces(tms_trace *t, tms_trace *tmp, size_t n)
+tms_trace *tms_sort_traces(tms_trace *t, tms_trace *tmp, size_t n)
 {
     size_t i;
     for (i = 1; i < n && t[i - 1].address <= t[i].address; i++)
         ;
-    if (i < n)
-        lsd_sort(t, tmp, n);
+    return i < n ? lsd_sort_to(t, tmp, n) : t;
 }
 
 int tms_sort_traces_copy(const tms_trace *src, tms_trace *dst, size_t n)

@@ -223,7 +223,7 @@ static int flush_chunk(tms_writer *w, tms_error *err)
     tms_trace *t = w->chunk;
     TMS_FORWARD(flush_dicts(w, err));
     if (n)
-        tms_sort_traces(t, w->chunk_tmp, n);
+        t = tms_sort_traces(t, w->chunk_tmp, n);   /* chunk is scratch now */
     uint64_t or_all = 0;
     for (size_t i = 0; i < n; i++) {
         if (i && t[i].address == t[i - 1].address) {

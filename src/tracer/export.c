@@ -120,23 +120,58 @@ static void fill_header(tms_header *h)
 static int export_tables(tms_snapshot *s, int with_traces,
                          uint64_t *ntraces);
 
-/* One live trace into the sums per traceback (and the snapshot). */
+/* One live trace into the sums per traceback, and (with_traces) its
+ * traceback into the snapshot (*tb: its id there) and the trace too
+ * unless TMT_EXPORT_DICT. */
 static int export_one(exporter *x, tma_tb_total *per_tb, const tmt_trace *e,
-                      uint32_t domain, int with_traces)
+                      uint32_t domain, int with_traces, uint32_t *tb)
 {
-    /* STAT of a sampled snapshot: estimates (libtma's rule) */
-    uint64_t es, ec;
-    tma_sample_estimate(tmt_S.sample_interval, e->size, e->addr, &es, &ec);
-    per_tb[e->tb].size += es;
-    per_tb[e->tb].count += ec;
+    if (tmt_S.sample_interval == 0) {
+        per_tb[e->tb].size += e->size;
+        per_tb[e->tb].count++;
+    } else {   /* STAT of a sampled snapshot: estimates (libtma's rule) */
+        uint64_t es, ec;
+        tma_sample_estimate(tmt_S.sample_interval, e->size, e->addr, &es,
+                            &ec);
+        per_tb[e->tb].size += es;
+        per_tb[e->tb].count += ec;
+    }
     if (!with_traces)
         return 0;
-    uint32_t tb;
-    int r = export_tb(x, e->tb, &tb);
+    int r = export_tb(x, e->tb, tb);
     x->ntraces++;
     if (r < 0 || with_traces == TMT_EXPORT_DICT)
         return r;
-    return tms_snapshot_add_trace_in(x->s, e->addr, e->size, tb, domain);
+    return tms_snapshot_add_trace_in(x->s, e->addr, e->size, *tb, domain);
+}
+
+/* Every live trace, in the one order both the whole and the streamed
+ * write use (so their ids agree): the allocators' table, then each
+ * extension domain without the addresses already traced.  A snapshot
+ * holds one trace per address (SPEC §4.5): a block an extension tracks
+ * at an address already traced (by the allocators or another domain) is
+ * left out (get_traced_memory still counts it).  The table walk lives
+ * here only: a new table layout changes this function alone. */
+typedef int (*live_trace_fn)(void *ctx, const tmt_trace *e, uint32_t domain);
+static int ext_shadowed(const tmt_tables *t, uint32_t d, uintptr_t addr);
+
+static int each_live_trace(live_trace_fn fn, void *ctx)
+{
+    const tmt_tables *t = &tmt_S.tables;
+    int r = 0;
+    if (!tmt_S.tracing)
+        return 0;
+    tmt_tt_iter it = {0, 0, 0};   /* tables.c/tracetab.c's walk */
+    tmt_trace e;
+    while (r == 0 && tmt_tt_next(&t->tt, &it, &e))
+        r = fn(ctx, &e, e.domain);
+    for (uint32_t d = 0; r == 0 && d < t->next; d++) {
+        const tmt_ext_map *m = &t->ext[d];
+        for (size_t i = 0; r == 0 && i < m->cap; i++)
+            if (m->tab[i].addr != 0 && !ext_shadowed(t, d, m->tab[i].addr))
+                r = fn(ctx, &m->tab[i], m->domain);
+    }
+    return r;
 }
 
 /* Is addr also traced in the allocators' table or an earlier domain? */
@@ -218,79 +253,99 @@ int tmt_core_export_counted(struct tms_snapshot *s, int with_traces,
     return 0;
 }
 
-static int export_tables(tms_snapshot *s, int with_traces,
-                         uint64_t *ntraces)
+/* What one export holds while it walks the tables. */
+typedef struct export_run {
+    exporter x;
+    tma_tb_total *per_tb;
+    int with_traces;
+} export_run;
+
+static void export_free(export_run *e)
+{
+    tmt_free(e->x.code_str);
+    tmt_free(e->x.code_name);
+    tmt_free(e->x.frame_id);
+    tmt_free(e->x.tb_id);
+    tmt_free(e->x.scratch);
+    tmt_free(e->per_tb);
+    memset(e, 0, sizeof *e);
+}
+
+/* The header, the drained tables and the maps of an export into s. */
+static int export_open(export_run *e, tms_snapshot *s, int with_traces)
 {
     fill_header(&s->header);
     tmt_drain_if_needed();
     const tmt_tables *t = &tmt_S.tables;
-    exporter x = {s, NULL, NULL, NULL, NULL, NULL, 0};
-    tma_tb_total *per_tb = NULL;
-    int r = TMS_E_NOMEM;
+    memset(e, 0, sizeof *e);
+    e->x.s = s;
+    e->with_traces = with_traces;
     /* A state higher than the recorded one is a better picture of the
      * peak; when the peak is now, the picture is exact. */
     if (tmt_S.tracing && t->traced > t->pk_recorded)
         tmt_peak_record();
-    x.code_str = tmt_malloc((t->ncodes + 1) * sizeof(uint32_t));
-    x.code_name = tmt_malloc((t->ncodes + 1) * sizeof(uint32_t));
-    x.frame_id = tmt_malloc((t->nframes + 1) * sizeof(uint32_t));
-    x.tb_id = tmt_malloc((t->ntbs + 1) * sizeof(uint32_t));
-    x.scratch = tmt_malloc(((size_t)TMT_MAX_LIMIT + 1) * sizeof(uint32_t));
-    per_tb = tmt_calloc((size_t)t->ntbs + 1, sizeof *per_tb);
-    if (!x.code_str || !x.code_name || !x.frame_id || !x.tb_id || !x.scratch ||
-        !per_tb)
-        goto done;
-    memset(x.code_str, 0xff, (t->ncodes + 1) * sizeof(uint32_t));
-    memset(x.code_name, 0xff, (t->ncodes + 1) * sizeof(uint32_t));
-    memset(x.frame_id, 0xff, (t->nframes + 1) * sizeof(uint32_t));
-    memset(x.tb_id, 0xff, (t->ntbs + 1) * sizeof(uint32_t));
+    e->x.code_str = tmt_malloc((t->ncodes + 1) * sizeof(uint32_t));
+    e->x.code_name = tmt_malloc((t->ncodes + 1) * sizeof(uint32_t));
+    e->x.frame_id = tmt_malloc((t->nframes + 1) * sizeof(uint32_t));
+    e->x.tb_id = tmt_malloc((t->ntbs + 1) * sizeof(uint32_t));
+    e->x.scratch = tmt_malloc(((size_t)TMT_MAX_LIMIT + 1) * sizeof(uint32_t));
+    e->per_tb = tmt_calloc((size_t)t->ntbs + 1, sizeof *e->per_tb);
+    if (!e->x.code_str || !e->x.code_name || !e->x.frame_id || !e->x.tb_id ||
+        !e->x.scratch || !e->per_tb) {
+        export_free(e);
+        return TMS_E_NOMEM;
+    }
+    memset(e->x.code_str, 0xff, (t->ncodes + 1) * sizeof(uint32_t));
+    memset(e->x.code_name, 0xff, (t->ncodes + 1) * sizeof(uint32_t));
+    memset(e->x.frame_id, 0xff, (t->nframes + 1) * sizeof(uint32_t));
+    memset(e->x.tb_id, 0xff, (t->ntbs + 1) * sizeof(uint32_t));
+    return 0;
+}
 
-    if (tmt_S.tracing) {
-        tmt_tt_iter it = {0, 0, 0};
-        tmt_trace e;
-        while (tmt_tt_next(&t->tt, &it, &e))
-            if ((r = export_one(&x, per_tb, &e, e.domain, with_traces)) < 0)
-                goto done;
-    }
-    /* Extension-tracked blocks, each with its domain (format 1.3 DOMS).
-     * A snapshot holds one trace per address (SPEC §4.5): a block an
-     * extension tracks at an address already traced (by the allocators or
-     * another domain) is left out of the snapshot (get_traced_memory
-     * still counts it). */
-    for (uint32_t d = 0; tmt_S.tracing && d < t->next; d++) {
-        const tmt_ext_map *m = &t->ext[d];
-        for (size_t i = 0; i < m->cap; i++) {
-            const tmt_trace *e = &m->tab[i];
-            if (e->addr != 0 && !ext_shadowed(t, d, e->addr) &&
-                (r = export_one(&x, per_tb, e, m->domain, with_traces)) < 0)
-                goto done;
-        }
-    }
-    if (with_traces)
-        s->has_traces = 1;
-    if (tmt_S.tracing && (r = export_peak(&x)) < 0)
-        goto done;
-    /* Stats per most recent frame, by libtma's rule.  x.tb_id is reused
-     * as "snapshot frame of this traceback's most recent frame"
-     * (traceback ids are no longer needed); several of our frames can
-     * share one snapshot frame (other offsets on the same line). */
-    r = 0;
+static int export_trace_cb(void *ctx, const tmt_trace *t, uint32_t domain)
+{
+    export_run *e = ctx;
+    uint32_t tb;
+    return export_one(&e->x, e->per_tb, t, domain, e->with_traces, &tb);
+}
+
+/* After the walk: the peak and the stats per most recent frame, by
+ * libtma's rule.  x.tb_id is reused as "snapshot frame of this
+ * traceback's most recent frame" (traceback ids are no longer needed);
+ * several of our frames can share one snapshot frame (other offsets on
+ * the same line). */
+static int export_finish(export_run *e)
+{
+    const tmt_tables *t = &tmt_S.tables;
+    int r = 0;
+    if (e->with_traces)
+        e->x.s->has_traces = 1;
+    if (tmt_S.tracing && (r = export_peak(&e->x)) < 0)
+        return r;
     for (uint32_t tb = 0; r == 0 && tb < t->ntbs; tb++) {
-        x.tb_id[tb] = TMS_NONE;
-        if (per_tb[tb].count && t->tbs[tb].nframes > 0)
-            r = export_frame(&x, t->tb_frames[t->tbs[tb].start], &x.tb_id[tb]);
+        e->x.tb_id[tb] = TMS_NONE;
+        if (e->per_tb[tb].count && t->tbs[tb].nframes > 0)
+            r = export_frame(&e->x, t->tb_frames[t->tbs[tb].start],
+                             &e->x.tb_id[tb]);
     }
     if (r == 0)
-        r = tma_snapshot_stats_from_sums(s, x.tb_id, per_tb, t->ntbs, NULL);
-    if (ntraces != NULL)
-        *ntraces = x.ntraces;
-done:
-    tmt_free(x.code_str);
-    tmt_free(x.code_name);
-    tmt_free(x.frame_id);
-    tmt_free(x.tb_id);
-    tmt_free(x.scratch);
-    tmt_free(per_tb);
+        r = tma_snapshot_stats_from_sums(e->x.s, e->x.tb_id, e->per_tb,
+                                         t->ntbs, NULL);
+    return r;
+}
+
+static int export_tables(tms_snapshot *s, int with_traces,
+                         uint64_t *ntraces)
+{
+    export_run e;
+    int r = export_open(&e, s, with_traces);
+    if (r == 0)
+        r = each_live_trace(export_trace_cb, &e);
+    if (r == 0)
+        r = export_finish(&e);
+    if (r == 0 && ntraces != NULL)
+        *ntraces = e.x.ntraces;
+    export_free(&e);
     return r;
 }
 
@@ -321,99 +376,118 @@ int tmt_core_export_trace(struct tms_snapshot *s, uintptr_t addr)
 }
 
 /* --- streamed write ------------------------------------------------------ */
-/* The traces go from the live tables to libtms's writer STREAM_CHUNK at a
- * time (the writer sorts and compresses them per TMS_TRACE_CHUNK), in the
- * order and with the exclusions of export_tables, so the file holds what
- * tmt_core_export(s, 1) would have.  The tables cannot change meanwhile:
- * the GIL is held from the export to the end, and nothing here runs
- * Python or allocates through it. */
+/* One walk of the live tables: each trace's traceback is interned into s
+ * (in export_tables' order, so the ids are the whole path's), its sums
+ * kept for STAT, and the trace goes to libtms's writer STREAM_CHUNK at a
+ * time, behind the dictionary entries interned so far (the writer sorts
+ * and compresses per TMS_TRACE_CHUNK).  The peak, stats, function names,
+ * metrics and meta follow the traces in the file (SPEC §3: any order,
+ * ids defined before use).  The tables cannot change meanwhile: the GIL
+ * is held from the walk to the rename, and nothing here runs Python or
+ * allocates through it. */
 #define STREAM_CHUNK 4096u
+#define FORWARD(call)             \
+    do {                          \
+        int r_ = (call);          \
+        if (r_ < 0)               \
+            return r_;            \
+    } while (0)
 
 typedef struct streamer {
-    exporter x;
+    export_run e;
+    tms_writer *w;
+    tms_dict_pos given;
+    tms_error *err;
     tms_trace chunk[STREAM_CHUNK];
     size_t n;
 } streamer;
 
-static int stream_one(streamer *st, tms_writer *w, const tmt_trace *e,
-                      uint32_t domain, tms_error *err)
+static int stream_flush(streamer *st)
 {
-    uint32_t tb;
-    int r = export_tb(&st->x, e->tb, &tb);
-    if (r < 0)
-        return tms_fail(err, r, "cannot export a traceback: %s",
-                        tms_strerror(r));
-    st->chunk[st->n].address = e->addr;
-    st->chunk[st->n].size = e->size;
-    st->chunk[st->n].traceback = tb;
-    st->chunk[st->n].domain = domain;
-    if (++st->n < STREAM_CHUNK)
-        return 0;
+    size_t n = st->n;
     st->n = 0;
-    return tms_writer_add_traces(w, st->chunk, STREAM_CHUNK, err);
+    FORWARD(tms_writer_add_dicts_of(st->w, st->e.x.s, &st->given,
+                                        st->err));
+    return tms_writer_add_traces(st->w, st->chunk, n, st->err);
 }
 
-static int stream_traces(void *ctx, tms_writer *w, tms_error *err)
+static int stream_trace_cb(void *ctx, const tmt_trace *e, uint32_t domain)
 {
     streamer *st = ctx;
-    const tmt_tables *t = &tmt_S.tables;
-    int r = 0;
-    tmt_tt_iter it = {0, 0, 0};
-    tmt_trace e;
-    while (r == 0 && tmt_S.tracing && tmt_tt_next(&t->tt, &it, &e))
-        r = stream_one(st, w, &e, e.domain, err);
-    for (uint32_t d = 0; r == 0 && tmt_S.tracing && d < t->next; d++) {
-        const tmt_ext_map *m = &t->ext[d];
-        for (size_t i = 0; r == 0 && i < m->cap; i++)
-            if (m->tab[i].addr != 0 && !ext_shadowed(t, d, m->tab[i].addr))
-                r = stream_one(st, w, &m->tab[i], m->domain, err);
-    }
-    if (r == 0 && st->n)
-        r = tms_writer_add_traces(w, st->chunk, st->n, err);
-    st->n = 0;
-    return r;
+    tms_trace *out = &st->chunk[st->n];
+    int r = export_one(&st->e.x, st->e.per_tb, e, domain, TMT_EXPORT_DICT,
+                       &out->traceback);
+    if (r < 0)
+        return tms_fail(st->err, r, "cannot export a traceback: %s",
+                        tms_strerror(r));
+    out->address = e->addr;
+    out->size = e->size;
+    out->domain = domain;
+    return ++st->n < STREAM_CHUNK ? 0 : stream_flush(st);
 }
 
-int tmt_core_write_streamed(const struct tms_snapshot *s, const char *path,
-                            PyObject *path_obj)
+/* The walk and everything after it, into the open writer. */
+static int stream_all(streamer *st, const char *count_metric)
 {
-    const tmt_tables *t = &tmt_S.tables;
+    tms_snapshot *s = st->e.x.s;
+    tms_writer_trust_unique_addresses(st->w);   /* keyed by address */
+    FORWARD(tms_writer_begin_traces(st->w, st->err));
+    FORWARD(each_live_trace(stream_trace_cb, st));
+    if (st->n)
+        FORWARD(stream_flush(st));
+    int r = export_finish(&st->e);
+    if (r == 0 && count_metric != NULL &&
+        (r = tms_snapshot_add_metric(s, count_metric, TMS_FORMAT_INT,
+                                     TMS_VALUE_INT,
+                                     (int64_t)st->e.x.ntraces, 0.0)) < 0)
+        return tms_fail(st->err, r, "metric '%s' already exists",
+                        count_metric);
+    if (r < 0)
+        return tms_fail(st->err, r, "cannot export: %s", tms_strerror(r));
+    FORWARD(tms_writer_add_dicts_of(st->w, s, &st->given, st->err));
+    FORWARD(tms_writer_add_functions_of(st->w, s, st->err));
+    if (s->has_peak)
+        FORWARD(tms_writer_add_peak(st->w, &s->peak, s->peak_entries,
+                                        (size_t)s->npeak, st->err));
+    FORWARD(tms_writer_add_stats(st->w, s->stats, (size_t)s->nstats,
+                                     st->err));
+    FORWARD(tms_writer_add_metrics(st->w, s->metrics, s->nmetrics,
+                                       st->err));
+    return tms_writer_add_meta(st->w, s->meta, s->nmeta, st->err);
+}
+
+int tmt_core_write_live(struct tms_snapshot *s, const char *path,
+                        PyObject *path_obj, const char *count_metric)
+{
     tms_error err = {0, ""};
-    int rc = TMS_E_NOMEM, saved = 0;
-    /* export_tb interns into s: every traceback is there already (the
-     * export), so these lookups find and never add. */
+    int rc, saved = 0;
     streamer *st = tmt_calloc(1, sizeof *st);
-    if (st != NULL) {
-        st->x.s = (tms_snapshot *)s;
-        st->x.code_str = tmt_malloc((t->ncodes + 1) * sizeof(uint32_t));
-        st->x.code_name = tmt_malloc((t->ncodes + 1) * sizeof(uint32_t));
-        st->x.frame_id = tmt_malloc((t->nframes + 1) * sizeof(uint32_t));
-        st->x.tb_id = tmt_malloc((t->ntbs + 1) * sizeof(uint32_t));
-        st->x.scratch = tmt_malloc(((size_t)TMT_MAX_LIMIT + 1) *
-                                   sizeof(uint32_t));
+    if (st == NULL) {
+        PyErr_NoMemory();
+        return -1;
     }
-    if (st && st->x.code_str && st->x.code_name && st->x.frame_id &&
-        st->x.tb_id && st->x.scratch) {
-        memset(st->x.code_str, 0xff, (t->ncodes + 1) * sizeof(uint32_t));
-        memset(st->x.code_name, 0xff, (t->ncodes + 1) * sizeof(uint32_t));
-        memset(st->x.frame_id, 0xff, (t->nframes + 1) * sizeof(uint32_t));
-        memset(st->x.tb_id, 0xff, (t->ntbs + 1) * sizeof(uint32_t));
-        errno = 0;
-        rc = tms_snapshot_save_streamed(s, path, stream_traces, st, &err);
-        saved = err.sys_errno ? err.sys_errno : errno;
-    } else {
+    st->err = &err;
+    fill_header(&s->header);
+    errno = 0;
+    rc = tms_writer_open_path(&st->w, path, &s->header, &err);
+    if (rc == 0 && (rc = export_open(&st->e, s, TMT_EXPORT_DICT)) < 0)
         tms_fail(&err, rc, "out of memory");
+    if (rc == 0)
+        rc = stream_all(st, count_metric);
+    if (rc == 0) {
+        rc = tms_writer_close(st->w, &err);
+        st->w = NULL;
     }
-    if (st != NULL) {
-        tmt_free(st->x.code_str);
-        tmt_free(st->x.code_name);
-        tmt_free(st->x.frame_id);
-        tmt_free(st->x.tb_id);
-        tmt_free(st->x.scratch);
-        tmt_free(st);
-    }
+    saved = err.sys_errno ? err.sys_errno : errno;
+    tms_writer_abort(st->w);
+    export_free(&st->e);
+    tmt_free(st);
     if (rc < 0) {
-        tmt_raise_tms(rc, &err, saved, path_obj);
+        if (rc == TMS_E_ARG && count_metric != NULL &&
+            strstr(err.msg, "already exists") != NULL)
+            PyErr_SetString(PyExc_ValueError, err.msg);
+        else
+            tmt_raise_tms(rc, &err, saved, path_obj);
         return -1;
     }
     return 0;

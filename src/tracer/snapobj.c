@@ -755,7 +755,6 @@ static PyObject *write_live_snapshot(PyObject *mod, PyObject *args)
     const char *count_metric = NULL;
     int traces = 1;
     struct timespec ts;
-    uint64_t ntraces = 0;
     (void)mod;
     if (!PyArg_ParseTuple(args, "OpO|zO:write_live_snapshot", &arg, &traces,
                           &metrics, &count_metric, &whole))
@@ -771,25 +770,19 @@ static PyObject *write_live_snapshot(PyObject *mod, PyObject *args)
     s->header.timestamp_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
     s->header.pid = (int64_t)getpid();
     tmt_snapshot_stamp(&s->header);
-    int rc = tmt_core_export_counted(s, traces ? TMT_EXPORT_DICT : 0,
-                                     &ntraces);
     char host[256];
-    if (rc == 0 && gethostname(host, sizeof host) == 0) {
+    int rc = 0;
+    if (gethostname(host, sizeof host) == 0) {
         host[sizeof host - 1] = '\0';
         rc = tms_snapshot_set_meta(s, "host", host);
     }
-    if (rc == 0 && traces && count_metric != NULL &&
-        (rc = tms_snapshot_add_metric(s, count_metric, TMS_FORMAT_INT,
-                                      TMS_VALUE_INT, (int64_t)ntraces,
-                                      0.0)) == TMS_E_ARG) {
-        PyErr_Format(PyExc_ValueError, "metric '%s' already exists",
-                     count_metric);
-        rc = -1;
-    }
-    if (rc < 0 && !PyErr_Occurred())
+    if (rc < 0)
         tmt_raise_tms(rc, NULL, 0, NULL);
-    if (rc == 0 && traces)
-        rc = tmt_core_write_streamed(s, PyBytes_AS_STRING(path), arg);
+    else if (traces)
+        rc = tmt_core_write_live(s, PyBytes_AS_STRING(path), arg,
+                                 count_metric);
+    else
+        rc = tmt_core_export(s, 0);
     if (rc == 0 && !traces) {
         tms_error err = {0, ""};
         errno = 0;

@@ -23,16 +23,20 @@ int tmt_core_export(struct tms_snapshot *s, int with_traces);
 /* tmt_core_export, and *ntraces (if not NULL) the traces it exported. */
 int tmt_core_export_counted(struct tms_snapshot *s, int with_traces,
                             uint64_t *ntraces);
-/* with_traces for tmt_core_export's streamed use: every traced block's
- * traceback is in s's dictionaries (has_traces set), but no trace. */
+/* with_traces for the streamed write (export.c): every traced block's
+ * traceback is interned into the snapshot (has_traces set), but no
+ * trace is added. */
 #define TMT_EXPORT_DICT 2
-/* core: write s, filled by tmt_core_export(s, TMT_EXPORT_DICT) under the
- * same hold of the GIL, to path with the traces streamed from the live
- * tables (export.c): extra memory is a small chunk, not the traces.
- * Holds the GIL throughout.  0, or -1 with a Python exception (path is
- * the name in messages). */
-int tmt_core_write_streamed(const struct tms_snapshot *s, const char *path,
-                            PyObject *path_obj);
+/* core: what tmt_core_export(s, 1) then tms_snapshot_save(s, path) would
+ * write, in one walk of the live tables: dictionaries, stats and peak go
+ * into s (a snapshot holding the header, metrics and meta so far), the
+ * traces straight from the tables into the file, a small chunk at a
+ * time; extra memory is that chunk and the dictionaries, not the traces.
+ * count_metric (may be NULL) is added to s as an int metric holding the
+ * number of traces written.  Holds the GIL throughout.  0, or -1 with a
+ * Python exception (path_obj is the name in messages). */
+int tmt_core_write_live(struct tms_snapshot *s, const char *path,
+                        PyObject *path_obj, const char *count_metric);
 /* core: add the trace of the block at addr (with its traceback) to an
  * empty snapshot.  1 found, 0 not traced, -1 with a Python exception. */
 int tmt_core_export_trace(struct tms_snapshot *s, uintptr_t addr);

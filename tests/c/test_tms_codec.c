@@ -67,12 +67,12 @@ static void test_sort(void)
         t[i].traceback = i;
         sum += t[i].address ^ i;
     }
-    tms_sort_traces(t, tmp, N);
-    int ok = 1;
-    for (uint32_t i = 0; i < N; i++) {
-        ok &= i == 0 || t[i - 1].address <= t[i].address;
-        ok &= t[i].size == t[i].traceback;
-        sum2 += t[i].address ^ t[i].size;
+    const tms_trace *r = tms_sort_traces(t, tmp, N);   /* t or tmp */
+    int ok = r == t || r == tmp;
+    for (uint32_t i = 0; ok && i < N; i++) {
+        ok &= i == 0 || r[i - 1].address <= r[i].address;
+        ok &= r[i].size == r[i].traceback;
+        sum2 += r[i].address ^ r[i].size;
     }
     CHECK("radix sort orders by address", ok);
     CHECK("radix sort keeps each trace whole", sum == sum2);
