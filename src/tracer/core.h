@@ -396,6 +396,13 @@ const uint8_t *tmt_series_id(void);
  * traced interpreter's GIL (or the one GIL before 3.12). */
 void tmt_ext_trace_new(unsigned int domain, uintptr_t ptr, size_t size);
 void tmt_ext_trace_del(unsigned int domain, uintptr_t ptr);
+/* The calling thread's traceback now, interned (reftrace.c; tables owned,
+ * drained).  TMT_TB_NONE inside a hook, in a query, or out of memory. */
+uint32_t tmt_current_tb(void);
+/* The block trace_new last saw on this thread: CPython makes an object in
+ * a block it just allocated right away, at the same traceback, so
+ * reftrace.c has nothing to move for it. */
+extern __thread __attribute__((tls_model("initial-exec"))) uintptr_t tmt_tls_fresh;
 
 /* Native allocations (native.c): hooks over the C library's functions
  * `libc` (ctx unused), with every rule of the PEP 445 hooks; the blocks
@@ -459,6 +466,20 @@ void tmt_native_uninstall(void);
  * uninstall puts every patched call back. */
 int tmt_extblocks_install(void);
 void tmt_extblocks_uninstall(void);
+
+/* ---- reftrace.c: objects from free lists (3.13+; no-ops before) ------- */
+/* Take the reference tracer if we are not in its chain (GIL; at enable()
+ * and at queries: CPython's tracemalloc replaces it without chaining). */
+void tmt_reftrace_sync(void);
+/* Give it back if we are on top (GIL; at disable()). */
+void tmt_reftrace_leave(void);
+/* Re-attribution on (1), off (0) or on unless sampling (-1, the
+ * default); GIL.  Returns the previous setting. */
+int tmt_reftrace_set(int on);
+/* 1 if objects made now from reused memory get the current traceback. */
+int tmt_reftrace_active(void);
+/* Its functions on the module. */
+int tmt_reftrace_init(PyObject *module);
 int tmt_series_new(void);
 
 /* ---- metrics.c --------------------------------------------------------- */

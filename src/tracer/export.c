@@ -240,6 +240,7 @@ int tmt_core_export_counted(struct tms_snapshot *s, int with_traces,
         PyErr_SetString(PyExc_ValueError, "tmt_core_export: no snapshot");
         return -1;
     }
+    tmt_reftrace_sync(); /* CPython's tracemalloc may have taken it */
     int r = export_tables(s, with_traces, ntraces);
     if (r == TMS_E_NOMEM) {
         PyErr_NoMemory();
@@ -351,6 +352,7 @@ static int export_tables(tms_snapshot *s, int with_traces,
 
 int tmt_core_export_trace(struct tms_snapshot *s, uintptr_t addr)
 {
+    tmt_reftrace_sync(); /* CPython's tracemalloc may have taken it */
     tmt_drain_if_needed();
     tmt_trace copy;
     if (!tmt_S.tracing || !tmt_trace_get(addr, &copy))

@@ -60,6 +60,9 @@ __thread tmt_thread tmt_T __attribute__((tls_model("initial-exec")));
  * new blocks are not traced (so no interning happens under the query's
  * feet), but frees still remove traces. */
 #define tls_quiet (tmt_T.quiet)
+/* The block trace_new last saw on this thread (reftrace.c: the object
+ * CPython creates in it next is a fresh one, at the same traceback). */
+__thread __attribute__((tls_model("initial-exec"))) uintptr_t tmt_tls_fresh;
 static pthread_key_t ts_key;
 static tmt_tstate *ts_list;
 
@@ -247,6 +250,7 @@ static int trace_new(const tmt_domain *d, void *ptr, size_t size)
 {
     tmt_sf_upkeep();
     int limit = __atomic_load_n(&tmt_S.limit, __ATOMIC_RELAXED);
+    tmt_tls_fresh = (uintptr_t)ptr;   /* reftrace.c: a fresh block */
     tmt_tstate *ts = ts_get(limit);
     int n = ts != NULL ? tmt_frames_capture(ts->buf, limit)
                        : (tmt_holds_main() ? 0 : -1);
@@ -353,6 +357,19 @@ static void pend_added(const tmt_domain *d, void *p, size_t size)
     uint32_t gen;
     uint32_t tb = nogil_tb(p, size, &gen);
     tmt_pend_malloc((uintptr_t)p, size, tb, gen, d->tag);
+}
+
+uint32_t tmt_current_tb(void)
+{
+    if (tls_guard || tls_quiet)
+        return TMT_TB_NONE;
+    tls_guard = 1;   /* what interning allocates is not traced */
+    int limit = __atomic_load_n(&tmt_S.limit, __ATOMIC_RELAXED);
+    tmt_tstate *ts = ts_get(limit);
+    int n = ts != NULL ? tmt_frames_capture(ts->buf, limit) : 0;
+    uint32_t tb = n < 0 ? TMT_TB_NONE : tb_of_capture(ts, n);
+    tls_guard = 0;
+    return tb;
 }
 
 /* A new block: trace_new itself finds out (while capturing frames)
@@ -592,6 +609,7 @@ int tmt_hooks_enable(void)
     tmt_lock();
     __atomic_store_n(&tmt_S.tracing, 1, __ATOMIC_RELAXED);
     tmt_unlock();
+    tmt_reftrace_sync();     /* objects from free lists (3.13) */
     return 0;
 }
 
@@ -650,6 +668,7 @@ void tmt_hooks_disable(void)
     tmt_tasks_cancel_all(); /* the PEP: disable() cancels scheduled tasks */
     tmt_extblocks_uninstall();
     tmt_native_uninstall();
+    tmt_reftrace_leave();
     /* Unhook only where we are still on top; below another hook we stay
      * in the chain as a pass-through, so its saved pointers stay valid. */
     for (int i = 0; i < 3; i++) {

@@ -481,6 +481,7 @@ int tmt_core_init(PyObject *module)
     filter_records = PyList_New(0);
     if (filter_records == NULL ||
         PyModule_AddFunctions(module, core_methods) < 0 ||
+        tmt_reftrace_init(module) < 0 ||
         tmt_metrics_init(module) < 0)
         return -1;
     /* The PEP's fork rule: the child releases everything, with its GIL. */

@@ -23,6 +23,7 @@ __all__ = [
     "get_tracemalloc_memory", "get_unicode_interned",
     "start_endpoint", "stop_endpoint",
     "set_sampling", "get_sampling", "set_native", "is_native",
+    "set_reuse_tracking", "get_reuse_tracking",
 ]
 
 enable = _tmtrace.enable
@@ -49,6 +50,19 @@ get_sampling = _tmtrace.get_sampling
 # by shared libraries and extensions (docs/native.md).  Off by default.
 set_native = _tmtrace.set_native
 is_native = _tmtrace.is_native
+# Not PEP 454: an object CPython makes in memory reused from a free list
+# is moved to the line that made it, as CPython's tracemalloc does; 3.13+
+# only (docs/tracer-core.md, "Objects from free lists").  True, False, or
+# None (the default: on while every block is traced, off while sampling).
+set_reuse_tracking = _tmtrace._set_reuse_tracking
+
+
+def get_reuse_tracking():
+    """True if objects made now in reused memory get the current
+    traceback: tracing, switched on, and CPython 3.13 or later."""
+    return _tmtrace._reuse_tracking_active()
+
+
 # The interpreter's own count of allocated blocks (sys.getallocatedblocks
 # reads the same counter as _Py_GetAllocatedBlocks on every version).
 get_allocated_blocks = sys.getallocatedblocks
