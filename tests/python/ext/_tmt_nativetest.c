@@ -34,6 +34,16 @@ static void *do_alloc(const char *kind, size_t size)
     return p;
 }
 
+/* stmt, with the GIL released around it when nogil is set */
+#define MAYBE_NOGIL(nogil, stmt)                                           \
+    do {                                                                   \
+        if (nogil) {                                                       \
+            Py_BEGIN_ALLOW_THREADS stmt; Py_END_ALLOW_THREADS              \
+        } else {                                                           \
+            stmt;                                                          \
+        }                                                                  \
+    } while (0)
+
 /* alloc(kind, size, nogil=False) -> address */
 static PyObject *t_alloc(PyObject *self, PyObject *args)
 {
@@ -48,13 +58,7 @@ static PyObject *t_alloc(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "size < 1");
         return NULL;
     }
-    if (nogil) {
-        Py_BEGIN_ALLOW_THREADS
-        p = do_alloc(kind, (size_t)size);
-        Py_END_ALLOW_THREADS
-    } else {
-        p = do_alloc(kind, (size_t)size);
-    }
+    MAYBE_NOGIL(nogil, p = do_alloc(kind, (size_t)size));
     if (p == NULL)
         return PyErr_NoMemory();
     return PyLong_FromVoidPtr(p);
@@ -73,13 +77,7 @@ static PyObject *t_realloc(PyObject *self, PyObject *args)
     p = PyLong_AsVoidPtr(addr);
     if (p == NULL && PyErr_Occurred())
         return NULL;
-    if (nogil) {
-        Py_BEGIN_ALLOW_THREADS
-        q = realloc(p, (size_t)size);
-        Py_END_ALLOW_THREADS
-    } else {
-        q = realloc(p, (size_t)size);
-    }
+    MAYBE_NOGIL(nogil, q = realloc(p, (size_t)size));
     if (q == NULL)
         return PyErr_NoMemory();
     return PyLong_FromVoidPtr(q);
@@ -97,13 +95,7 @@ static PyObject *t_free(PyObject *self, PyObject *args)
     p = PyLong_AsVoidPtr(addr);
     if (p == NULL && PyErr_Occurred())
         return NULL;
-    if (nogil) {
-        Py_BEGIN_ALLOW_THREADS
-        free(p);
-        Py_END_ALLOW_THREADS
-    } else {
-        free(p);
-    }
+    MAYBE_NOGIL(nogil, free(p));
     Py_RETURN_NONE;
 }
 
