@@ -397,3 +397,23 @@ def test_traced_within_5_percent_of_rss_growth(how, tmp_path):
     print("RSS growth %d, traced %d (%+.2f%%)" % (grew, traced,
                                                  100.0 * (traced - grew) / grew))
     assert abs(traced - grew) <= 0.05 * grew, (traced, grew)
+
+
+def test_sampled_native_mode_estimates_sqlite():
+    # Sampling applies to native blocks by the same rule (hooks.c): the
+    # weighted estimate at the line is near the ~110 MB of pages that the
+    # unsampled runs above trace (100 MB of text, plus pages' overhead).
+    code = """
+    tmtrace.set_sampling(65536, 7)
+    tmtrace.set_native(True)
+    tmtrace.enable()
+    import sqlite3
+    con = sqlite3.connect(":memory:")
+    con.execute("create table t(a integer, b text)")
+    con.executemany("insert into t values (?, ?)", ((i, "x" * 1000) for i in range(100000)))  # FILL
+    stats = tmtrace.Snapshot.create(traces=True).top_by("line").stats
+    print(json.dumps(stats.get(("<string>", %d), (0, 0))[0]))
+    """
+    code = code % line_of(code, "# FILL")
+    estimate = run(code)
+    assert 100_000_000 <= estimate <= 130_000_000, estimate
