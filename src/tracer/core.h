@@ -74,6 +74,9 @@ typedef struct tmt_trace {
 typedef struct tmt_tt_leaf {
     uintptr_t chunk;   /* addr >> TMT_TT_CHUNK_SHIFT */
     uint32_t count;    /* cells in use */
+    /* The fast paths' bounds: up to grow_at cells in use an insertion
+     * needs no resize; down to low a removal needs no shrink. */
+    uint16_t grow_at, low;
     uint8_t bits;      /* log2 of the cells */
     uint64_t cell[];
 } tmt_tt_leaf;

@@ -229,7 +229,8 @@ static inline void live_account(tmt_tb *tb, uintptr_t addr, size_t size,
  * realloc, the pending-map drain, extension blocks): the one place a
  * scheduled task can notice it is due.  One load while none is
  * scheduled. */
-static void traced_add(tmt_tables *t, const tmt_trace *old, uint32_t tb,
+static inline __attribute__((always_inline)) void
+traced_add(tmt_tables *t, const tmt_trace *old, uint32_t tb,
                        uintptr_t addr, size_t size)
 {
     if (old->addr) {
@@ -246,7 +247,8 @@ static void traced_add(tmt_tables *t, const tmt_trace *old, uint32_t tb,
     tmt_tasks_check(t->traced);
 }
 
-static void traced_sub(tmt_tables *t, const tmt_trace *o)
+static inline __attribute__((always_inline)) void
+traced_sub(tmt_tables *t, const tmt_trace *o)
 {
     t->traced -= o->size;
     live_account(&t->tbs[o->tb], o->addr, o->size, -1);

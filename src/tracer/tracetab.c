@@ -93,6 +93,9 @@ static tmt_tt_leaf *leaf_new(uintptr_t chunk, unsigned bits)
     if (l != NULL) {
         l->chunk = chunk;
         l->bits = (uint8_t)bits;
+        l->grow_at = (uint16_t)(bits == TT_DIRECT ? TT_GRANULES + 1
+                                                  : (3u << bits) / 4);
+        l->low = (uint16_t)(bits > TT_SHRINK_BITS ? (1u << bits) / 8 : 0);
     }
     return l;
 }
@@ -168,7 +171,7 @@ static __attribute__((noinline)) tmt_tt_leaf *leaf_add(tmt_tracetab *tt,
                                                        uintptr_t chunk)
 {
     tmt_tt_leaf *l;
-    if ((tt->dcount + 1) * 4 > tt->dcap * 3 &&
+    if ((tt->dcount + 1) * 2 > tt->dcap &&
         dir_rebuild(tt, tt->dcap * 2, 0) < 0)
         return NULL;
     l = leaf_new(chunk, TT_MIN_BITS);
@@ -311,7 +314,9 @@ void tmt_tt_release(tmt_tracetab *tt)
     memset(tt, 0, sizeof *tt);
 }
 
-int tmt_tt_put(tmt_tracetab *tt, const tmt_trace *e, tmt_trace *old)
+static __attribute__((noinline)) int put_slow(tmt_tracetab *tt,
+                                             const tmt_trace *e,
+                                             tmt_trace *old)
 {
     old->addr = 0;
     if (tt->dcap == 0 || e->addr == 0)
@@ -367,26 +372,31 @@ int tmt_tt_put(tmt_tracetab *tt, const tmt_trace *e, tmt_trace *old)
     return 0;
 }
 
+/* Free the empty leaves and rebuild the directory without them. */
+static __attribute__((noinline)) void sweep_empty(tmt_tracetab *tt)
+{
+    size_t live = tt->dcount - tt->nempty, ncap = 256;
+    while (live * 2 > ncap)
+        ncap *= 2;
+    dir_rebuild(tt, ncap, 1); /* on OOM the empties just stay */
+}
+
 /* After a removal from l: halve it below 1/8, and sweep empty leaves when
  * they are most of the directory. */
 static void leaf_after_remove(tmt_tracetab *tt, tmt_tt_leaf *l)
 {
-    if (l->count == 0) {
-        tt->nempty++;
-        if (tt->nempty > 64 && tt->nempty * 2 > tt->dcount) {
-            size_t live = tt->dcount - tt->nempty, ncap = 256;
-            while (live * 4 > ncap)
-                ncap *= 2;
-            dir_rebuild(tt, ncap, 1); /* on OOM the empties just stay */
-            return;
-        }
+    if (l->count == 0 && ++tt->nempty > 64 && tt->nempty * 2 > tt->dcount) {
+        sweep_empty(tt);
+        return;
     }
     if (l->bits > TT_SHRINK_BITS &&
         (size_t)l->count * 8 < ((size_t)1 << l->bits))
         leaf_resize(tt, l, l->bits - 1u); /* on OOM the big leaf stays */
 }
 
-int tmt_tt_remove(tmt_tracetab *tt, uintptr_t addr, tmt_trace *old)
+static __attribute__((noinline)) int remove_slow(tmt_tracetab *tt,
+                                                uintptr_t addr,
+                                                tmt_trace *old)
 {
     tmt_trace o;
     if (tt->dcap == 0 || addr == 0)
@@ -501,4 +511,86 @@ size_t tmt_tt_free_bytes(const tmt_tracetab *tt)
            (tt->scap - tt->scount) * sizeof(tmt_trace) +
            (tt->cells > tt->count ? tt->cells - tt->count : 0) *
                sizeof(uint64_t);
+}
+
+/* ---- the fast paths ----------------------------------------------------
+ * The common event: an aligned block of a plain size whose chunk's leaf
+ * is the last one used or sits in its home directory slot, with no resize
+ * due.  Everything else goes to put_slow / remove_slow. */
+
+static inline tmt_tt_leaf *leaf_quick(tmt_tracetab *tt, uintptr_t chunk)
+{
+    tmt_tt_leaf *l = tt->last;
+    if (l != NULL && l->chunk == chunk)
+        return l;
+    size_t mask = tt->dcap - 1;
+    for (size_t i = tmt_tt_dir_slot(chunk, mask);; i = (i + 1) & mask) {
+        tmt_tt_dirent *d = &tt->dir[i];
+        if (d->leaf == NULL)
+            return NULL;
+        if (d->chunk == chunk) {
+            tt->last = d->leaf;
+            return d->leaf;
+        }
+    }
+}
+
+int tmt_tt_put(tmt_tracetab *tt, const tmt_trace *e, tmt_trace *old)
+{
+    uintptr_t a = e->addr;
+    int native = e->domain == TMS_DOMAIN_NATIVE;
+    if ((a & 15) != 0 || a == 0 || tt->dcap == 0 || e->size >= TT_ESC ||
+        e->tb > TT_TB_MAX || (e->domain != 0 && !native))
+        return put_slow(tt, e, old);
+    tmt_tt_leaf *l = leaf_quick(tt, a >> TMT_TT_CHUNK_SHIFT);
+    if (l == NULL || l->count + 1u > l->grow_at)
+        return put_slow(tt, e, old);
+    uint32_t key = (uint32_t)((a >> 4) & (TT_GRANULES - 1)) + 1;
+    uint64_t *p;
+    if (l->bits == TT_DIRECT) {
+        p = &l->cell[key - 1];
+    } else {
+        uint32_t mask = (1u << l->bits) - 1, i = tmt_tt_home(key, l->bits);
+        while (l->cell[i] != 0 && (l->cell[i] & TT_KEY_MASK) != key)
+            i = (i + 1) & mask;
+        p = &l->cell[i];
+    }
+    uint64_t c = *p;
+    if (c != 0) {     /* resized in place, or a free we never saw */
+        if (cell_size(c) == TT_ESC)
+            return put_slow(tt, e, old);
+        *old = (tmt_trace){a, cell_size(c), cell_tb(c), cell_domain(c)};
+        *p = cell_make(key, (uint32_t)e->size, e->tb, native);
+        return 0;
+    }
+    *p = cell_make(key, (uint32_t)e->size, e->tb, native);
+    if (l->count++ == 0)
+        tt->nempty--;
+    tt->count++;
+    old->addr = 0;
+    return 0;
+}
+
+int tmt_tt_remove(tmt_tracetab *tt, uintptr_t addr, tmt_trace *old)
+{
+    if ((addr & 15) != 0 || addr == 0 || tt->dcap == 0)
+        return remove_slow(tt, addr, old);
+    tmt_tt_leaf *l = leaf_quick(tt, addr >> TMT_TT_CHUNK_SHIFT);
+    if (l == NULL)
+        return remove_slow(tt, addr, old);
+    uint32_t key = (uint32_t)((addr >> 4) & (TT_GRANULES - 1)) + 1;
+    uint64_t *p = leaf_find(l, key);
+    if (p == NULL)
+        return 0;
+    uint64_t c = *p;
+    if (cell_size(c) == TT_ESC || l->count - 1u < l->low)
+        return remove_slow(tt, addr, old);
+    leaf_erase(l, (uint32_t)(p - l->cell));
+    l->count--;
+    tt->count--;
+    if (old)
+        *old = (tmt_trace){addr, cell_size(c), cell_tb(c), cell_domain(c)};
+    if (l->count == 0 && ++tt->nempty > 64 && tt->nempty * 2 > tt->dcount)
+        sweep_empty(tt);
+    return 1;
 }
