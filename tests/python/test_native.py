@@ -417,3 +417,47 @@ def test_sampled_native_mode_estimates_sqlite():
     code = code % line_of(code, "# FILL")
     estimate = run(code)
     assert 100_000_000 <= estimate <= 130_000_000, estimate
+
+
+def test_toggling_while_threads_allocate():
+    # Threads keep calling malloc/realloc/free (half of them without the
+    # GIL) while the main thread turns tracing and native mode on and off:
+    # the slots change under running calls.  Nothing may crash or leak a
+    # trace, and every block freed after the last enable() is gone.
+    code = """
+    import _tmt_nativetest as ext
+    stop = threading.Event()
+    def churn(nogil):
+        while not stop.is_set():
+            ps = [ext.alloc("malloc", 100 + i, nogil) for i in range(50)]
+            ps = [ext.realloc(p, 300, nogil) for p in ps]
+            for p in ps:
+                ext.free(p, nogil)
+    ts = [threading.Thread(target=churn, args=(k % 2 == 0,)) for k in range(4)]
+    for t in ts: t.start()
+    for i in range(60):
+        tmtrace.set_native(i % 3 != 0)
+        tmtrace.enable()
+        ext.free(ext.alloc("calloc", 1000))
+        if i % 2:
+            tmtrace.disable()
+    tmtrace.set_native(True)
+    tmtrace.enable()
+    def churned():
+        snap = tmtrace.Snapshot.create(traces=True)
+        return [s for a, (s, tb) in snap.traces.items()
+                if snap.domains.get(a) == NATIVE and (s == 300 or 100 <= s < 150)]
+    seen = 0
+    for _ in range(200):          # the churn is traced meanwhile
+        seen = len(churned())
+        if seen:
+            break
+    stop.set()
+    for t in ts: t.join()
+    gc.collect()
+    print(json.dumps([seen, len(churned()), tmtrace.is_native()]))
+    """
+    seen, left, native = run(code.replace("NATIVE", str(NATIVE)))
+    assert native is True
+    assert seen > 0
+    assert left == 0
