@@ -139,7 +139,11 @@ int tmt_native_set(int on)
     on = on ? 1 : 0;
     if (on == tmt_S.native)
         return 0;
+    /* Under the lock: the pending map's GIL-less additions read it there
+     * (a hook holding the GIL cannot run while this does). */
+    tmt_lock();
     __atomic_store_n(&tmt_S.native, on, __ATOMIC_RELAXED);
+    tmt_unlock();
     if (!on)
         tmt_native_uninstall();
     else if (tmt_is_tracing())

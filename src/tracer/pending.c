@@ -68,7 +68,11 @@ void tmt_pend_malloc(uintptr_t addr, size_t size, uint32_t tb, uint32_t gen,
      * (a billion tracebacks) are not kept either. */
     if (gen != tmt_S.generation || tb > PEND_TB)
         tb = TMT_TB_EMPTY;
-    if (tmt_S.tracing && pend_ready() == 0) {
+    /* A native block from a call that was already in native.c's wrapper
+     * when native mode went off: its free would not be seen (native.c
+     * turns the mode off under this lock, then clears the traces). */
+    int off = domain == TMS_DOMAIN_NATIVE && !tmt_S.native;
+    if (tmt_S.tracing && !off && pend_ready() == 0) {
         tmt_trace *e = tmt_map_find(pend_tab, pend_cap, addr), old;
         tmt_sf_note(addr);   /* the lean free must not skip it */
         if (e != NULL) {
