@@ -1,5 +1,6 @@
 """Shared by the tracer-core tests: a clean tracer per test, and direct
 allocator calls through ctypes (with and without the GIL)."""
+import contextlib
 import ctypes
 import gc
 import inspect
@@ -37,16 +38,30 @@ def traced_sum():
     return sum(size for size, _ in tmtrace.get_traces().values())
 
 
-def consistent():
-    """Traced size equals the sum of the traces, read at one instant: the
-    collector is kept from freeing garbage between the two reads."""
-    gc.collect()
+@contextlib.contextmanager
+def collector_off():
+    """Reads compared with each other see one heap: no collection runs
+    between them.  A collection frees garbage and runs the finalizers of
+    what is pending (a library's generator, a weakref callback), code in
+    other files that allocates and so is traced; when it runs depends on
+    how earlier tests' allocations fell, which load changes.  (No
+    collection first: it would empty CPython's free lists, and the block
+    refilling one would then count as the window's.)"""
+    was = gc.isenabled()
     gc.disable()
     try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def consistent():
+    """Traced size equals the sum of the traces, read at one instant."""
+    gc.collect()
+    with collector_off():
         traces = tmtrace.get_traces()
         size = tmtrace.get_traced_memory()[0]
-    finally:
-        gc.enable()
     return sum(s for s, _ in traces.values()) == size
 
 

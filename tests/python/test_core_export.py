@@ -2,11 +2,9 @@
 traces and stats are the live tables' (compared with get_traces and
 get_stats, built by a separate path), and its header carries the limit
 and the process's series id."""
-import gc
-
 import _tmtrace
 import core_alloc
-from core_support import only_file, tracer  # noqa: F401
+from core_support import collector_off, only_file, tracer  # noqa: F401
 
 
 def test_export_matches_queries(tracer):
@@ -19,19 +17,14 @@ def test_export_matches_queries(tracer):
     keep = [core_alloc.make_bytes(100 + i) for i in range(300)]
     keep += core_alloc.churn(500, 3)
     p = core_alloc.nogil_raw_malloc(999)   # empty traceback, unknown frame
-    # The three reads must see one heap: a collection between them runs
-    # finalizers of whatever garbage is pending (a library's generator,
-    # a weakref callback), whose code is in other files and so traced,
-    # and the counts differ (seen once under load, where the collector's
-    # timing moves with the earlier tests' allocations).
-    gc.collect()
-    gc.disable()
+    # The three reads see one heap (everything but this file is traced,
+    # a finalizer run by a collection between them too).
     try:
-        traces = tracer.get_traces()
-        stats = tracer.get_stats()
-        data = _tmtrace.take_snapshot_data(True)
+        with collector_off():
+            traces = tracer.get_traces()
+            stats = tracer.get_stats()
+            data = _tmtrace.take_snapshot_data(True)
     finally:
-        gc.enable()
         core_alloc.nogil_raw_free(p)
     assert data.traceback_limit == 5
     assert data.ntraces == len(traces)
