@@ -335,8 +335,9 @@ def test_sqlite_at_its_line_and_domain():
     con.execute("create table t(a integer, b text)")
     con.executemany("insert into t values (?, ?)", ((i, "x" * 1000) for i in range(20000)))  # FILL
     snap = tmtrace.Snapshot.create(traces=True)
+    doms = snap.domains
     native_at_fill = sum(s for a, (s, tb) in snap.traces.items()
-                         if tb and tb[0][1] == %d and snap.domains.get(a) == %d)
+                         if tb and tb[0][1] == %d and doms.get(a) == %d)
     before = tmtrace.get_traced_memory()[0]
     con.close(); del con; gc.collect()
     freed = before - tmtrace.get_traced_memory()[0]
@@ -445,8 +446,9 @@ def test_toggling_while_threads_allocate():
     tmtrace.enable()
     def churned():
         snap = tmtrace.Snapshot.create(traces=True)
+        doms = snap.domains
         return [s for a, (s, tb) in snap.traces.items()
-                if snap.domains.get(a) == NATIVE and (s == 300 or 100 <= s < 150)]
+                if doms.get(a) == NATIVE and (s == 300 or 100 <= s < 150)]
     seen = 0
     for _ in range(200):          # the churn is traced meanwhile
         seen = len(churned())
