@@ -35,15 +35,19 @@ PROGRAM = textwrap.dedent("""\
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import payload
     paused = threading.Event()
+    idle = threading.Event()
     done = threading.Event()
     def commands():
         for line in sys.stdin:
             cmd = line.split()
             if cmd[0] == "pause":
-                # Stop growing, then take our own snapshot: nothing runs
-                # in payload.py any more, so its lines stay as they are.
+                # Stop growing, wait until the main thread says it has
+                # (it may be inside grow()), then take our own snapshot:
+                # nothing runs in payload.py any more, so its lines stay
+                # as they are.
+                idle.clear()
                 paused.set()
-                time.sleep(0.3)
+                idle.wait()
                 import tmtrace
                 tmtrace.Snapshot.create(traces=True).write(cmd[1])
                 print("paused", flush=True)
@@ -57,7 +61,9 @@ PROGRAM = textwrap.dedent("""\
     threading.Thread(target=commands, daemon=True).start()
     # The main thread allocates: the runner's delay task runs there.
     while not done.is_set():
-        if not paused.is_set():
+        if paused.is_set():
+            idle.set()
+        else:
             payload.grow(64 * 1024)
         time.sleep(0.1)
     """)
@@ -83,10 +89,24 @@ class Program:
             cwd=str(tmp))
         self.pid = int(self.p.stdout.readline())
         self.payload = str(tmp / "payload.py")
-        deadline = time.time() + 10
+        deadline = time.time() + 60   # generous: a loaded machine, ASan
         while not any(x["pid"] == self.pid for x in json.loads(
                 run("watch", "--format", "json").stdout)["processes"]):
             assert time.time() < deadline, "endpoint never appeared"
+            time.sleep(0.1)
+
+    def grown_to(self, size, timeout=60):
+        """Wait until the growing line holds size bytes (it grows 64 KiB
+        per 0.1 s when the machine lets it)."""
+        deadline = time.time() + timeout
+        while True:
+            r = run("top", "--pid", str(self.pid), "-i", "*payload.py", "-n",
+                    "0", "--format", "json")
+            if r.returncode == 0:
+                got = entries(r.stdout).get((self.payload, GROW_LINE))
+                if got and got[0] >= size:
+                    return
+            assert time.time() < deadline, "never reached %d bytes" % size
             time.sleep(0.1)
 
     def say(self, line, expect=None):
@@ -126,7 +146,7 @@ def entries(out):
 
 def test_top_pid_equals_the_snapshot_the_process_takes_of_itself(prog, tmp_path):
     own = tmp_path / "own.tms"
-    time.sleep(1.0)      # about ten blocks of 64 KiB
+    prog.grown_to(5 * 64 * 1024)
     prog.say("pause %s" % own, "paused")
     live = run("top", "--pid", str(prog.pid), "-i", "*payload.py", "-n", "0",
                "--format", "json")
@@ -153,7 +173,12 @@ def test_diff_against_pid_and_save(prog, tmp_path):
     r = run("save", "--pid", str(prog.pid), "-o", str(old))
     assert r.returncode == 0, r.stderr
     assert "pid %d: wrote" % prog.pid in r.stdout
-    time.sleep(1.0)
+    # three blocks more than the saved file holds, when the machine lets
+    # the program make them
+    saved = entries(run("top", str(old), "-i", "*payload.py", "-n", "0",
+                        "--format", "json").stdout)
+    prog.grown_to(saved.get((prog.payload, GROW_LINE), (0, 0))[0]
+                  + 3 * 64 * 1024)
     d = run("diff", str(old), "--pid", str(prog.pid), "-i", "*payload.py",
             "--format", "json")
     assert d.returncode == 0, d.stderr
@@ -251,7 +276,7 @@ class Tmux:
                               + (["-e"] if escapes else []),
                               capture_output=True, text=True, env=self.env).stdout
 
-    def wait(self, pred, what, timeout=15):
+    def wait(self, pred, what, timeout=60):
         deadline = time.time() + timeout
         while True:
             s = self.screen()
@@ -262,14 +287,14 @@ class Tmux:
                                      % (what, s))
             time.sleep(0.1)
 
-    def wait_text(self, text, timeout=15):
+    def wait_text(self, text, timeout=60):
         return self.wait(lambda s: text in s, repr(text), timeout)
 
     def resize(self, w, h):
         subprocess.run([TMUX, "-L", self.sock, "resize-window", "-x", str(w),
                         "-y", str(h)], check=True, env=self.env)
 
-    def exit_status(self, timeout=15):
+    def exit_status(self, timeout=60):
         self.wait_text("TMTOOL-DONE", timeout)
         return int(self.exitfile.read_text())
 
@@ -347,7 +372,7 @@ def test_view_shows_pid_and_the_growing_line_and_keys_work(prog, tmux_factory, t
     # the sparkline (one cell per refresh), not by the clock.
     r0 = refreshes(s)
     assert 1 <= r0 <= 2, s
-    s = t.wait(lambda x: (site_size(x, site) or 0) > first, "growth", timeout=10)
+    s = t.wait(lambda x: (site_size(x, site) or 0) > first, "growth", timeout=60)
     assert refreshes(s) - r0 <= 2, s
     # sort, group, cumulative, filter
     t.keys("s")
@@ -392,7 +417,7 @@ def test_view_shows_pid_and_the_growing_line_and_keys_work(prog, tmux_factory, t
     time.sleep(1.2)
     assert site_size(t.screen(), site) == frozen
     t.keys("Space")
-    t.wait(lambda x: (site_size(x, site) or 0) > frozen, "resume", timeout=3)
+    t.wait(lambda x: (site_size(x, site) or 0) > frozen, "resume", timeout=60)
     # w: the snapshot the view shows, written here
     t.keys("w")
     s = t.wait_text("wrote tmtrace-watch-%d-" % prog.pid)
@@ -423,12 +448,12 @@ def test_view_reports_a_stall_and_the_process_exit(prog, tmux_factory):
     t.wait_text("payload.py")
     os.kill(prog.pid, signal.SIGSTOP)
     try:
-        t.wait_text("did not answer within 3 s", timeout=10)
+        t.wait_text("did not answer within 3 s", timeout=30)
     finally:
         os.kill(prog.pid, signal.SIGCONT)
-    t.wait(lambda s: "did not answer" not in s, "recovery", timeout=10)
+    t.wait(lambda s: "did not answer" not in s, "recovery", timeout=60)
     prog.stop()
-    s = t.wait_text("exited", timeout=10)
+    s = t.wait_text("exited", timeout=60)
     assert "(q quits)" in s
     t.keys("q")
     assert t.exit_status() == 3
@@ -459,11 +484,11 @@ def test_watch_dir_follows_new_files(tmp_path, tmux_factory):
     try:
         t = tmux_factory("%s watch %s -n 0.5" % (TMTOOL, p.out))
         site = "payload.py:%d" % GROW_LINE
-        s = t.wait_text(site, timeout=20)
+        s = t.wait_text(site, timeout=60)
         assert str(p.out) in s
         n0 = int(re.search(r"\((\d+) files\)", s).group(1))
         t.wait(lambda x: int(re.search(r"\((\d+) files\)", x).group(1)) >= n0 + 2,
-               "new files", timeout=20)
+               "new files", timeout=60)
         s = t.screen()
         row = [l for l in s.splitlines() if ends_with_site(l, site)][0]
         # +START is positive: the newest against the first
