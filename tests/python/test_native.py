@@ -355,16 +355,29 @@ def test_sqlite_at_its_line_and_domain():
 @pytest.mark.parametrize("how", ["api", "env", "runner"])
 def test_traced_within_5_percent_of_rss_growth(how, tmp_path):
     # A workload dominated by sqlite3's memory: about 110 MB of pages.
-    # The oracle is the kernel's count of resident pages.
+    # The oracle is the kernel's count of resident pages.  Native mode is
+    # switched on by the API, by TMTRACE_NATIVE=1 (started as the .pth
+    # line starts it) or by the runner's --native, which also hands it to
+    # child processes.
     code = """
+    if "MODE" == "env":
+        import tmtrace._startup as startup; startup.run()
+    started = tmtrace.is_enabled()
+    if "MODE" == "api":
+        tmtrace.set_native(True)
+        tmtrace.enable()
     def rss():
         with open("/proc/self/statm") as f:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    if not tmtrace.is_enabled():
-        tmtrace.set_native(True)
-        tmtrace.enable()
     import sqlite3
     native = tmtrace.is_native()
+    child = None
+    if "MODE" == "runner":
+        import subprocess
+        child = subprocess.run([sys.executable, "-c",
+            "import tmtrace._startup as s; s.run(); import tmtrace; "
+            "print(tmtrace.is_enabled() and tmtrace.is_native())"],
+            capture_output=True, text=True).stdout.strip()
     gc.collect()
     r0, t0 = rss(), tmtrace.get_traced_memory()[0]
     con = sqlite3.connect(":memory:")
@@ -374,12 +387,12 @@ def test_traced_within_5_percent_of_rss_growth(how, tmp_path):
     con.commit()
     gc.collect()
     r1, t1 = rss(), tmtrace.get_traced_memory()[0]
-    print(json.dumps([native, r1 - r0, t1 - t0]))
-    """
+    print(json.dumps([started, native, child, r1 - r0, t1 - t0]))
+    """.replace("MODE", how)
     if how == "api":
-        native, grew, traced = run(code)
+        started, native, child, grew, traced = run(code)
     elif how == "env":
-        native, grew, traced = run(code, env_extra={
+        started, native, child, grew, traced = run(code, env_extra={
             "TMTRACE": "1", "TMTRACE_NATIVE": "1",
             "TMTRACE_OUTPUT": str(tmp_path)})
     else:
@@ -387,12 +400,16 @@ def test_traced_within_5_percent_of_rss_growth(how, tmp_path):
         script.write_text(PRELUDE + textwrap.dedent(code))
         env = dict(os.environ)
         env.pop("TMTRACE", None)
+        env.pop("TMTRACE_NATIVE", None)
         env["TMTRACE_LIVE"] = "0"
         r = subprocess.run([sys.executable, "-m", "tmtrace", "run", "--native",
                             "-o", str(tmp_path), str(script)], env=env,
                            text=True, capture_output=True, timeout=300)
         assert r.returncode == 0, r.stderr
-        native, grew, traced = json.loads(r.stdout.strip().splitlines()[-1])
+        started, native, child, grew, traced = json.loads(
+            r.stdout.strip().splitlines()[-1])
+        assert child == "True"   # TMTRACE_NATIVE=1 exported to children
+    assert started is (how != "api")
     assert native is True
     assert grew > 100_000_000
     print("RSS growth %d, traced %d (%+.2f%%)" % (grew, traced,
