@@ -44,8 +44,12 @@ typedef struct tmt_tstate {
     int cap;        /* frames each buffer holds */
     int n;          /* frames in last; -1: no cache */
     uint32_t tb;
-    tmt_rawframe *mem;        /* both buffers, one block */
-    tmt_rawframe *buf, *last; /* swapped, so either half */
+    /* The traceback before last: a loop allocating on two lines (a
+     * temporary and a result) alternates between them. */
+    int n2;
+    uint32_t tb2;
+    tmt_rawframe *mem;        /* the three buffers, one block */
+    tmt_rawframe *buf, *last, *last2; /* rotated, so any third */
 } tmt_tstate;
 
 /* initial-exec: the hooks read these on every call, and the general
@@ -164,7 +168,7 @@ static tmt_tstate *ts_get(int limit)
         ts = tmt_calloc(1, sizeof *ts);
         if (ts == NULL)
             return NULL;
-        ts->n = -1;
+        ts->n = ts->n2 = -1;
         tmt_lock();
         ts->next = ts_list;
         if (ts_list)
@@ -175,15 +179,16 @@ static tmt_tstate *ts_get(int limit)
         tls_ts = ts;
     }
     if (ts->cap < limit) {
-        tmt_rawframe *b = tmt_calloc(2 * (size_t)limit, sizeof *b);
+        tmt_rawframe *b = tmt_calloc(3 * (size_t)limit, sizeof *b);
         if (b == NULL)
             return NULL;
         tmt_free(ts->mem);
         ts->mem = b;
         ts->buf = b;
         ts->last = b + limit;
+        ts->last2 = b + 2 * (size_t)limit;
         ts->cap = limit;
-        ts->n = -1;
+        ts->n = ts->n2 = -1;
     }
     return ts;
 }
@@ -225,16 +230,21 @@ static inline int same_frames(const tmt_rawframe *a, const tmt_rawframe *b,
 
 /* The interned traceback of n frames just captured into ts->buf (tables
  * owned, drained); the per-thread cache skips hashing when they are the
- * last ones again.  TMT_TB_NONE on OOM. */
+ * last or the last but one again.  TMT_TB_NONE on OOM. */
 static uint32_t tb_of_capture(tmt_tstate *ts, int n)
 {
     if (n == 0)
         return TMT_TB_EMPTY;
-    if (ts->gen == tmt_S.generation && ts->n == n &&
-        same_frames(ts->buf, ts->last, n))
+    int fresh = ts->gen == tmt_S.generation;
+    if (fresh && ts->n == n && same_frames(ts->buf, ts->last, n))
         return ts->tb;
-    uint32_t tb = tmt_tb_intern(ts->buf, n);
-    tmt_rawframe *t = ts->last;
+    uint32_t tb = fresh && ts->n2 == n && same_frames(ts->buf, ts->last2, n)
+                      ? ts->tb2 : tmt_tb_intern(ts->buf, n);
+    /* buf becomes last, last becomes last2, last2's buffer is reused */
+    tmt_rawframe *t = ts->last2;
+    ts->last2 = ts->last;
+    ts->n2 = fresh ? ts->n : -1;
+    ts->tb2 = ts->tb;
     ts->last = ts->buf;
     ts->buf = t;
     ts->n = tb == TMT_TB_NONE ? -1 : n;

@@ -138,3 +138,24 @@ def test_big_block_found_by_address(both):
     size0 = tmtrace.get_traced_memory()[0]
     del b
     assert tmtrace.get_traced_memory()[0] <= size0 - BIG
+
+
+def test_alternating_lines_keep_their_tracebacks(both):
+    # The per-thread cache holds the last two tracebacks (hooks.c): a
+    # loop allocating on two or three lines must still give every block
+    # its own line, at 1 frame and at 25.
+    for limit in (1, 25):
+        tmtrace.set_traceback_limit(limit)
+        tmtrace.enable()
+        first = sys._getframe().f_lineno + 3
+        a, b, c = [], [], []
+        for i in range(3000):
+            a.append(bytes(i % 50 + 2))
+            b.append(bytes(i % 70 + 2))
+            if i % 3 == 0:
+                c.append(bytes(i % 90 + 2))
+        for line, objs in zip((first, first + 1, first + 3), (a, b, c)):
+            for obj in objs:
+                frames = tmtrace.get_object_trace(obj)[1]
+                assert frames[0] == (__file__, line)
+        tmtrace.disable()
