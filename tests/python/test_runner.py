@@ -61,18 +61,28 @@ def test_threshold_schedule_and_final_snapshot(tmp_path):
 
 @needs_hook
 def test_delay_schedule(tmp_path):
+    # The program allocates until the timer has written two snapshots
+    # (however slow the machine: a fixed run time let a loaded start-up
+    # shift how many seconds fell inside it), then ends: the final one.
     script = write(tmp_path / "slow.py", textwrap.dedent("""\
-        import time
-        end = time.monotonic() + 2.6
-        while time.monotonic() < end:
+        import glob, os, sys, time
+        end = time.monotonic() + 60
+        while len(glob.glob(os.path.join(sys.argv[1], "tmtrace-*.tms"))) < 2:
+            assert time.monotonic() < end, "no timer snapshots"
             [object() for _ in range(100)]
             time.sleep(0.02)
     """))
     run = run_python(["-m", "tmtrace", "run", "--delay", "1", "--output",
-                      str(tmp_path), script])
+                      str(tmp_path), script, str(tmp_path)])
     assert run.returncode == 0, run.stderr
-    # Two timer snapshots (at ~1 s and ~2 s) and the final one.
-    assert len(snapshot_files(tmp_path)) == 3, run.stderr
+    snaps = sorted(tmtrace.Snapshot.load(f).timestamp
+                   for f in snapshot_files(tmp_path))
+    # The timer snapshots and the final one; the timer's are a delay
+    # apart (not made at every allocation once due: 20 ms apart).
+    assert len(snaps) >= 3, run.stderr
+    timer = snaps[:-1]
+    assert all((b - a).total_seconds() >= 0.5
+               for a, b in zip(timer, timer[1:])), timer
 
 
 def test_exit_codes_exceptions_and_traceback(tmp_path):
@@ -283,17 +293,21 @@ def test_tiny_threshold_is_rate_limited_with_one_warning(tmp_path):
     # A threshold of 1 byte is due at nearly every allocation: the files
     # written on the schedule are capped (a burst, then RATE a second).
     script = write(tmp_path / "busy.py", textwrap.dedent("""\
-        import time
+        import glob, os, sys, time
+        from tmtrace import _runner
         start = time.monotonic()
         keep = []
-        while time.monotonic() - start < 1.5:
+        # past the burst, however slow the machine writes (60 s at most)
+        while time.monotonic() - start < 1.5 or len(glob.glob(os.path.join(
+                sys.argv[1], "tmtrace-*.tms"))) <= _runner.BURST:
+            assert time.monotonic() - start < 60, "the burst never ended"
             keep.append(bytearray(100))
         print("elapsed", time.monotonic() - start)
     """))
     import time
     start = time.monotonic()
     run = run_python(["-m", "tmtrace", "run", "--threshold", "1B", "-o",
-                      str(tmp_path), script])
+                      str(tmp_path), script, str(tmp_path)])
     wall = time.monotonic() - start
     assert run.returncode == 0, run.stderr
     from tmtrace import _runner
