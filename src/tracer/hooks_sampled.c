@@ -38,6 +38,7 @@ static int sf_live;          /* counts are kept: sampling is on */
 static int sf_stale;         /* a recount was put off (GIL) */
 static size_t sf_notes;      /* notes since the last recount */
 static size_t sf_limit;      /* recount after this many (GIL) */
+static uint32_t sf_epoch;    /* recounts so far (tmt_lock) */
 static uint32_t sf_count[SF_HASHES];  /* traces per hash, at most */
 
 #define SF_MIN_NOTES 1024    /* 1.6% of the hashes */
@@ -77,7 +78,8 @@ static void *s_calloc(void *ctx, size_t nelem, size_t elsize)
     return p;
 }
 
-static void sf_forget(uintptr_t addr);
+static uint32_t sf_epoch_now(void);
+static void sf_forget(uintptr_t addr, uint32_t epoch);
 
 /* 1 if this call may look at the tables and the trace of ptr exists. */
 static int traced_here(tmt_domain *d, void *ptr)
@@ -91,14 +93,19 @@ static int traced_here(tmt_domain *d, void *ptr)
 
 /* A resize the lean test could not clear.  The old trace (if any) is
  * gone afterwards, unless the call failed: its count goes too (a trace
- * made anew in place was counted by trace_new). */
+ * made anew in place was counted by trace_new).  The new trace's
+ * trace_new may recount the filter after the old trace left the table
+ * (a moved block): that count no longer holds the old trace, and taking
+ * it off again would clear the bit of another trace of the same hash,
+ * whose free would then skip the table and leave its trace behind. */
 static __attribute__((noinline)) void *s_realloc_slow(tmt_domain *d,
                                                       void *ptr, size_t size)
 {
     int had = traced_here(d, ptr);
+    uint32_t epoch = sf_epoch_now();
     void *p = h_realloc(d, ptr, size);
     if (had && (p != NULL || size == 0))
-        sf_forget((uintptr_t)ptr);
+        sf_forget((uintptr_t)ptr, epoch);
     return p;
 }
 
@@ -119,9 +126,10 @@ static void *s_realloc(void *ctx, void *ptr, size_t size)
 static __attribute__((noinline)) void s_free_slow(tmt_domain *d, void *ptr)
 {
     int had = traced_here(d, ptr);
+    uint32_t epoch = sf_epoch_now();
     h_free(d, ptr);
     if (had)
-        sf_forget((uintptr_t)ptr);
+        sf_forget((uintptr_t)ptr, epoch);
 }
 
 /* No guard needed: with no trace at ptr, whatever the allocator below
@@ -163,12 +171,22 @@ void tmt_sf_note(uintptr_t addr)
     __atomic_fetch_add(&sf_notes, 1, __ATOMIC_RELAXED);
 }
 
-/* The trace at addr is gone (GIL held). */
-static void sf_forget(uintptr_t addr)
+static uint32_t sf_epoch_now(void)
+{
+    return __atomic_load_n(&sf_epoch, __ATOMIC_RELAXED);
+}
+
+/* The trace at addr, which the counts held at `epoch`, is gone (GIL
+ * held).  After a recount since, the counts are the table's: they hold
+ * the trace no more (or, recounted before an in-place resize replaced
+ * it, once too often: high, safe). */
+static void sf_forget(uintptr_t addr, uint32_t epoch)
 {
     size_t b = tmt_sf_bit(addr);
     tmt_lock();
-    if (__atomic_load_n(&sf_live, __ATOMIC_RELAXED) && sf_count[b] != 0 &&
+    if (__atomic_load_n(&sf_live, __ATOMIC_RELAXED) &&
+        epoch == __atomic_load_n(&sf_epoch, __ATOMIC_RELAXED) &&
+        sf_count[b] != 0 &&
         __atomic_sub_fetch(&sf_count[b], 1, __ATOMIC_RELAXED) == 0)
         __atomic_fetch_or(&tmt_sf_absent[b >> 6], (uint64_t)1 << (b & 63),
                           __ATOMIC_RELAXED);
@@ -209,6 +227,7 @@ static void sf_rebuild(void)
     sf_limit = n > SF_MIN_NOTES ? n : SF_MIN_NOTES;
     __atomic_store_n(&sf_notes, 0, __ATOMIC_RELAXED);
     sf_stale = 0;
+    __atomic_fetch_add(&sf_epoch, 1, __ATOMIC_RELAXED);
     __atomic_store_n(&sf_live, 1, __ATOMIC_RELAXED);
     tmt_unlock();
 }
@@ -230,6 +249,7 @@ void tmt_sf_setting(size_t interval)
     tmt_lock();
     __atomic_store_n(&sf_live, 0, __ATOMIC_RELAXED);
     sf_stale = 0;
+    __atomic_fetch_add(&sf_epoch, 1, __ATOMIC_RELAXED);
     for (size_t w = 0; w < SF_WORDS; w++)
         __atomic_store_n(&tmt_sf_absent[w], 0, __ATOMIC_RELAXED);
     tmt_unlock();
