@@ -116,3 +116,32 @@ def test_hand_built_snapshot_is_all_domain_0():
     assert s.domains == {}
     assert s.top_by("domain").stats == {0: (10, 1)}
     assert tmtrace.Snapshot(now, 1, stats={}).domains is None
+
+
+@needs_ext
+def test_domains_built_once_per_snapshot_state():
+    """Snapshot.domains is built once, not on each read (a loop over the
+    traces that reads it must not rebuild it per trace), and built again
+    when keep_domain() or apply_filters() change what C holds."""
+    code = """
+    import _tmt_tracktest as t
+    tmtrace.enable()
+    p = t.alloc(11, 65536)
+    snap = tmtrace.Snapshot.create(traces=True, metrics=False)
+    first = snap.domains
+    same = [snap.domains is first for _addr in snap.traces]
+    snap.keep_domain(0)
+    kept = snap.domains
+    f = tmtrace.Snapshot.create(traces=True, metrics=False)
+    before = f.domains
+    f.apply_filters([tmtrace.Filter(False, "<string>")])
+    print(json.dumps([len(same) > 1 and all(same), first.get(p),
+                      kept is first, p in kept, kept is snap.domains,
+                      p in before, p in f.domains]))
+    t.free(11, p)
+    """
+    all_same, dp, kept_is_first, p_kept, kept_again, p_before, p_after = \
+        run(code)
+    assert all_same and dp == 11
+    assert (kept_is_first, p_kept, kept_again) == (False, False, True)
+    assert (p_before, p_after) == (True, False)

@@ -266,6 +266,7 @@ class Snapshot:
         self.traceback_limit = data.traceback_limit
         self._traces = _UNSET
         self._stats = _UNSET
+        self._domains = _UNSET
         self._stats_derived = False
         self.metrics = {name: Metric(name, value, format)
                         for name, value, format in data.metrics()}
@@ -496,6 +497,7 @@ class Snapshot:
         self._ts_ns = data.timestamp_ns
         self._traces = _UNSET
         self._stats = _UNSET
+        self._domains = _UNSET
         self._stats_derived = False
 
     @property
@@ -508,10 +510,15 @@ class Snapshot:
         through PyTraceMalloc_Track (numpy's array data: 389047), or,
         domain 2**32-1, were native allocations.  An address missing here is
         in domain 0, Python's allocators.  A snapshot built by hand, or whose
-        ``traces`` was assigned, has all its traces in domain 0."""
+        ``traces`` was assigned, has all its traces in domain 0.
+
+        Built when first read, like ``traces``: looking up each trace's
+        domain in a loop over ``traces`` costs one dict lookup each."""
         if self._data is None:
             return None if self._traces is None else {}
-        return self._data.build_domains()
+        if self._domains is _UNSET:
+            self._domains = self._data.build_domains()
+        return self._domains
 
     def keep_domain(self, domain):
         """Keep only the traces of one allocator domain (0: Python's
@@ -523,6 +530,7 @@ class Snapshot:
         self._ts_ns = data.timestamp_ns
         self._traces = _UNSET
         self._stats = _UNSET
+        self._domains = _UNSET
         self._stats_derived = False
 
     def top_by(self, group_by, cumulative=False):
