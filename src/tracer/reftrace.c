@@ -68,11 +68,11 @@ static void retag(uintptr_t addr)
     tmt_drain_if_needed();
     if (!tmt_trace_get(addr, &was))
         return;       /* not traced (sampled out, filtered, before start) */
+    /* Interning touches no trace (module memory only, the hooks' guard
+     * set, no drain), so `was` still holds. */
     uint32_t tb = tmt_current_tb();
-    if (tb == TMT_TB_NONE || !tmt_S.tracing)
-        return;       /* inside a hook or a query, or out of memory */
-    if (!tmt_trace_get(addr, &was) || was.tb == tb)
-        return;       /* (interning may have drained the pending map) */
+    if (tb == TMT_TB_NONE || !tmt_S.tracing || was.tb == tb)
+        return;       /* inside a hook or a query, out of memory, or here */
     if (!tmt_tb_keep(tb)) {
         /* A block is traced only where the filters keep its traceback:
          * a new object at a filtered-out line is not traced. */
