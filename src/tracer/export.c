@@ -14,6 +14,7 @@
  * Function names are read here, never in the hook (names.c's encoder:
  * nothing allocated through Python). */
 #include <errno.h>
+#include <string.h>
 
 #include "core.h"
 
@@ -47,6 +48,21 @@ static int intern_code_name(exporter *x, uint32_t code, uint32_t *out)
     int r = tms_snapshot_intern_string(x->s, name, len, out);
     tmt_free(name);
     return r;
+}
+
+/* Whether string id cand names a shared line rather than cur: the
+ * shorter qualified name (the enclosing function, "f" before
+ * "f.<locals>.<lambda>"), then the bytewise smaller. */
+static int name_wins(const tms_snapshot *s, uint32_t cand, uint32_t cur)
+{
+    if (cand == TMS_NONE || cand == cur)
+        return 0;
+    if (cur == TMS_NONE)
+        return 1;
+    const tms_string *a = &s->strings[cand], *b = &s->strings[cur];
+    if (a->len != b->len)
+        return a->len < b->len;
+    return memcmp(a->data, b->data, a->len) < 0;
 }
 
 static int export_frame(exporter *x, uint32_t fid, uint32_t *out)
@@ -84,8 +100,10 @@ static int export_frame(exporter *x, uint32_t fid, uint32_t *out)
     if (x->frame_id)
         x->frame_id[fid] = *out;
     /* Frames are (filename, lineno): when two functions share a line (a
-     * lambda on its caller's line), the first one exported names it. */
-    if (tms_frame_function(x->s, *out) == TMS_NONE && name != TMS_NONE)
+     * lambda or a genexpr on its caller's line), one name is kept, chosen
+     * by the names alone so that it does not depend on which trace is
+     * exported first (table order follows addresses). */
+    if (name_wins(x->s, name, tms_frame_function(x->s, *out)))
         r = tms_snapshot_set_function(x->s, *out, name);
     return r;
 }

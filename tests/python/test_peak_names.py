@@ -280,3 +280,33 @@ def test_tmtool_peak_on_a_10_file(tmp_path):
     assert "no peak" in run.stderr and run.stderr.count("\n") == 1
     run = tool("top", "--peak", "--group-by", "address", old)
     assert run.returncode == 2 or run.returncode != 0
+
+
+def test_shared_line_named_by_the_enclosing_function(tracer, tmp_path):
+    # Twenty lines each shared by a function and a lambda, both
+    # allocating there.  Which trace is exported first follows addresses,
+    # so a name picked by export order would be wrong on about half of
+    # them; the rule (the shorter qualified name) gives f<i> every time.
+    src = "".join("def f%d():\n"
+                  "    return [%s]\n" % (i, ", ".join(
+                      ["(lambda: bytearray(200))()", "bytearray(200)"][::k]))
+                  for i in range(20) for k in [1 - 2 * (i % 2)])
+    filename = os.path.join(os.path.dirname(THIS), "shared_line_names.py")
+    ns = {}
+    exec(compile(src, filename, "exec"), ns)
+    keep = [ns["f%d" % i]() for i in range(20)]
+    functions = tmtrace.Snapshot.create(traces=True).functions
+    names = {line: functions.get((filename, line))
+             for line in range(2, 41, 2)}
+    assert names == {2 * i + 2: "f%d" % i for i in range(20)}
+    # the streamed write names them by the same rule
+    path = str(tmp_path / "shared.tms")
+    tmtrace.Snapshot.write_live(path, traces=True, metrics=False)
+    with open(path, "rb") as f:
+        d = tms_ref.decode(f.read())
+    strs = d["strings"]
+    in_file = {d["frames"][f][1]: strs[n] for f, n in d["functions"]
+               if strs[d["frames"][f][0]] == filename
+               and d["frames"][f][1] in names}
+    assert in_file == names
+    del keep
