@@ -238,6 +238,19 @@ typedef struct tmt_state {
 
 extern tmt_state tmt_S;
 
+/* The filter decision for traceback tb, cached on it: inline while the
+ * cache holds (every hook call but the first of a traceback after the
+ * filters or the limit changed); tmt_tb_decide (filters.c) makes it. */
+int tmt_tb_decide(uint32_t tb);
+static inline int tmt_tb_keep(uint32_t id)
+{
+    const tmt_tables *t = &tmt_S.tables;
+    if (__builtin_expect(id < t->ntbs &&
+                         t->tbs[id].filter_gen == tmt_S.filter_gen, 1))
+        return t->tbs[id].keep;
+    return tmt_tb_decide(id);
+}
+
 /* Queries, for code outside the core. */
 static inline int tmt_is_tracing(void)
 {
@@ -307,7 +320,7 @@ uint32_t tmt_tb_intern(const tmt_rawframe *f, int n);
 /* 1 if the code object is interned, so alive (the tables own a
  * reference to it). */
 int tmt_code_known(PyObject *code);
-int tmt_tb_keep(uint32_t tb);              /* filter decision, cached */
+/* tmt_tb_keep (above, after tmt_S): the filter decision, cached. */
 int tmt_trace_add(uintptr_t addr, size_t size, uint32_t tb);
 /* The same, the trace in domain (0, or TMS_DOMAIN_NATIVE, ...). */
 int tmt_trace_add_in(uintptr_t addr, size_t size, uint32_t tb,

@@ -10,7 +10,9 @@
 static int filters_need_lines;
 static tma_frame_view views[TMT_MAX_LIMIT];
 
-int tmt_tb_keep(uint32_t id)
+/* The slow half of tmt_tb_keep (core.h): no decision cached for id under
+ * the current filters yet. */
+int tmt_tb_decide(uint32_t id)
 {
     tmt_tables *t = &tmt_S.tables;
     if (id >= t->ntbs)
@@ -53,7 +55,7 @@ int tmt_filters_append(int include, const char *pattern, size_t plen,
     if (tmt_S.nfilters)
         memcpy(arr, tmt_S.filters, tmt_S.nfilters * sizeof *arr);
     arr[tmt_S.nfilters] = (tma_filter){include, p, plen, lineno, traceback};
-    /* Filters are read by GIL holders only (tmt_tb_keep), like us. */
+    /* Filters are read by GIL holders only (tmt_tb_decide), like us. */
     tma_filter *old = tmt_S.filters;
     tmt_S.filters = arr;
     tmt_S.nfilters++;

@@ -71,7 +71,8 @@ static inline int is_root(PyObject *code)
     return 0;
 }
 
-static int capture(PyThreadState *ts, tmt_rawframe *out, int limit);
+static inline __attribute__((always_inline)) int
+capture(PyThreadState *ts, tmt_rawframe *out, int limit);
 
 int tmt_frames_capture(tmt_rawframe *out, int limit)
 {
@@ -87,7 +88,10 @@ int tmt_frames_capture_own(tmt_rawframe *out, int limit)
     return capture(PyGILState_GetThisThreadState(), out, limit);
 }
 
-static int capture(PyThreadState *ts, tmt_rawframe *out, int limit)
+/* Inline in both callers: the hooks' tmt_frames_capture is a call
+ * already, and a second one costs more than the walk of one frame. */
+static inline __attribute__((always_inline)) int
+capture(PyThreadState *ts, tmt_rawframe *out, int limit)
 {
     int n = 0;
     if (ts == NULL || ts->interp != tmt_S.main_interp)

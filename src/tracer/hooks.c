@@ -161,7 +161,8 @@ static void ts_destroy(void *p)
     tmt_free(ts);
 }
 
-static tmt_tstate *ts_get(int limit)
+/* ts_get's first call on a thread, or after the limit grew. */
+static __attribute__((noinline)) tmt_tstate *ts_get_slow(int limit)
 {
     tmt_tstate *ts = tls_ts;
     if (ts == NULL) {
@@ -191,6 +192,16 @@ static tmt_tstate *ts_get(int limit)
         ts->n = ts->n2 = -1;
     }
     return ts;
+}
+
+/* This thread's state with buffers of `limit` frames; NULL on OOM.  Every
+ * traced block asks: a TLS load and a compare, inline. */
+static inline __attribute__((always_inline)) tmt_tstate *ts_get(int limit)
+{
+    tmt_tstate *ts = tls_ts;
+    if (__builtin_expect(ts != NULL && ts->cap >= limit, 1))
+        return ts;
+    return ts_get_slow(limit);
 }
 
 void tmt_tstates_free_others(void)
@@ -228,16 +239,11 @@ static inline int same_frames(const tmt_rawframe *a, const tmt_rawframe *b,
     return 1;
 }
 
-/* The interned traceback of n frames just captured into ts->buf (tables
- * owned, drained); the per-thread cache skips hashing when they are the
- * last or the last but one again.  TMT_TB_NONE on OOM. */
-static uint32_t tb_of_capture(tmt_tstate *ts, int n)
+/* tb_of_capture when the frames are not the last ones again. */
+static __attribute__((noinline)) uint32_t tb_of_capture_slow(tmt_tstate *ts,
+                                                            int n)
 {
-    if (n == 0)
-        return TMT_TB_EMPTY;
     int fresh = ts->gen == tmt_S.generation;
-    if (fresh && ts->n == n && same_frames(ts->buf, ts->last, n))
-        return ts->tb;
     uint32_t tb = fresh && ts->n2 == n && same_frames(ts->buf, ts->last2, n)
                       ? ts->tb2 : tmt_tb_intern(ts->buf, n);
     /* buf becomes last, last becomes last2, last2's buffer is reused */
@@ -251,6 +257,21 @@ static uint32_t tb_of_capture(tmt_tstate *ts, int n)
     ts->tb = tb;
     ts->gen = tmt_S.generation;
     return tb;
+}
+
+/* The interned traceback of n frames just captured into ts->buf (tables
+ * owned, drained); the per-thread cache skips hashing when they are the
+ * last or the last but one again.  TMT_TB_NONE on OOM.  The common case
+ * (the same frames as the last block's) is inline. */
+static inline __attribute__((always_inline)) uint32_t
+tb_of_capture(tmt_tstate *ts, int n)
+{
+    if (n == 0)
+        return TMT_TB_EMPTY;
+    if (__builtin_expect(ts->n == n && ts->gen == tmt_S.generation &&
+                         same_frames(ts->buf, ts->last, n), 1))
+        return ts->tb;
+    return tb_of_capture_slow(ts, n);
 }
 
 /* Record a new block (tables owned).  Frames are captured first.
