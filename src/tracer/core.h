@@ -77,7 +77,7 @@ typedef struct tmt_tt_leaf {
     /* The fast paths' bounds: up to grow_at cells in use an insertion
      * needs no resize; down to low a removal needs no shrink. */
     uint16_t grow_at, low;
-    uint8_t bits;      /* log2 of the cells */
+    uint16_t ncells;   /* cells: a step of tracetab.c's size ladder */
     uint64_t cell[];
 } tmt_tt_leaf;
 typedef struct tmt_tt_dirent {
@@ -95,10 +95,11 @@ typedef struct tmt_tt_iter {
     size_t dir, side;
     uint32_t cell;
 } tmt_tt_iter;
-/* Home cell of a granule key (1..1024) in a hashed leaf of 2^bits cells. */
-static inline uint32_t tmt_tt_home(uint32_t key, unsigned bits)
+/* Home cell of a granule key (1..1024) in a hashed leaf of ncells cells
+ * (any size, not only powers of two: multiply-high scales the hash). */
+static inline uint32_t tmt_tt_home(uint32_t key, uint32_t ncells)
 {
-    return (key * 0x9E3779B1u) >> (32 - bits);
+    return (uint32_t)(((uint64_t)(key * 0x9E3779B1u) * ncells) >> 32);
 }
 static inline size_t tmt_tt_dir_slot(uintptr_t chunk, size_t mask)
 {
@@ -311,8 +312,8 @@ static inline void tmt_trace_prefetch(uintptr_t addr)
         l = e->leaf;
     }
     uint32_t key = (uint32_t)((addr >> 4) & ((1u << TMT_TT_DIRECT_BITS) - 1)) + 1;
-    __builtin_prefetch(&l->cell[l->bits == TMT_TT_DIRECT_BITS
-                                    ? key - 1 : tmt_tt_home(key, l->bits)], 1);
+    __builtin_prefetch(&l->cell[l->ncells == (1u << TMT_TT_DIRECT_BITS)
+                                    ? key - 1 : tmt_tt_home(key, l->ncells)], 1);
 }
 /* Interns a captured traceback (needs the GIL when n > 0: code objects
  * are INCREF'd and filenames read).  TMT_TB_NONE on OOM. */

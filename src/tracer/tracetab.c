@@ -15,10 +15,15 @@
  *     one flat array when the chunk is dense;
  *   - a leaf cell is 8 bytes: the block's 16-byte granule in the chunk
  *     (+1, so 0 is an empty cell), its size (21 bits) and its traceback id;
- *   - a leaf grows by doubling at a load of 3/4 and becomes a direct array
- *     of 1024 cells (no hashing, no probing) when it would pass 512 cells;
- *     it halves below 1/8.  A chunk full of 32-byte blocks costs 16 bytes
- *     per trace, of 16-byte blocks 8.
+ *   - a leaf grows at a load of 3/4, by doubling up to 256 cells and then
+ *     by steps of x1.5 and x4/3 (256, 384, 512, 768), and becomes a
+ *     direct array of 1024 cells (no hashing, no probing) when it would
+ *     pass 768; below 1/8 it steps down to a load of at most 3/8.  Doubling left a pool of 255
+ *     64-byte blocks in a 512-cell leaf (16 bytes per trace); the ladder
+ *     gives it 384 cells (12), and a pool of 511 32-byte blocks 768 cells
+ *     (12) instead of the direct 1024 (16).  A leaf's size is then not a
+ *     power of two: the home cell is a multiply-high of the hash by the
+ *     size (tmt_tt_home), and probes wrap by comparison, not by a mask.
  *
  * A pool's blocks thus share one leaf of a few kilobytes that stays in
  * cache while the program works in that pool, and the directory (16 bytes
@@ -42,12 +47,32 @@
 #define TT_KEY_MASK 0x7FFu           /* granule + 1; 0: empty cell */
 #define TT_SIZE_SHIFT 11
 #define TT_ESC ((1u << 21) - 1)      /* size field: see the side map */
-#define TT_MIN_BITS 2
-/* Leaves are not halved below 16 cells: a pool whose short-lived blocks
+#define TT_MIN_CELLS 4
+/* Leaves do not shrink below 16 cells: a pool whose short-lived blocks
  * come and go would otherwise resize its leaf on every round. */
-#define TT_SHRINK_BITS 4
-#define TT_DIRECT TMT_TT_DIRECT_BITS /* 1024 cells, one per granule */
-#define TT_GRANULES (1u << TT_DIRECT)
+#define TT_SHRINK_CELLS 16
+#define TT_GRANULES (1u << TMT_TT_DIRECT_BITS) /* a direct leaf's cells */
+
+/* The size ladder: x2 up to 256 cells (resizes are copies: few steps
+ * while a leaf is small), then x1.5 from a power of two and x4/3 from the
+ * step between (256, 384, 512, 768, then the direct 1024), where the
+ * memory is. */
+static uint32_t ladder_up(uint32_t n)
+{
+    return n < 256 ? n * 2 : (n & (n - 1)) == 0 ? n / 2 * 3 : n / 3 * 4;
+}
+
+static uint32_t ladder_down(uint32_t n)
+{
+    return n <= 256 ? n / 2 : (n & (n - 1)) == 0 ? n / 4 * 3 : n / 3 * 2;
+}
+
+/* The next cell of a probe: wrap by comparison (sizes are not powers of
+ * two). */
+static inline uint32_t probe_next(uint32_t i, uint32_t n)
+{
+    return ++i == n ? 0 : i;
+}
 
 /* The traceback field's top bit: the block is in TMS_DOMAIN_NATIVE (every
  * block native mode traces), so those need no side entry. */
@@ -82,20 +107,20 @@ static inline uintptr_t cell_addr(uintptr_t chunk, uint64_t c)
            ((uintptr_t)((c & TT_KEY_MASK) - 1) << 4);
 }
 
-static size_t leaf_bytes(unsigned bits)
+static size_t leaf_bytes(uint32_t ncells)
 {
-    return sizeof(tmt_tt_leaf) + ((size_t)1 << bits) * sizeof(uint64_t);
+    return sizeof(tmt_tt_leaf) + (size_t)ncells * sizeof(uint64_t);
 }
 
-static tmt_tt_leaf *leaf_new(uintptr_t chunk, unsigned bits)
+static tmt_tt_leaf *leaf_new(uintptr_t chunk, uint32_t ncells)
 {
-    tmt_tt_leaf *l = tmt_calloc(1, leaf_bytes(bits));
+    tmt_tt_leaf *l = tmt_calloc(1, leaf_bytes(ncells));
     if (l != NULL) {
         l->chunk = chunk;
-        l->bits = (uint8_t)bits;
-        l->grow_at = (uint16_t)(bits == TT_DIRECT ? TT_GRANULES + 1
-                                                  : (3u << bits) / 4);
-        l->low = (uint16_t)(bits > TT_SHRINK_BITS ? (1u << bits) / 8 : 0);
+        l->ncells = (uint16_t)ncells;
+        l->grow_at = (uint16_t)(ncells == TT_GRANULES ? TT_GRANULES + 1
+                                                      : ncells * 3 / 4);
+        l->low = (uint16_t)(ncells > TT_SHRINK_CELLS ? ncells / 8 : 0);
     }
     return l;
 }
@@ -104,14 +129,14 @@ static tmt_tt_leaf *leaf_new(uintptr_t chunk, unsigned bits)
 static void leaf_insert_new(tmt_tt_leaf *l, uint64_t c)
 {
     uint32_t key = (uint32_t)(c & TT_KEY_MASK);
-    if (l->bits == TT_DIRECT) {
+    uint32_t n = l->ncells;
+    if (n == TT_GRANULES) {
         l->cell[key - 1] = c;
         return;
     }
-    uint32_t mask = (1u << l->bits) - 1;
-    uint32_t i = tmt_tt_home(key, l->bits);
+    uint32_t i = tmt_tt_home(key, n);
     while (l->cell[i] != 0)
-        i = (i + 1) & mask;
+        i = probe_next(i, n);
     l->cell[i] = c;
 }
 
@@ -149,7 +174,7 @@ static int dir_rebuild(tmt_tracetab *tt, size_t ncap, int sweep)
         if (l == NULL)
             continue;
         if (sweep && l->count == 0) {
-            tt->cells -= (size_t)1 << l->bits;
+            tt->cells -= l->ncells;
             tmt_free(l);
             continue;
         }
@@ -174,13 +199,13 @@ static __attribute__((noinline)) tmt_tt_leaf *leaf_add(tmt_tracetab *tt,
     if ((tt->dcount + 1) * 2 > tt->dcap &&
         dir_rebuild(tt, tt->dcap * 2, 0) < 0)
         return NULL;
-    l = leaf_new(chunk, TT_MIN_BITS);
+    l = leaf_new(chunk, TT_MIN_CELLS);
     if (l == NULL)
         return NULL;
     dir_insert_new(tt->dir, tt->dcap - 1, chunk, l);
     tt->dcount++;
     tt->nempty++;   /* until the caller stores its cell */
-    tt->cells += (size_t)1 << TT_MIN_BITS;
+    tt->cells += TT_MIN_CELLS;
     tt->last = l;
     return l;
 }
@@ -204,20 +229,20 @@ leaf_of(tmt_tracetab *tt, uintptr_t chunk, int create)
     }
 }
 
-/* Replace leaf l by a copy of bits (it must hold l's cells). */
+/* Replace leaf l by a copy of ncells cells (it must hold l's cells). */
 static tmt_tt_leaf *leaf_resize(tmt_tracetab *tt, tmt_tt_leaf *l,
-                                unsigned bits)
+                                uint32_t ncells)
 {
-    tmt_tt_leaf *n = leaf_new(l->chunk, bits);
+    tmt_tt_leaf *n = leaf_new(l->chunk, ncells);
     if (n == NULL)
         return NULL;
-    for (uint32_t i = 0; i < (1u << l->bits); i++)
+    for (uint32_t i = 0; i < l->ncells; i++)
         if (l->cell[i] != 0)
             leaf_insert_new(n, l->cell[i]);
     n->count = l->count;
     tmt_tt_dirent *e = dir_find(tt, l->chunk);
     e->leaf = n;
-    tt->cells += ((size_t)1 << bits) - ((size_t)1 << l->bits);
+    tt->cells = tt->cells + ncells - l->ncells;
     tmt_free(l);
     tt->last = n;
     return n;
@@ -226,12 +251,12 @@ static tmt_tt_leaf *leaf_resize(tmt_tracetab *tt, tmt_tt_leaf *l,
 /* The cell of key in l, or NULL. */
 static inline uint64_t *leaf_find(tmt_tt_leaf *l, uint32_t key)
 {
-    if (l->bits == TT_DIRECT) {
+    uint32_t n = l->ncells;
+    if (n == TT_GRANULES) {
         uint64_t *c = &l->cell[key - 1];
         return (*c & TT_KEY_MASK) == key ? c : NULL;
     }
-    uint32_t mask = (1u << l->bits) - 1;
-    for (uint32_t i = tmt_tt_home(key, l->bits);; i = (i + 1) & mask) {
+    for (uint32_t i = tmt_tt_home(key, n);; i = probe_next(i, n)) {
         uint64_t c = l->cell[i];
         if ((c & TT_KEY_MASK) == key)
             return &l->cell[i];
@@ -240,17 +265,30 @@ static inline uint64_t *leaf_find(tmt_tt_leaf *l, uint32_t key)
     }
 }
 
+/* The cell of key in l, or the empty cell to store it in (a hashed leaf
+ * always has one): one probe for both. */
+static inline uint64_t *leaf_slot(tmt_tt_leaf *l, uint32_t key)
+{
+    uint32_t n = l->ncells;
+    if (n == TT_GRANULES)
+        return &l->cell[key - 1];
+    uint32_t i = tmt_tt_home(key, n);
+    while (l->cell[i] != 0 && (l->cell[i] & TT_KEY_MASK) != key)
+        i = probe_next(i, n);
+    return &l->cell[i];
+}
+
 /* Empty the cell at i (backward-shift deletion: no tombstones). */
 static void leaf_erase(tmt_tt_leaf *l, uint32_t i)
 {
-    if (l->bits == TT_DIRECT) {
+    uint32_t n = l->ncells;
+    if (n == TT_GRANULES) {
         l->cell[i] = 0;
         return;
     }
-    uint32_t mask = (1u << l->bits) - 1;
-    for (uint32_t j = (i + 1) & mask; l->cell[j] != 0; j = (j + 1) & mask) {
-        uint32_t k = tmt_tt_home((uint32_t)(l->cell[j] & TT_KEY_MASK),
-                                 l->bits);
+    for (uint32_t j = probe_next(i, n); l->cell[j] != 0;
+         j = probe_next(j, n)) {
+        uint32_t k = tmt_tt_home((uint32_t)(l->cell[j] & TT_KEY_MASK), n);
         /* Move j back to the hole i unless its home k lies in (i, j]. */
         int stays = (i <= j) ? (i < k && k <= j) : (i < k || k <= j);
         if (!stays) {
@@ -337,23 +375,15 @@ static __attribute__((noinline)) int put_slow(tmt_tracetab *tt,
               (e->domain != 0 && !native);
     uint64_t c = esc ? cell_make(key, TT_ESC, 0, 0)
                      : cell_make(key, (uint32_t)e->size, e->tb, native);
-    if (l->bits < TT_DIRECT && (l->count + 1) * 4 > (3u << l->bits)) {
-        tmt_tt_leaf *n = leaf_resize(tt, l, l->bits + 1u);
+    if (l->count + 1u > l->grow_at) {
+        tmt_tt_leaf *n = leaf_resize(tt, l, ladder_up(l->ncells));
         if (n == NULL)
             return -1;
         l = n;
     }
     /* One probe finds the key (a trace we never saw freed) or the empty
      * cell to use (a hashed leaf always has one). */
-    uint64_t *p;
-    if (l->bits == TT_DIRECT) {
-        p = &l->cell[key - 1];
-    } else {
-        uint32_t mask = (1u << l->bits) - 1, i = tmt_tt_home(key, l->bits);
-        while (l->cell[i] != 0 && (l->cell[i] & TT_KEY_MASK) != key)
-            i = (i + 1) & mask;
-        p = &l->cell[i];
-    }
+    uint64_t *p = leaf_slot(l, key);
     tmt_trace o2;
     if (*p != 0)
         cell_entry(tt, chunk, *p, old);
@@ -389,9 +419,15 @@ static void leaf_after_remove(tmt_tracetab *tt, tmt_tt_leaf *l)
         sweep_empty(tt);
         return;
     }
-    if (l->bits > TT_SHRINK_BITS &&
-        (size_t)l->count * 8 < ((size_t)1 << l->bits))
-        leaf_resize(tt, l, l->bits - 1u); /* on OOM the big leaf stays */
+    if (l->ncells > TT_SHRINK_CELLS && (size_t)l->count * 8 < l->ncells) {
+        /* Down as many steps as keep the load at most 3/8: a pool that
+         * empties then costs a few copies, not one per step. */
+        uint32_t n = ladder_down(l->ncells);
+        while (n > TT_SHRINK_CELLS && ladder_down(n) >= TT_SHRINK_CELLS &&
+               (size_t)l->count * 8 <= 3u * ladder_down(n))
+            n = ladder_down(n);
+        leaf_resize(tt, l, n); /* on OOM the big leaf stays */
+    }
 }
 
 static __attribute__((noinline)) int remove_slow(tmt_tracetab *tt,
@@ -484,7 +520,7 @@ int tmt_tt_next(const tmt_tracetab *tt, tmt_tt_iter *it, tmt_trace *out)
         const tmt_tt_leaf *l = tt->dir[it->dir].leaf;
         if (l == NULL)
             continue;
-        for (; it->cell < (1u << l->bits); it->cell++) {
+        for (; it->cell < l->ncells; it->cell++) {
             uint64_t c = l->cell[it->cell];
             if (c != 0) {
                 cell_entry(tt, l->chunk, c, out);
@@ -546,15 +582,7 @@ int tmt_tt_put(tmt_tracetab *tt, const tmt_trace *e, tmt_trace *old)
     if (l == NULL || l->count + 1u > l->grow_at)
         return put_slow(tt, e, old);
     uint32_t key = (uint32_t)((a >> 4) & (TT_GRANULES - 1)) + 1;
-    uint64_t *p;
-    if (l->bits == TT_DIRECT) {
-        p = &l->cell[key - 1];
-    } else {
-        uint32_t mask = (1u << l->bits) - 1, i = tmt_tt_home(key, l->bits);
-        while (l->cell[i] != 0 && (l->cell[i] & TT_KEY_MASK) != key)
-            i = (i + 1) & mask;
-        p = &l->cell[i];
-    }
+    uint64_t *p = leaf_slot(l, key);
     uint64_t c = *p;
     if (c != 0) {     /* resized in place, or a free we never saw */
         if (cell_size(c) == TT_ESC)

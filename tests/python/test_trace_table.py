@@ -159,3 +159,25 @@ def test_alternating_lines_keep_their_tracebacks(both):
                 frames = tmtrace.get_object_trace(obj)[1]
                 assert frames[0] == (__file__, line)
         tmtrace.disable()
+
+
+def test_every_leaf_size_up_and_down(both):
+    # Leaf sizes are not all powers of two (4, 8, ..., 256, 384, 512, 768,
+    # then a direct 1024): probes wrap by comparison.  A pool of
+    # 16-byte blocks (about 1,000 per 16 KiB) climbs every step, then
+    # random frees walk it back down; each level is checked, so a wrong
+    # wrap in lookup or in the backward-shift deletion shows here (a trace
+    # moved before its home cell is walked but never found: its free
+    # leaves it behind).
+    N = 60000   # about 60 pools, so that many clusters wrap
+    tmtrace.enable()
+    rng = random.Random(24)
+    line = sys._getframe().f_lineno + 1
+    objs = [object() for _ in range(N)]
+    lists = {line: objs}
+    check(lists)
+    for keep in (700, 500, 380, 250, 190, 120, 90, 60, 45, 30, 20, 12, 6,
+                 3, 1, 0):   # per mille of N
+        rng.shuffle(objs)
+        del objs[N * keep // 1000:]
+        check(lists)
