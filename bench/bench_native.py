@@ -36,18 +36,10 @@ WORKLOADS = ["numpy", "sqlite", "python"]
 
 
 def work_numpy(scale):
-    import numpy as np
-    keep = []
-    for i in range(scale):
-        a = np.arange(i % 5000 + 10, dtype=np.float64)
-        b = a * 2.0 + 1.0
-        c = np.concatenate([a, b])
-        c.sort()
-        if i % 50 == 0:
-            keep.append(c[::3].copy())
-        if len(keep) > 200:
-            del keep[:100]
-    return len(keep)
+    """bench_numpy.py's workload: array temporaries, a few kept."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import bench_numpy
+    return bench_numpy.workload(scale)
 
 
 def work_sqlite(scale):
