@@ -284,6 +284,11 @@ void tmt_pend_malloc(uintptr_t addr, size_t size, uint32_t tb, uint32_t gen,
  * failed resize undo it with tmt_pend_restore. */
 uint32_t tmt_pend_free(uintptr_t addr, tmt_trace *saved);
 void tmt_pend_restore(uintptr_t addr, const tmt_trace *saved, uint32_t gen);
+/* The same two with tmt_lock already held (nativemap.c: a range's
+ * removals and additions are one step). */
+void tmt_pend_malloc_locked(uintptr_t addr, size_t size, uint32_t tb,
+                            uint32_t gen, uint32_t domain);
+uint32_t tmt_pend_free_locked(uintptr_t addr, tmt_trace *saved);
 /* GIL side: apply it before any table access. */
 void tmt_pend_drain(void);
 static inline void tmt_drain_if_needed(void)
@@ -447,8 +452,9 @@ void tmt_nogil_resolve(const tmt_rawframe *cur, int ncur);
  *        CPython's;
  * DLOPEN CPython's own dlopen (to scan objects its importer loads), on
  *        while any other group is;
- * NATIVE the malloc family, in every object but ours, CPython's, the C
- *        library's, the dynamic loader's and sanitizer runtimes. */
+ * NATIVE the malloc family and mmap/mmap64/munmap/mremap, in every
+ *        object but ours, CPython's, the C library's, the dynamic
+ *        loader's and sanitizer runtimes. */
 #define TMT_GOT_TRACK 1u
 #define TMT_GOT_DLOPEN 2u
 #define TMT_GOT_NATIVE 4u
@@ -476,6 +482,31 @@ int tmt_native_set(int on);
 /* Follow enable()/disable(): install or remove the interposition. */
 void tmt_native_install(void);
 void tmt_native_uninstall(void);
+
+/* hooks.c, for nativemap.c: a new anonymous mapping of size bytes at p
+ * (inside tmt_native_enter): 1 and its traceback (*tb of generation
+ * *gen) if traced, 0 if not (sampling, a query), -1 if not tracing. */
+int tmt_native_map_tb(void *p, size_t size, uint32_t *tb, uint32_t *gen);
+
+/* ---- nativemap.c: anonymous mappings in native mode -------------------- */
+/* The wrappers hold the map lock across the system call and the calls
+ * below; nothing else takes it.  mapped: a successful mmap (anon: an
+ * anonymous one, traced; else only MAP_FIXED's replacement of what was
+ * there); unmapped: a successful munmap; remapped: a successful mremap
+ * (keep_old: MREMAP_DONTUNMAP).  Lengths are rounded up to pages, as
+ * the kernel does. */
+void tmt_nmap_lock(void);
+void tmt_nmap_unlock(void);
+void tmt_nmap_atfork_child(void);
+int tmt_nmap_any(void);          /* any mapping recorded (a fast path) */
+size_t tmt_nmap_page_round(size_t len);
+void tmt_nmap_mapped(void *addr, size_t len, int anon);
+void tmt_nmap_unmapped(void *addr, size_t len);
+void tmt_nmap_remapped(void *old, size_t olen, void *addr, size_t len,
+                       int keep_old);
+/* nogiltb.c moved the block at addr of size bytes to traceback tb: a
+ * mapping recorded with the empty traceback takes it too (GIL held). */
+void tmt_nmap_retag(uintptr_t addr, size_t size, uint32_t tb);
 
 /* ---- extblocks.c: PyTraceMalloc_Track/Untrack interposition ----------- */
 /* Patch the calls to the two functions in every loaded object (and, from

@@ -60,7 +60,7 @@
 #define GOT_SUPPORTED 0
 #endif
 
-#define MAX_TARGETS 16
+#define MAX_TARGETS 24
 static tmt_got_target targets[MAX_TARGETS];
 static int ntargets;
 static unsigned active;   /* groups patched (scan_mu) */

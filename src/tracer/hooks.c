@@ -534,6 +534,35 @@ void tmt_native_leave(void *p, size_t size)
     tls_guard = 0;
 }
 
+/* A new anonymous mapping of `size` bytes at p (nativemap.c records it;
+ * called between tmt_native_enter and leave): 1 and its traceback (*tb,
+ * of generation *gen) if it is traced, 0 if it is not (sampling, a
+ * query), -1 if nothing is traced now.  The same rules as a native
+ * malloc's; the trace itself goes through the pending map, with the
+ * range's other changes. */
+int tmt_native_map_tb(void *p, size_t size, uint32_t *tb, uint32_t *gen)
+{
+    if (!tracing())
+        return -1;
+    if (tls_quiet || sampled_out(size))
+        return 0;
+    if (!owns_tables(NATIVE)) {
+        *tb = nogil_tb(p, size, gen);
+        return 1;
+    }
+    int limit = __atomic_load_n(&tmt_S.limit, __ATOMIC_RELAXED);
+    tmt_tstate *ts = ts_get(limit);
+    int n = ts != NULL ? tmt_frames_capture(ts->buf, limit) : 0;
+    tmt_drain_if_needed();
+    if (n < 0)
+        n = 0;   /* not the traced interpreter's frames */
+    if (tmt_tls_deferred && ts != NULL)
+        tmt_nogil_resolve(ts->buf, n);
+    *tb = ts != NULL ? tb_of_capture(ts, n) : TMT_TB_EMPTY;
+    *gen = tmt_S.generation;
+    return *tb == TMT_TB_NONE ? 0 : 1;
+}
+
 int tmt_quiet(int on)
 {
     int was = tls_quiet;

@@ -1,7 +1,9 @@
 /* native.c -- native allocations, opt-in: what shared libraries and
  * extensions take from the C library's allocator (sqlite3's page cache,
  * C++ containers, image buffers), traced in TMS_DOMAIN_NATIVE at the
- * Python traceback current on the allocating thread.
+ * Python traceback current on the allocating thread; and the anonymous
+ * mappings they make with mmap, followed through munmap and mremap page
+ * by page (nativemap.c keeps the ranges).
  *
  * The calls are interposed in each object's GOT (got.c, group NATIVE:
  * every loaded object but this extension, CPython's own object, the C
@@ -25,7 +27,10 @@
 
 #include <errno.h>
 #include <malloc.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 /* The functions as this extension resolved them: the C library's (or an
  * allocator preloaded in front of it). */
@@ -87,6 +92,93 @@ static void *w_valloc(size_t n)
     return p;
 }
 
+/* ---- anonymous mappings (nativemap.c keeps their ranges) ---------------
+ *
+ * Only MAP_ANONYMOUS mappings are memory the program allocated.  A file
+ * mapping's pages are the file's, in the page cache: shared with every
+ * other mapping of the file and other processes, dropped and read again
+ * by the kernel at will, written back rather than freed; counting them
+ * would count the file, not the program.  They are not traced (a
+ * MAP_FIXED file mapping still replaces the traced range under it).
+ * MAP_HUGETLB mappings are left out too: their unit is a huge page whose
+ * size the flags need not say, so their ranges could not be cut
+ * exactly.  Lengths count in pages, as the kernel's do. */
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+typedef void *(*mmap_fn)(void *, size_t, int, int, int, off_t);
+
+static void *map_call(mmap_fn fn, void *addr, size_t len, int prot,
+                      int flags, int fd, off_t off)
+{
+    int anon = (flags & MAP_ANONYMOUS) && !(flags & MAP_HUGETLB);
+    int fixed = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) != 0;
+    if (!(anon || fixed) || !tmt_is_tracing() || !tmt_native_enter())
+        return fn(addr, len, prot, flags, fd, off);
+    tmt_nmap_lock();
+    void *p = fn(addr, len, prot, flags, fd, off);
+    int err = errno;
+    if (p != MAP_FAILED)
+        tmt_nmap_mapped(p, len, anon);
+    tmt_nmap_unlock();
+    tmt_native_leave(NULL, 0);
+    errno = err;
+    return p;
+}
+
+static void *w_mmap(void *addr, size_t len, int prot, int flags, int fd,
+                    off_t off)
+{
+    return map_call(mmap, addr, len, prot, flags, fd, off);
+}
+
+/* A separate symbol (the same function on LP64): code built with
+ * _FILE_OFFSET_BITS=64 calls it under this name. */
+static void *w_mmap64(void *addr, size_t len, int prot, int flags, int fd,
+                      off_t off)
+{
+    return map_call(mmap64, addr, len, prot, flags, fd, off);
+}
+
+static int w_munmap(void *addr, size_t len)
+{
+    /* No mapping recorded: nothing of ours can be in the range. */
+    if (!tmt_nmap_any() || !tmt_native_enter())
+        return munmap(addr, len);
+    tmt_nmap_lock();
+    int r = munmap(addr, len);
+    int err = errno;
+    if (r == 0)
+        tmt_nmap_unmapped(addr, len);
+    tmt_nmap_unlock();
+    tmt_native_leave(NULL, 0);
+    errno = err;
+    return r;
+}
+
+static void *w_mremap(void *old, size_t olen, size_t len, int flags, ...)
+{
+    void *want = NULL;   /* the new address, with MREMAP_FIXED only */
+    if (flags & MREMAP_FIXED) {
+        va_list ap;
+        va_start(ap, flags);
+        want = va_arg(ap, void *);
+        va_end(ap);
+    }
+    if (!tmt_nmap_any() || !tmt_native_enter())
+        return mremap(old, olen, len, flags, want);
+    tmt_nmap_lock();
+    void *p = mremap(old, olen, len, flags, want);
+    int err = errno;
+    if (p != MAP_FAILED)
+        tmt_nmap_remapped(old, olen, p, len, (flags & MREMAP_DONTUNMAP) != 0);
+    tmt_nmap_unlock();
+    tmt_native_leave(NULL, 0);
+    errno = err;
+    return p;
+}
+
 static int registered, installed;
 
 static int native_register(void)
@@ -95,6 +187,9 @@ static int native_register(void)
         return 0;
     PyMemAllocatorEx libc = {NULL, c_malloc, c_calloc, c_realloc, c_free};
     tmt_native_hooks(&libc, &H);
+    /* A fork child must not inherit a map lock held by another thread. */
+    if (pthread_atfork(NULL, NULL, tmt_nmap_atfork_child) != 0)
+        return -1;
     tmt_got_target t[] = {
         {"malloc", (void *)w_malloc, (void *)malloc, TMT_GOT_NATIVE},
         {"calloc", (void *)w_calloc, (void *)calloc, TMT_GOT_NATIVE},
@@ -108,6 +203,10 @@ static int native_register(void)
          TMT_GOT_NATIVE},
         {"memalign", (void *)w_memalign, (void *)memalign, TMT_GOT_NATIVE},
         {"valloc", (void *)w_valloc, (void *)valloc, TMT_GOT_NATIVE},
+        {"mmap", (void *)w_mmap, (void *)mmap, TMT_GOT_NATIVE},
+        {"mmap64", (void *)w_mmap64, (void *)mmap64, TMT_GOT_NATIVE},
+        {"munmap", (void *)w_munmap, (void *)munmap, TMT_GOT_NATIVE},
+        {"mremap", (void *)w_mremap, (void *)mremap, TMT_GOT_NATIVE},
     };
     if (tmt_got_register(t, (int)(sizeof t / sizeof t[0])) != 0)
         return -1;

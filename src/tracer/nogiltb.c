@@ -180,6 +180,7 @@ static void resolve_group(const def_group *g)
         tmt_trace_remove(b->addr, NULL);
         if (keep)
             tmt_trace_add_in(b->addr, b->size, tb, t.domain);
+        tmt_nmap_retag(b->addr, b->size, tb);   /* a mapping's pieces too */
     }
 }
 

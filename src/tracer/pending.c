@@ -64,6 +64,13 @@ void tmt_pend_malloc(uintptr_t addr, size_t size, uint32_t tb, uint32_t gen,
                      uint32_t domain)
 {
     tmt_lock();
+    tmt_pend_malloc_locked(addr, size, tb, gen, domain);
+    tmt_unlock();
+}
+
+void tmt_pend_malloc_locked(uintptr_t addr, size_t size, uint32_t tb,
+                            uint32_t gen, uint32_t domain)
+{
     /* A traceback id of older tables names nothing now; ids this large
      * (a billion tracebacks) are not kept either. */
     if (gen != tmt_S.generation || tb > PEND_TB)
@@ -85,12 +92,18 @@ void tmt_pend_malloc(uintptr_t addr, size_t size, uint32_t tb, uint32_t gen,
         }
         pend_publish();
     }
-    tmt_unlock();
 }
 
 uint32_t tmt_pend_free(uintptr_t addr, tmt_trace *saved)
 {
     tmt_lock();
+    uint32_t gen = tmt_pend_free_locked(addr, saved);
+    tmt_unlock();
+    return gen;
+}
+
+uint32_t tmt_pend_free_locked(uintptr_t addr, tmt_trace *saved)
+{
     uint32_t gen = tmt_S.generation;
     saved->addr = 0;
     if (tmt_S.tracing && pend_ready() == 0) {
@@ -110,7 +123,6 @@ uint32_t tmt_pend_free(uintptr_t addr, tmt_trace *saved)
         }
         pend_publish();
     }
-    tmt_unlock();
     return gen;
 }
 
