@@ -6,8 +6,11 @@
 #include <Python.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 /* One allocation of `size` bytes by the named function; NULL if the kind
  * is unknown or the allocation failed. */
@@ -104,20 +107,28 @@ static void *thread_main(void *arg)
     return malloc(*(size_t *)arg);
 }
 
-/* thread_alloc(size) -> address malloc'd by a thread without any Python
- * thread state */
+static void *thread_mmap_main(void *arg)
+{
+    void *p = mmap(NULL, *(size_t *)arg, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+/* thread_alloc(size, mmap=False) -> address malloc'd (or mapped) by a
+ * thread without any Python thread state */
 static PyObject *t_thread_alloc(PyObject *self, PyObject *args)
 {
     Py_ssize_t size;
     pthread_t th;
     void *p = NULL;
+    int map = 0;
     (void)self;
-    if (!PyArg_ParseTuple(args, "n", &size))
+    if (!PyArg_ParseTuple(args, "n|p", &size, &map))
         return NULL;
     size_t n = (size_t)size;
     int r;
     Py_BEGIN_ALLOW_THREADS
-    r = pthread_create(&th, NULL, thread_main, &n);
+    r = pthread_create(&th, NULL, map ? thread_mmap_main : thread_main, &n);
     if (r == 0)
         pthread_join(th, &p);
     Py_END_ALLOW_THREADS
@@ -160,7 +171,114 @@ static PyObject *t_malloc_slot(PyObject *self, PyObject *unused)
     return PyLong_FromVoidPtr((void *)fn);
 }
 
+/* ---- mappings: mmap, mmap64, munmap, mremap through this object's GOT -- */
+
+/* mmap(size, flags, fd=-1, addr=0, nogil=False, use64=False, touch=True)
+ * -> address; OSError with errno on MAP_FAILED.  prot is read/write. */
+static PyObject *t_mmap(PyObject *self, PyObject *args)
+{
+    Py_ssize_t size;
+    int flags, fd = -1, nogil = 0, use64 = 0, touch = 1;
+    PyObject *addr_o = NULL;
+    void *addr = NULL, *p;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "ni|iOppp", &size, &flags, &fd, &addr_o,
+                          &nogil, &use64, &touch))
+        return NULL;
+    if (addr_o != NULL) {
+        addr = PyLong_AsVoidPtr(addr_o);
+        if (addr == NULL && PyErr_Occurred())
+            return NULL;
+    }
+    int prot = PROT_READ | PROT_WRITE, err = 0;
+    MAYBE_NOGIL(nogil, {
+        p = use64 ? mmap64(addr, (size_t)size, prot, flags, fd, 0)
+                  : mmap(addr, (size_t)size, prot, flags, fd, 0);
+        err = errno;
+        if (p != MAP_FAILED && touch)
+            memset(p, 1, (size_t)size);   /* resident, as real data is */
+    });
+    if (p == MAP_FAILED) {
+        errno = err;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    return PyLong_FromVoidPtr(p);
+}
+
+/* munmap(address, size, nogil=False) */
+static PyObject *t_munmap(PyObject *self, PyObject *args)
+{
+    PyObject *addr_o;
+    Py_ssize_t size;
+    int nogil = 0, r, err = 0;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "On|p", &addr_o, &size, &nogil))
+        return NULL;
+    void *p = PyLong_AsVoidPtr(addr_o);
+    if (p == NULL && PyErr_Occurred())
+        return NULL;
+    MAYBE_NOGIL(nogil, { r = munmap(p, (size_t)size); err = errno; });
+    if (r != 0) {
+        errno = err;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    Py_RETURN_NONE;
+}
+
+/* mremap(address, old_size, new_size, flags, new_address=0, nogil=False,
+ * touch=True) -> address (the new size touched) */
+static PyObject *t_mremap(PyObject *self, PyObject *args)
+{
+    PyObject *addr_o, *want_o = NULL;
+    Py_ssize_t olen, len;
+    int flags, nogil = 0, touch = 1, err = 0;
+    void *want = NULL, *p;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "Onni|Opp", &addr_o, &olen, &len, &flags,
+                          &want_o, &nogil, &touch))
+        return NULL;
+    void *old = PyLong_AsVoidPtr(addr_o);
+    if (old == NULL && PyErr_Occurred())
+        return NULL;
+    if (want_o != NULL) {
+        want = PyLong_AsVoidPtr(want_o);
+        if (want == NULL && PyErr_Occurred())
+            return NULL;
+    }
+    MAYBE_NOGIL(nogil, {
+        p = mremap(old, (size_t)olen, (size_t)len, flags, want);
+        err = errno;
+        if (p != MAP_FAILED && touch)
+            memset(p, 2, (size_t)len);
+    });
+    if (p == MAP_FAILED) {
+        errno = err;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    return PyLong_FromVoidPtr(p);
+}
+
+/* mmap_slots() -> what this object's GOT holds for mmap, mmap64, munmap
+ * and mremap now */
+static PyObject *t_mmap_slots(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    void *(*volatile m)(void *, size_t, int, int, int, off_t) = mmap;
+    void *(*volatile m64)(void *, size_t, int, int, int, off_t) = mmap64;
+    int (*volatile u)(void *, size_t) = munmap;
+    void *(*volatile r)(void *, size_t, size_t, int, ...) = mremap;
+    return Py_BuildValue("(NNNN)", PyLong_FromVoidPtr((void *)m),
+                         PyLong_FromVoidPtr((void *)m64),
+                         PyLong_FromVoidPtr((void *)u),
+                         PyLong_FromVoidPtr((void *)r));
+}
+
 static PyMethodDef methods[] = {
+    {"mmap", t_mmap, METH_VARARGS, NULL},
+    {"munmap", t_munmap, METH_VARARGS, NULL},
+    {"mremap", t_mremap, METH_VARARGS, NULL},
+    {"mmap_slots", t_mmap_slots, METH_NOARGS, NULL},
     {"alloc", t_alloc, METH_VARARGS, NULL},
     {"realloc", t_realloc, METH_VARARGS, NULL},
     {"free", t_free, METH_VARARGS, NULL},
@@ -177,5 +295,22 @@ static struct PyModuleDef mod = {PyModuleDef_HEAD_INIT, "_tmt_nativetest",
 PyMODINIT_FUNC PyInit__tmt_nativetest(void);
 PyMODINIT_FUNC PyInit__tmt_nativetest(void)
 {
-    return PyModule_Create(&mod);
+    PyObject *m = PyModule_Create(&mod);
+    if (m == NULL)
+        return NULL;
+    static const struct { const char *name; long v; } consts[] = {
+        {"MAP_PRIVATE", MAP_PRIVATE}, {"MAP_SHARED", MAP_SHARED},
+        {"MAP_ANONYMOUS", MAP_ANONYMOUS}, {"MAP_FIXED", MAP_FIXED},
+        {"MAP_NORESERVE", MAP_NORESERVE},
+        {"MREMAP_MAYMOVE", MREMAP_MAYMOVE}, {"MREMAP_FIXED", MREMAP_FIXED},
+        {"PAGE", 0},
+    };
+    for (size_t i = 0; i < sizeof consts / sizeof consts[0]; i++) {
+        long v = consts[i].v ? consts[i].v : sysconf(_SC_PAGESIZE);
+        if (PyModule_AddIntConstant(m, consts[i].name, v) < 0) {
+            Py_DECREF(m);
+            return NULL;
+        }
+    }
+    return m;
 }
