@@ -469,3 +469,32 @@ def test_toggling_while_threads_map_and_unmap():
     errors, left, enabled = runm(code)
     assert errors == []
     assert left == 0 and enabled
+
+
+def test_python_mmap_module():
+    # Python's own mmap module is an extension like any other (a shared
+    # object in lib-dynload where the interpreter is built with shared
+    # modules): an anonymous mmap.mmap is traced at its line, closing it
+    # removes it, a file-backed one is not traced.
+    code = """
+    import mmap, tempfile
+    if not getattr(mmap, "__file__", None):
+        print(json.dumps(None)); sys.exit(0)   # built into the interpreter
+    m = mmap.mmap(-1, 300 * P); line = here()
+    m[:] = b"x" * (300 * P)
+    got = [at(line)]
+    m.close()
+    got.append(at(line))
+    with tempfile.TemporaryFile() as f:
+        f.write(b"y" * (50 * P)); f.flush()
+        fm = mmap.mmap(f.fileno(), 50 * P); fline = here()
+        got.append(at(fline))
+        fm.close()
+    print(json.dumps(got + [P]))
+    """
+    got = runm(code)
+    if got is None:
+        pytest.skip("this interpreter has mmap built in (CPython's own "
+                    "object is not patched)")
+    made, closed, filemap, page = got
+    assert made == 300 * page and closed == 0 and filemap == 0
