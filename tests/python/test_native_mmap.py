@@ -47,10 +47,11 @@ def test_mapping_at_its_line_with_its_size_and_munmap_removes_it(how):
     how = %r
     flags = ext.MAP_SHARED | ext.MAP_ANONYMOUS if how == "shared" else ANON
     before = tmtrace.get_traced_memory()[0]
-    p = ext.mmap(37 * P, flags, -1, 0, how == "nogil", how == "mmap64"); line = here()
+    # not a multiple of the page: the kernel maps (and counts) whole pages
+    p = ext.mmap(37 * P - 100, flags, -1, 0, how == "nogil", how == "mmap64"); line = here()
     x = [0] * 10    # a traced allocation with the GIL (resolves GIL-less frames)
     got = [tr(p), line, domain_of(p), tmtrace.get_traced_memory()[0] - before]
-    ext.munmap(p, 37 * P, how == "nogil")
+    ext.munmap(p, 37 * P - 100, how == "nogil")
     x = [0] * 10
     got += [tr(p), at(line)]
     print(json.dumps(got + [P]))
@@ -188,6 +189,17 @@ def test_mremap_grow_shrink_move():
     t2 = ext.mremap(t + 6 * P, 2 * P, 20 * P, ext.MREMAP_MAYMOVE); l6 = here()
     x = [0] * 10
     got += [tr(t), tr(t2), at(l5), at(l6)]
+    # MREMAP_DONTUNMAP (Linux 5.7+): the old range stays mapped, and traced
+    u = ext.mmap(4 * P, ANON); l7 = here()
+    try:
+        u2 = ext.mremap(u, 4 * P, 4 * P, ext.MREMAP_MAYMOVE | ext.MREMAP_DONTUNMAP); l8 = here()
+    except OSError:
+        u2 = None                      # an older kernel: nothing changed
+    x = [0] * 10
+    got += [tr(u), tr(u2) if u2 else None, l7, l8 if u2 else None]
+    ext.munmap(u, 4 * P)
+    if u2:
+        ext.munmap(u2, 4 * P)
     ext.munmap(s, 10 * P); ext.munmap(t, 6 * P); ext.munmap(t2, 20 * P)
     x = [0] * 10
     got += [at() == 0]
@@ -204,7 +216,10 @@ def test_mremap_grow_shrink_move():
     assert got[6:10] == [True, [10 * page, s(l4)], None, 0]
     assert got[10:14] == [[6 * page, s(l5)], [20 * page, s(l6)],
                           6 * page, 20 * page]
-    assert got[14] is True
+    u, u2, l7, l8 = got[14:18]
+    assert u == [4 * page, s(l7)]
+    assert u2 is None and l8 is None or u2 == [4 * page, s(l8)]
+    assert got[18] is True
 
 
 def test_file_mappings_are_not_traced():

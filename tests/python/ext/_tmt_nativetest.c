@@ -303,6 +303,7 @@ PyMODINIT_FUNC PyInit__tmt_nativetest(void)
         {"MAP_ANONYMOUS", MAP_ANONYMOUS}, {"MAP_FIXED", MAP_FIXED},
         {"MAP_NORESERVE", MAP_NORESERVE},
         {"MREMAP_MAYMOVE", MREMAP_MAYMOVE}, {"MREMAP_FIXED", MREMAP_FIXED},
+        {"MREMAP_DONTUNMAP", 4},   /* Linux 5.7; not in every libc's headers */
         {"PAGE", 0},
     };
     for (size_t i = 0; i < sizeof consts / sizeof consts[0]; i++) {
