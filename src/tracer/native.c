@@ -109,6 +109,15 @@ static void *w_valloc(size_t n)
 
 typedef void *(*mmap_fn)(void *, size_t, int, int, int, off_t);
 
+/* Each name as it is: pyconfig.h sets _FILE_OFFSET_BITS=64, which makes
+ * `mmap` in C a call to mmap64 (so every extension imports mmap64), but
+ * other libraries import mmap.  A slot of each name must be compared
+ * with, and call, that name's function: the same one in glibc on LP64,
+ * two interceptors under ASan. */
+extern void *sym_mmap(void *, size_t, int, int, int, off_t) __asm__("mmap");
+extern void *sym_mmap64(void *, size_t, int, int, int, off_t)
+    __asm__("mmap64");
+
 static void *map_call(mmap_fn fn, void *addr, size_t len, int prot,
                       int flags, int fd, off_t off)
 {
@@ -130,15 +139,13 @@ static void *map_call(mmap_fn fn, void *addr, size_t len, int prot,
 static void *w_mmap(void *addr, size_t len, int prot, int flags, int fd,
                     off_t off)
 {
-    return map_call(mmap, addr, len, prot, flags, fd, off);
+    return map_call(sym_mmap, addr, len, prot, flags, fd, off);
 }
 
-/* A separate symbol (the same function on LP64): code built with
- * _FILE_OFFSET_BITS=64 calls it under this name. */
 static void *w_mmap64(void *addr, size_t len, int prot, int flags, int fd,
                       off_t off)
 {
-    return map_call(mmap64, addr, len, prot, flags, fd, off);
+    return map_call(sym_mmap64, addr, len, prot, flags, fd, off);
 }
 
 static int w_munmap(void *addr, size_t len)
@@ -203,8 +210,8 @@ static int native_register(void)
          TMT_GOT_NATIVE},
         {"memalign", (void *)w_memalign, (void *)memalign, TMT_GOT_NATIVE},
         {"valloc", (void *)w_valloc, (void *)valloc, TMT_GOT_NATIVE},
-        {"mmap", (void *)w_mmap, (void *)mmap, TMT_GOT_NATIVE},
-        {"mmap64", (void *)w_mmap64, (void *)mmap64, TMT_GOT_NATIVE},
+        {"mmap", (void *)w_mmap, (void *)sym_mmap, TMT_GOT_NATIVE},
+        {"mmap64", (void *)w_mmap64, (void *)sym_mmap64, TMT_GOT_NATIVE},
         {"munmap", (void *)w_munmap, (void *)munmap, TMT_GOT_NATIVE},
         {"mremap", (void *)w_mremap, (void *)mremap, TMT_GOT_NATIVE},
     };

@@ -173,17 +173,23 @@ static PyObject *t_malloc_slot(PyObject *self, PyObject *unused)
 
 /* ---- mappings: mmap, mmap64, munmap, mremap through this object's GOT -- */
 
-/* mmap(size, flags, fd=-1, addr=0, nogil=False, use64=False, touch=True)
- * -> address; OSError with errno on MAP_FAILED.  prot is read/write. */
+/* `mmap` under its own name: pyconfig.h's _FILE_OFFSET_BITS=64 makes the
+ * plain call below a call to mmap64 (what every extension imports);
+ * libraries built without it import mmap. */
+extern void *plain_mmap(void *, size_t, int, int, int, off_t) __asm__("mmap");
+
+/* mmap(size, flags, fd=-1, addr=0, nogil=False, plain=False, touch=True)
+ * -> address; OSError with errno on MAP_FAILED.  prot is read/write;
+ * plain: through the `mmap` symbol, else mmap64 (see plain_mmap). */
 static PyObject *t_mmap(PyObject *self, PyObject *args)
 {
     Py_ssize_t size;
-    int flags, fd = -1, nogil = 0, use64 = 0, touch = 1;
+    int flags, fd = -1, nogil = 0, plain = 0, touch = 1;
     PyObject *addr_o = NULL;
     void *addr = NULL, *p;
     (void)self;
     if (!PyArg_ParseTuple(args, "ni|iOppp", &size, &flags, &fd, &addr_o,
-                          &nogil, &use64, &touch))
+                          &nogil, &plain, &touch))
         return NULL;
     if (addr_o != NULL) {
         addr = PyLong_AsVoidPtr(addr_o);
@@ -192,8 +198,8 @@ static PyObject *t_mmap(PyObject *self, PyObject *args)
     }
     int prot = PROT_READ | PROT_WRITE, err = 0;
     MAYBE_NOGIL(nogil, {
-        p = use64 ? mmap64(addr, (size_t)size, prot, flags, fd, 0)
-                  : mmap(addr, (size_t)size, prot, flags, fd, 0);
+        p = plain ? plain_mmap(addr, (size_t)size, prot, flags, fd, 0)
+                  : mmap64(addr, (size_t)size, prot, flags, fd, 0);
         err = errno;
         if (p != MAP_FAILED && touch)
             memset(p, 1, (size_t)size);   /* resident, as real data is */
@@ -264,7 +270,7 @@ static PyObject *t_mmap_slots(PyObject *self, PyObject *unused)
 {
     (void)self;
     (void)unused;
-    void *(*volatile m)(void *, size_t, int, int, int, off_t) = mmap;
+    void *(*volatile m)(void *, size_t, int, int, int, off_t) = plain_mmap;
     void *(*volatile m64)(void *, size_t, int, int, int, off_t) = mmap64;
     int (*volatile u)(void *, size_t) = munmap;
     void *(*volatile r)(void *, size_t, size_t, int, ...) = mremap;
