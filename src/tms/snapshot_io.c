@@ -73,6 +73,18 @@ int tms_writer_add_functions_of(tms_writer *w, const tms_snapshot *s,
     return rc;
 }
 
+static int write_all(tms_writer *w, const tms_snapshot *s,
+                     tms_trace_source src, void *ctx, tms_error *err);
+
+int tms_writer_add_snapshot(tms_writer *w, const tms_snapshot *s,
+                            tms_error *err)
+{
+    if (s == NULL)
+        return tms_fail(err, TMS_E_ARG, "tms_writer_add_snapshot: NULL "
+                        "snapshot");
+    return write_all(w, s, NULL, NULL, err);
+}
+
 /* Everything of s; its traces from s, or from src when src is not NULL
  * (written last, so every dictionary entry precedes them). */
 static int write_all(tms_writer *w, const tms_snapshot *s,

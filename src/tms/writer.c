@@ -534,6 +534,11 @@ int tms_writer_add_tracebacks(tms_writer *w, const uint32_t *frames,
     return TMS_OK;
 }
 
+const char *tms_writer_temp_name(const tms_writer *w)
+{
+    return w != NULL && w->sink == SINK_PATH ? w->tmp : NULL;
+}
+
 void tms_writer_trust_unique_addresses(tms_writer *w)
 {
     if (w != NULL)

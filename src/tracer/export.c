@@ -24,6 +24,19 @@
 
 #define NOT_YET UINT32_MAX
 
+/* Set in a background writer's child (bgwrite.c) only: the fork handler
+ * turned tracing off there, so that no hook of ours records anything in
+ * the child, but the tables hold the parent's live state at the fork,
+ * and the header was filled in the parent (the child has a series id of
+ * its own). */
+static int frozen;
+
+/* Whether the tables hold a live state to export. */
+static int tables_live(void)
+{
+    return tmt_S.tracing || frozen;
+}
+
 typedef struct exporter {
     tms_snapshot *s;
     uint32_t *code_str;  /* code id -> string id (TMS_NONE: unknown) */
@@ -177,7 +190,7 @@ static int each_live_trace(live_trace_fn fn, void *ctx)
 {
     const tmt_tables *t = &tmt_S.tables;
     int r = 0;
-    if (!tmt_S.tracing)
+    if (!tables_live())
         return 0;
     tmt_tt_iter it = {0, 0, 0};   /* tables.c/tracetab.c's walk */
     tmt_trace e;
@@ -290,19 +303,39 @@ static void export_free(export_run *e)
     memset(e, 0, sizeof *e);
 }
 
+/* The tables as one instant: the pending map applied.  A state higher
+ * than the recorded peak is a better picture of the peak; when the peak
+ * is now, the picture is exact. */
+static void settle_tables(void)
+{
+    const tmt_tables *t = &tmt_S.tables;
+    tmt_drain_if_needed();
+    if (tables_live() && t->traced > t->pk_recorded)
+        tmt_peak_record();
+}
+
+int tmt_core_write_prepare(struct tms_snapshot *s)
+{
+    if (!tmt_S.tracing) {
+        PyErr_SetString(PyExc_RuntimeError, "the tmtrace module must be "
+                        "enabled to take a snapshot");
+        return -1;
+    }
+    fill_header(&s->header);
+    settle_tables();
+    return 0;
+}
+
 /* The header, the drained tables and the maps of an export into s. */
 static int export_open(export_run *e, tms_snapshot *s, int with_traces)
 {
-    fill_header(&s->header);
-    tmt_drain_if_needed();
+    if (!frozen)
+        fill_header(&s->header);
+    settle_tables();
     const tmt_tables *t = &tmt_S.tables;
     memset(e, 0, sizeof *e);
     e->x.s = s;
     e->with_traces = with_traces;
-    /* A state higher than the recorded one is a better picture of the
-     * peak; when the peak is now, the picture is exact. */
-    if (tmt_S.tracing && t->traced > t->pk_recorded)
-        tmt_peak_record();
     e->x.code_str = tmt_malloc((t->ncodes + 1) * sizeof(uint32_t));
     e->x.code_name = tmt_malloc((t->ncodes + 1) * sizeof(uint32_t));
     e->x.frame_id = tmt_malloc((t->nframes + 1) * sizeof(uint32_t));
@@ -339,7 +372,7 @@ static int export_finish(export_run *e)
     int r = 0;
     if (e->with_traces)
         e->x.s->has_traces = 1;
-    if (tmt_S.tracing && (r = export_peak(&e->x)) < 0)
+    if (tables_live() && (r = export_peak(&e->x)) < 0)
         return r;
     for (uint32_t tb = 0; r == 0 && tb < t->ntbs; tb++) {
         e->x.tb_id[tb] = TMS_NONE;
@@ -476,39 +509,87 @@ static int stream_all(streamer *st, const char *count_metric)
     return tms_writer_add_meta(st->w, s->meta, s->nmeta, st->err);
 }
 
-int tmt_core_write_live(struct tms_snapshot *s, const char *path,
-                        PyObject *path_obj, const char *count_metric)
+/* The streamed write without Python: 0, or a TMS_E_* code with err
+ * filled (err->sys_errno: the errno of a failed system call).  opened
+ * (or NULL) is called once the file is created. */
+static int write_streamed(tms_snapshot *s, const char *path,
+                          const char *count_metric, tmt_opened_fn opened,
+                          void *ctx, tms_error *err)
 {
-    tms_error err = {0, ""};
-    int rc, saved = 0;
+    int rc;
     streamer *st = tmt_calloc(1, sizeof *st);
-    if (st == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    st->err = &err;
-    fill_header(&s->header);
+    if (st == NULL)
+        return tms_fail(err, TMS_E_NOMEM, "out of memory");
+    st->err = err;
+    if (!frozen)
+        fill_header(&s->header);
     errno = 0;
-    rc = tms_writer_open_path(&st->w, path, &s->header, &err);
+    rc = tms_writer_open_path(&st->w, path, &s->header, err);
+    if (rc == 0 && opened != NULL)
+        opened(ctx, tms_writer_temp_name(st->w));
     if (rc == 0 && (rc = export_open(&st->e, s, TMT_EXPORT_DICT)) < 0)
-        tms_fail(&err, rc, "out of memory");
+        tms_fail(err, rc, "out of memory");
     if (rc == 0)
         rc = stream_all(st, count_metric);
     if (rc == 0) {
-        rc = tms_writer_close(st->w, &err);
+        rc = tms_writer_close(st->w, err);
         st->w = NULL;
     }
-    saved = err.sys_errno ? err.sys_errno : errno;
+    if (rc < 0 && err->sys_errno == 0)
+        err->sys_errno = errno;
     tms_writer_abort(st->w);
     export_free(&st->e);
     tmt_free(st);
-    if (rc < 0) {
-        if (rc == TMS_E_ARG && count_metric != NULL &&
-            strstr(err.msg, "already exists") != NULL)
-            PyErr_SetString(PyExc_ValueError, err.msg);
-        else
-            tmt_raise_tms(rc, &err, saved, path_obj);
-        return -1;
+    return rc;
+}
+
+int tmt_core_write_live(struct tms_snapshot *s, const char *path,
+                        PyObject *path_obj, const char *count_metric)
+{
+    tms_error err = {0, "", 0};
+    int rc = write_streamed(s, path, count_metric, NULL, NULL, &err);
+    if (rc == 0)
+        return 0;
+    if (rc == TMS_E_ARG && count_metric != NULL &&
+        strstr(err.msg, "already exists") != NULL)
+        PyErr_SetString(PyExc_ValueError, err.msg);
+    else
+        tmt_raise_tms(rc, &err, err.sys_errno, path_obj);
+    return -1;
+}
+
+/* The stats-only write (tmt_core_export(s, 0) + tms_snapshot_save),
+ * through an open writer so that opened sees the file. */
+static int write_stats(tms_snapshot *s, const char *path,
+                       tmt_opened_fn opened, void *ctx, tms_error *err)
+{
+    tms_writer *w = NULL;
+    int rc = export_tables(s, 0, NULL);
+    if (rc < 0)
+        return tms_fail(err, rc, "cannot export: %s", tms_strerror(rc));
+    errno = 0;
+    rc = tms_writer_open_path(&w, path, &s->header, err);
+    if (rc == 0 && opened != NULL)
+        opened(ctx, tms_writer_temp_name(w));
+    if (rc == 0)
+        rc = tms_writer_add_snapshot(w, s, err);
+    if (rc == 0) {
+        rc = tms_writer_close(w, err);
+        w = NULL;
     }
-    return 0;
+    if (rc < 0 && err->sys_errno == 0)
+        err->sys_errno = errno;
+    tms_writer_abort(w);
+    return rc;
+}
+
+int tmt_core_write_frozen(struct tms_snapshot *s, const char *path,
+                          int traces, const char *count_metric,
+                          tmt_opened_fn opened, void *ctx,
+                          struct tms_error *err)
+{
+    frozen = 1;
+    if (traces)
+        return write_streamed(s, path, count_metric, opened, ctx, err);
+    return write_stats(s, path, opened, ctx, err);
 }

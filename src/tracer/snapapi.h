@@ -93,6 +93,29 @@ extern PyMethodDef tmt_filter_methods[];
 /* snapcols.c: a snapshot as packed columns, for the Parquet export. */
 extern PyMethodDef tmt_export_methods[];
 
+/* --- livewrite.c: Snapshot.write_live's bindings ---------------------- */
+/* The "host" meta entry every snapshot of ours carries.  0 or TMS_E_*. */
+int tmt_snapshot_set_host(tms_snapshot *s);
+/* write_live_snapshot, write_live_background, background_write_result. */
+extern PyMethodDef tmt_live_write_methods[];
+
+/* --- bgwrite.c: the background writer's fork and report ---------------- */
+/* Fork a child that writes s (prepared with the caller's metrics, time,
+ * pid and meta) and the live tables of this instant into path, as
+ * tmt_core_write_frozen says.  stop (tests): the child stops itself
+ * (SIGSTOP) once the file exists.  0 with *pid and *fd (the read end of the
+ * child's report pipe, close-on-exec), or -1 with an exception (tracing
+ * off, no pipe, no fork). */
+int tmt_bg_write_start(tms_snapshot *s, const char *path, int traces,
+                       const char *count_metric, int stop, long *pid,
+                       int *fd);
+/* What the child reported, read to EOF: 0 written, a TMS_E_* code with
+ * err filled, or TMT_BG_NO_REPORT (the child died before reporting).
+ * temp: the name of the temporary file it reported ("" if none). */
+#define TMT_BG_NO_REPORT 1
+int tmt_bg_report_decode(const void *rep, size_t len, tms_error *err,
+                         char *temp, size_t temp_cap);
+
 /* --- snapgroup.c ------------------------------------------------------- */
 extern PyTypeObject tmt_Groups_Type;
 extern PyTypeObject tmt_Diff_Type;

@@ -684,13 +684,8 @@ static PyObject *take_snapshot_data(PyObject *mod, PyObject *args)
     if (self == NULL)
         return NULL;
     int rc = tmt_core_export(self->snap, traces);
-    /* The host, so that files from many machines can be told apart once
-     * exported (tmtool export labels samples and rows with it). */
-    char host[256];
-    if (rc == 0 && gethostname(host, sizeof host) == 0) {
-        host[sizeof host - 1] = '\0';
-        rc = tms_snapshot_set_meta(self->snap, "host", host);
-    }
+    if (rc == 0)
+        rc = tmt_snapshot_set_host(self->snap);
     if (rc < 0) {
         if (!PyErr_Occurred())
             tmt_raise_tms(rc, NULL, 0, NULL);
@@ -700,112 +695,7 @@ static PyObject *take_snapshot_data(PyObject *mod, PyObject *args)
     return (PyObject *)self;
 }
 
-/* write_live_snapshot(path, traces, metrics, count_metric=None): what
- * take_snapshot_data(traces) then SnapshotData.write(path) would write,
- * with the traces streamed from the live tables into the file instead of
- * copied into a snapshot first (export.c): the extra memory is the
- * dictionaries and a chunk, whatever the number of traces.  metrics: a
- * sequence of (name, value, format) computed by the caller; count_metric,
- * when given, is added as an int metric holding the number of traces
- * written (known only once the tables are exported).  The GIL is held
- * from the export to the rename: the pause of the program is the whole
- * write, as no copy of the traces outlives it.  whole: see
- * write_whole_too. */
-/* The test's oracle (tests/python/test_stream_write.py): the same
- * instant through the whole-snapshot path, s's header, metrics and meta
- * copied, into path.  Called with the GIL still held after the streamed
- * write, so the tables have not changed.  0, or -1 with an exception. */
-static int write_whole_too(const tms_snapshot *s, PyObject *arg)
-{
-    PyObject *path = NULL;
-    tms_snapshot *w = NULL;
-    int rc = -1;
-    if (!PyUnicode_FSConverter(arg, &path))
-        return -1;
-    if ((w = tms_snapshot_new()) == NULL) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    w->header = s->header;
-    if (tmt_core_export(w, 1) < 0)
-        goto done;
-    rc = 0;
-    for (uint32_t k = 0; rc == 0 && k < s->nmetrics; k++)
-        rc = tms_snapshot_add_metric(w, s->metrics[k].name,
-                                     s->metrics[k].format, s->metrics[k].kind,
-                                     s->metrics[k].i, s->metrics[k].f);
-    for (uint32_t k = 0; rc == 0 && k < s->nmeta; k++)
-        rc = tms_snapshot_set_meta(w, s->meta[k].key, s->meta[k].value);
-    tms_error err = {0, ""};
-    if (rc == 0)
-        rc = tms_snapshot_save(w, PyBytes_AS_STRING(path), &err);
-    if (rc < 0) {
-        tmt_raise_tms(rc, &err, err.sys_errno, arg);
-        rc = -1;
-    }
-done:
-    tms_snapshot_free(w);
-    Py_DECREF(path);
-    return rc;
-}
-
-static PyObject *write_live_snapshot(PyObject *mod, PyObject *args)
-{
-    PyObject *arg, *metrics, *path = NULL, *whole = NULL;
-    const char *count_metric = NULL;
-    int traces = 1;
-    struct timespec ts;
-    (void)mod;
-    if (!PyArg_ParseTuple(args, "OpO|zO:write_live_snapshot", &arg, &traces,
-                          &metrics, &count_metric, &whole))
-        return NULL;
-    tms_snapshot *s = tmt_metrics_snapshot(metrics);
-    if (s == NULL)
-        return NULL;
-    if (!PyUnicode_FSConverter(arg, &path)) {
-        tms_snapshot_free(s);
-        return NULL;
-    }
-    clock_gettime(CLOCK_REALTIME, &ts);
-    s->header.timestamp_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-    s->header.pid = (int64_t)getpid();
-    tmt_snapshot_stamp(&s->header);
-    char host[256];
-    int rc = 0;
-    if (gethostname(host, sizeof host) == 0) {
-        host[sizeof host - 1] = '\0';
-        rc = tms_snapshot_set_meta(s, "host", host);
-    }
-    if (rc < 0)
-        tmt_raise_tms(rc, NULL, 0, NULL);
-    else if (traces)
-        rc = tmt_core_write_live(s, PyBytes_AS_STRING(path), arg,
-                                 count_metric);
-    else
-        rc = tmt_core_export(s, 0);
-    if (rc == 0 && !traces) {
-        tms_error err = {0, ""};
-        errno = 0;
-        rc = tms_snapshot_save(s, PyBytes_AS_STRING(path), &err);
-        if (rc < 0)
-            tmt_raise_tms(rc, &err, err.sys_errno ? err.sys_errno : errno,
-                          arg);
-    }
-    if (rc == 0 && whole != NULL && whole != Py_None)
-        rc = write_whole_too(s, whole);
-    tms_snapshot_free(s);
-    Py_DECREF(path);
-    if (rc < 0)
-        return NULL;
-    Py_RETURN_NONE;
-}
-
 static PyMethodDef snap_functions[] = {
-    {"write_live_snapshot", write_live_snapshot, METH_VARARGS,
-     "write_live_snapshot(path, traces, metrics, count_metric=None, "
-     "whole=None): the live tables into a .tms file, traces streamed "
-     "(whole: tests only, the same instant also written through the "
-     "whole-snapshot path)"},
     {"take_snapshot_data", take_snapshot_data, METH_VARARGS,
      "take_snapshot_data(traces=False) -> SnapshotData copied from the "
      "live tables"},
@@ -829,7 +719,8 @@ int tmt_snapshot_init(PyObject *module)
     if (PyModule_AddFunctions(module, snap_functions) < 0 ||
         PyModule_AddFunctions(module, tmt_filter_methods) < 0 ||
         PyModule_AddFunctions(module, tmt_export_methods) < 0 ||
-        PyModule_AddFunctions(module, tmt_group_functions) < 0)
+        PyModule_AddFunctions(module, tmt_group_functions) < 0 ||
+        PyModule_AddFunctions(module, tmt_live_write_methods) < 0)
         return -1;
     return 0;
 }

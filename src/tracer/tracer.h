@@ -37,6 +37,26 @@ int tmt_core_export_counted(struct tms_snapshot *s, int with_traces,
  * Python exception (path_obj is the name in messages). */
 int tmt_core_write_live(struct tms_snapshot *s, const char *path,
                         PyObject *path_obj, const char *count_metric);
+/* core: what a snapshot of this instant needs before the tables are
+ * read elsewhere (a background writer's fork): s's header (traceback
+ * limit, sampling, series) filled, the pending map applied and the peak
+ * picture taken, as the export does.  GIL held.  0, or -1 with
+ * RuntimeError when tracing is off. */
+int tmt_core_write_prepare(struct tms_snapshot *s);
+/* core, in a background writer's child only (bgwrite.c): what
+ * tmt_core_write_live (traces) or tmt_core_export + tms_snapshot_save
+ * (no traces) would write, from the tables as they were at the fork,
+ * with s prepared by tmt_core_write_prepare in the parent.  Runs no
+ * Python.  opened (or NULL) is called with ctx once the file exists.  0, or a TMS_E_* code with err filled (sys_errno: the errno of
+ * a failed system call). */
+struct tms_error;
+/* Told the file was created: its temporary name while written (NULL for
+ * an unnamed file, which nobody needs to remove). */
+typedef void (*tmt_opened_fn)(void *ctx, const char *temp_name);
+int tmt_core_write_frozen(struct tms_snapshot *s, const char *path,
+                          int traces, const char *count_metric,
+                          tmt_opened_fn opened, void *ctx,
+                          struct tms_error *err);
 /* core: add the trace of the block at addr (with its traceback) to an
  * empty snapshot.  1 found, 0 not traced, -1 with a Python exception. */
 int tmt_core_export_trace(struct tms_snapshot *s, uintptr_t addr);

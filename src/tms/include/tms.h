@@ -385,6 +385,10 @@ typedef int (*tms_trace_source)(void *ctx, struct tms_writer *w,
 TMS_API int tms_snapshot_save_streamed(const tms_snapshot *s,
                                        const char *path, tms_trace_source src,
                                        void *ctx, tms_error *err);
+/* Every section of s (its traces too, if it has them) into an open
+ * writer, as tms_snapshot_save writes them. */
+TMS_API int tms_writer_add_snapshot(struct tms_writer *w,
+                                    const tms_snapshot *s, tms_error *err);
 TMS_API int tms_snapshot_load(const char *path, unsigned flags,
                               tms_snapshot **out, tms_error *err);
 TMS_API int tms_snapshot_load_fd(int fd, const char *name, unsigned flags,
@@ -434,6 +438,12 @@ typedef struct tms_writer tms_writer;
  * bytes work. */
 TMS_API int tms_writer_open_path(tms_writer **w, const char *path,
                                  const tms_header *h, tms_error *err);
+/* The named temporary file a path writer writes into until
+ * tms_writer_close() renames it (".tms-XXXXXX" beside the target), or
+ * NULL when it writes into an unnamed file (O_TMPFILE, which the kernel
+ * frees if the process dies) or not to a path.  A process that watches
+ * the writer's process can remove it if that one is killed. */
+TMS_API const char *tms_writer_temp_name(const tms_writer *w);
 /* Write to an open descriptor (not closed by the writer); name is used
  * in messages. */
 TMS_API int tms_writer_open_fd(tms_writer **w, int fd, const char *name,

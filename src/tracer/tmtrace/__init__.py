@@ -9,6 +9,7 @@ Parts:
   _tracing   trace, filter and metric functions (enable, get_traces, ...)
   _filter    Filter
   _snapshot  Snapshot, GroupedStats, StatsDiff, Metric
+  _bgwrite   BackgroundWrite (Snapshot.write_live(..., background=True))
   _task      Task, TakeSnapshotTask, cancel_tasks, get_tasks
   _display   DisplayTop, DisplayTopTask
 """
@@ -16,7 +17,8 @@ import importlib as _importlib
 
 __version__ = "0.1.0"
 
-_PARTS = ("_tracing", "_filter", "_snapshot", "_task", "_display")
+_PARTS = ("_tracing", "_filter", "_snapshot", "_bgwrite", "_task",
+          "_display")
 
 
 def _reexport(part):

@@ -444,12 +444,23 @@ class Snapshot:
         return self
 
     @classmethod
-    def write_live(cls, filename, traces=False, metrics=True):
+    def write_live(cls, filename, traces=False, metrics=True,
+                   background=False):
         """What ``create(traces, metrics).write(filename)`` writes, without
         the snapshot: the traces go from the tracer's tables straight into
         the file, a small chunk at a time, so the memory this takes does
         not grow with the number of traces.  The program pauses for the
-        whole write (the tables stay one instant).  Returns None."""
+        whole write (the tables stay one instant).  Returns None.
+
+        With background=True the program pauses only for a fork(): a
+        child process writes the file from its copy-on-write image of the
+        tables at the instant of the call, while the program goes on, and
+        a BackgroundWrite handle is returned (``wait()`` returns when the
+        file is complete and raises the write's error).  The file is what
+        a foreground write_live at that instant would have written.  Extra
+        memory: the child's few MB, plus the pages the program writes to
+        while the child runs (the kernel copies them).  The pause grows
+        with the process's memory (page tables), not with the traces."""
         from . import _tracing
         if not _tracing.is_enabled():
             raise RuntimeError("the tmtrace module must be enabled to take "
@@ -460,10 +471,13 @@ class Snapshot:
         sink.metrics = {}
         if metrics:
             sink._add_all_metrics()
-        _tmtrace.write_live_snapshot(
-            filename, bool(traces),
-            [(name, m.value, m.format) for name, m in sink.metrics.items()],
-            "tracemalloc.traces" if metrics and traces else None)
+        args = (filename, bool(traces),
+                [(name, m.value, m.format) for name, m in sink.metrics.items()],
+                "tracemalloc.traces" if metrics and traces else None)
+        if background:
+            from . import _bgwrite
+            return _bgwrite.start(*args)
+        _tmtrace.write_live_snapshot(*args)
 
     def _add_all_metrics(self):
         self.add_gc_metrics()
