@@ -280,7 +280,75 @@ static PyObject *t_mmap_slots(PyObject *self, PyObject *unused)
                          PyLong_FromVoidPtr((void *)r));
 }
 
+/* raw_churn_start(nthreads) / raw_churn_stop() -> rounds: threads
+ * Python never saw allocate and free with PyMem_RawMalloc/RawFree (the
+ * tracer's pending map, without the GIL) as fast as they can, until
+ * stopped: what a background snapshot's fork meets (test_bg_write.py). */
+#define CHURN_MAX 8
+static pthread_t churn_th[CHURN_MAX];
+static int churn_n;
+static volatile int churn_stop;
+static unsigned long churn_rounds[CHURN_MAX];
+
+static void *churn_main(void *arg)
+{
+    unsigned long *rounds = arg;
+    void *p[50];
+    while (!__atomic_load_n(&churn_stop, __ATOMIC_RELAXED)) {
+        for (int k = 0; k < 50; k++)
+            p[k] = PyMem_RawMalloc(64 + (size_t)k);
+        for (int k = 0; k < 50; k += 2)
+            PyMem_RawFree(p[k]);
+        for (int k = 1; k < 50; k += 2)
+            PyMem_RawFree(p[k]);
+        ++*rounds;
+    }
+    return NULL;
+}
+
+static PyObject *t_raw_churn_start(PyObject *self, PyObject *args)
+{
+    int n;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "i", &n))
+        return NULL;
+    if (churn_n != 0 || n < 1 || n > CHURN_MAX) {
+        PyErr_SetString(PyExc_ValueError, "churn running or bad count");
+        return NULL;
+    }
+    __atomic_store_n(&churn_stop, 0, __ATOMIC_RELAXED);
+    for (; churn_n < n; churn_n++) {
+        churn_rounds[churn_n] = 0;
+        if (pthread_create(&churn_th[churn_n], NULL, churn_main,
+                           &churn_rounds[churn_n]) != 0)
+            break;
+    }
+    if (churn_n < n) {
+        PyErr_SetString(PyExc_OSError, "cannot start a thread");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *t_raw_churn_stop(PyObject *self, PyObject *unused)
+{
+    unsigned long total = 0;
+    (void)self;
+    (void)unused;
+    __atomic_store_n(&churn_stop, 1, __ATOMIC_RELAXED);
+    Py_BEGIN_ALLOW_THREADS
+    for (int i = 0; i < churn_n; i++) {
+        pthread_join(churn_th[i], NULL);
+        total += churn_rounds[i];
+    }
+    Py_END_ALLOW_THREADS
+    churn_n = 0;
+    return PyLong_FromUnsignedLong(total);
+}
+
 static PyMethodDef methods[] = {
+    {"raw_churn_start", t_raw_churn_start, METH_VARARGS, NULL},
+    {"raw_churn_stop", t_raw_churn_stop, METH_NOARGS, NULL},
     {"mmap", t_mmap, METH_VARARGS, NULL},
     {"munmap", t_munmap, METH_VARARGS, NULL},
     {"mremap", t_mremap, METH_VARARGS, NULL},
