@@ -8,8 +8,21 @@ the live tables into the file a chunk at a time, as the task's scheduled
 writes and the runner's files do); the report is the peak RSS above the
 resident size before the snapshot, in MB and per trace, and the pause.
 
+"background": Snapshot.write_live(traces=True, background=True), a forked
+child writes the file; the pause is the time until write_live returns,
+beside the time until wait() returns, a foreground write_live of the same
+heap right after (its pause), and zstd alone on the file's bytes.
+
+--data: "regular" keeps N tuples (i, i) allocated in a row (neighbouring
+addresses, one traceback, constant sizes: the file compresses very well);
+"random" keeps N bytes objects of random sizes 16-1024 out of 2N
+allocated, every other one freed at random (scattered addresses, varied
+sizes).  --untraced-gb G first fills G GB of numpy arrays before tracing
+starts: the fork's pause grows with the process's memory, not the traces.
+
     PYTHONPATH=build/src/tracer:src/tracer python bench/bench_snapshot_memory.py \
-        [--blocks 1000000,3000000] [--modes whole,streamed]
+        [--blocks 1000000,3000000] [--modes whole,streamed,background] \
+        [--data regular,random] [--untraced-gb 0]
 """
 import argparse
 import os
@@ -27,15 +40,31 @@ def rss(field):
     return 0
 
 
-def child(n, path, mode):
+def workload(n, data):
+    if data == "regular":
+        return [(i, i) for i in range(n)]
+    import random
+    rng = random.Random(15)
+    blocks = [bytes(rng.randrange(16, 1024)) for _ in range(2 * n)]
+    rng.shuffle(blocks)   # which half dies: scattered over the heap
+    return blocks[:n]
+
+
+def child(n, path, mode, data="regular", untraced_gb=0.0):
+    ballast = None
+    if untraced_gb > 0:
+        import numpy
+        ballast = numpy.ones(int(untraced_gb * 1e9) // 8)   # pages touched
     import tmtrace
     tmtrace.enable()
-    keep = [(i, i) for i in range(n)]
+    keep = workload(n, data)
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")   # VmHWM := VmRSS
     base = rss("VmRSS:")
     if mode == "streamed":
         return streamed(tmtrace, path, base, keep)
+    if mode == "background":
+        return background(tmtrace, path, base, keep, data, ballast)
     t0 = time.perf_counter()
     snap = tmtrace.Snapshot.create(traces=True)
     t1 = time.perf_counter()
@@ -96,19 +125,50 @@ def streamed(tmtrace, path, base, keep):
                                t1 - t0, ratio))
 
 
+def background(tmtrace, path, base, keep, data, ballast):
+    t0 = time.perf_counter()
+    h = tmtrace.Snapshot.write_live(path, traces=True, background=True)
+    t1 = time.perf_counter()
+    h.wait()
+    t2 = time.perf_counter()
+    extra = rss("VmHWM:") - base
+    fg = path + ".fg"
+    tmtrace.Snapshot.write_live(fg, traces=True)   # the same heap
+    t3 = time.perf_counter()
+    os.unlink(fg)
+    del keep
+    ntraces = len(tmtrace.Snapshot.load(path).traces)
+    z = zstd_alone(path)
+    gb = ballast.nbytes / 1e9 if ballast is not None else 0.0
+    ratio = ("; zstd alone %.4f s on %.1f MB: pause %.2fx zstd "
+             "(foreground %.1fx)" % (z[0], z[1] / 1e6, (t1 - t0) / z[0],
+                                     (t3 - t2) / z[0]) if z else "")
+    print("background %-7s %9d traces, RSS %.2f GB (%.1f GB untraced): "
+          "pause %.4f s, wait() after %.3f s, foreground pause %.3f s, "
+          "parent +%.1f MB%s" % (data, ntraces, rss("VmRSS:") / 1e9, gb,
+                                 t1 - t0, t2 - t0, t3 - t2, extra / 1e6,
+                                 ratio))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--blocks", default="1000000,3000000")
     p.add_argument("--modes", default="whole,streamed")
-    p.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    p.add_argument("--data", default="regular")
+    p.add_argument("--untraced-gb", default="0")
+    p.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.child:
-        return child(int(a.child[0]), a.child[1], a.child[2])
+        return child(int(a.child[0]), a.child[1], a.child[2], a.child[3],
+                     float(a.child[4]))
     with tempfile.TemporaryDirectory() as d:
-        for n in a.blocks.split(","):
-            for mode in a.modes.split(","):   # interleaved, side by side
-                subprocess.run([sys.executable, __file__, "--child", n,
-                                os.path.join(d, "s.tms"), mode], check=True)
+        for gb in a.untraced_gb.split(","):
+            for n in a.blocks.split(","):
+                for data in a.data.split(","):
+                    for mode in a.modes.split(","):   # interleaved
+                        subprocess.run([sys.executable, __file__, "--child",
+                                        n, os.path.join(d, "s.tms"), mode,
+                                        data, gb], check=True)
 
 
 if __name__ == "__main__":

@@ -43,7 +43,8 @@ class BackgroundWrite:
         _in_flight.add(self)
 
     def __repr__(self):
-        state = "running" if self.poll() is None else (
+        # What is known without asking: repr must not reap or raise.
+        state = "running" if self._status is None or self._fd >= 0 else (
             "written" if self._error is None else "failed")
         return "<BackgroundWrite pid=%d %r %s>" % (self.pid, self.filename,
                                                    state)
@@ -218,7 +219,6 @@ def _forget_in_child():
 
 
 def start(filename, traces, metrics, count_metric):
-    _reap_finished()
     pid, fd = _tmtrace.write_live_background(filename, traces, metrics,
                                              count_metric)
     return BackgroundWrite(pid, fd, filename)

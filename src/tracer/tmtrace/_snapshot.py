@@ -465,6 +465,9 @@ class Snapshot:
         if not _tracing.is_enabled():
             raise RuntimeError("the tmtrace module must be enabled to take "
                                "a snapshot")
+        if background:
+            from . import _bgwrite
+            _bgwrite._reap_finished()   # children of dropped handles
         sink = cls.__new__(cls)   # holds the metrics only: no data
         sink._data = None
         sink._traces = None
@@ -475,7 +478,6 @@ class Snapshot:
                 [(name, m.value, m.format) for name, m in sink.metrics.items()],
                 "tracemalloc.traces" if metrics and traces else None)
         if background:
-            from . import _bgwrite
             return _bgwrite.start(*args)
         _tmtrace.write_live_snapshot(*args)
 
