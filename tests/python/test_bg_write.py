@@ -334,3 +334,40 @@ def test_with_live_endpoint(tracer, tmp_path):
         os.close(r)
         os.close(w)
         tmtrace.stop_endpoint()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"),
+                    reason="native mode is Linux-only")
+def test_native_mode(tmp_path):
+    """Native mode patches the GOT of every other loaded library (libzstd,
+    which the child's writer calls, among them): in the child those calls
+    pass straight through, and native blocks of the instant are in the
+    file.  In a fresh interpreter, as test_native.py's scenarios run."""
+    import subprocess
+    import textwrap
+    code = textwrap.dedent("""
+        import os, sys, tmtrace
+        sys.path.insert(0, os.environ["TMTRACE_TEST_EXT_DIR"])
+        import _tmt_nativetest as ext
+        tmtrace.set_native(True)
+        tmtrace.enable()
+        blocks = [ext.alloc("malloc", 77_777, True) for _ in range(5)]
+        ext.raw_churn_start(2)
+        try:
+            hs = [tmtrace.Snapshot.write_live(p, traces=True, background=True)
+                  for p in sys.argv[1:]]
+            for h in hs:
+                h.wait(300)
+        finally:
+            ext.raw_churn_stop()
+        for p in sys.argv[1:]:
+            snap = tmtrace.Snapshot.load(p)
+            native = [a for a, d in snap.domains.items() if d == 2**32 - 1]
+            assert set(blocks) <= set(native), (blocks, len(native))
+            assert all(snap.traces[a][0] == 77_777 for a in blocks)
+        print("ok")
+    """)
+    paths = [str(tmp_path / ("%d.tms" % i)) for i in range(3)]
+    r = subprocess.run([sys.executable, "-c", code] + paths, text=True,
+                       capture_output=True, timeout=WAIT)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
