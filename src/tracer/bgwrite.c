@@ -109,7 +109,7 @@ static void child_signals(const sigset_t *before)
 static void close_from(int from, int keep)
 {
 #ifdef SYS_close_range
-    if (keep < from || syscall(SYS_close_range, from, keep - 1, 0) == 0) {
+    if (keep <= from || syscall(SYS_close_range, from, keep - 1, 0) == 0) {
         if (syscall(SYS_close_range, keep < from ? from : keep + 1, ~0U,
                     0) == 0)
             return;
@@ -134,10 +134,9 @@ static int child_descriptors(int report)
             report = moved;
     }
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null >= 0) {
-        dup2(null, 0);
-        dup2(null, 1);
-    }
+    for (int fd = 0; null >= 0 && fd < 2; fd++)
+        if (fd != report)   /* it could not be moved: keep it */
+            dup2(null, fd);
     close_from(3, report);
     return report;
 }
