@@ -107,11 +107,6 @@ static inline size_t tmt_tt_dir_slot(uintptr_t chunk, size_t mask)
 }
 int tmt_tt_init(tmt_tracetab *tt);
 void tmt_tt_release(tmt_tracetab *tt);
-/* Insert or replace e (its domain too); *old gets the replaced entry
- * (addr 0 if none).  -1 on OOM (nothing changed). */
-int tmt_tt_put(tmt_tracetab *tt, const tmt_trace *e, tmt_trace *old);
-/* 1 and *old (if not NULL) if addr was traced, else 0. */
-int tmt_tt_remove(tmt_tracetab *tt, uintptr_t addr, tmt_trace *old);
 int tmt_tt_get(tmt_tracetab *tt, uintptr_t addr, tmt_trace *out);
 /* Set the domain of addr's trace: 1 if there is one, else 0. */
 int tmt_tt_set_domain(tmt_tracetab *tt, uintptr_t addr, uint32_t domain);
@@ -301,24 +296,48 @@ size_t tmt_pend_bytes_free(void);
 
 /* All below: caller holds the GIL (and has drained). */
 int tmt_tables_init(tmt_tables *t);
-/* Start loading addr's cell while other work goes on.  Only a holder of
- * the tables may call it (it reads the directory and a leaf). */
-static inline void tmt_trace_prefetch(uintptr_t addr)
+/* The leaf of chunk, or NULL (also while there is no directory: before
+ * enable(), or out of memory at a reset); it becomes the last leaf used,
+ * since a pool's events come in runs.  Only a holder of the tables may
+ * call it. */
+static inline __attribute__((always_inline)) tmt_tt_leaf *
+tmt_tt_leaf_of(tmt_tracetab *tt, uintptr_t chunk)
 {
-    const tmt_tracetab *tt = &tmt_S.tables.tt;
-    uintptr_t chunk = addr >> TMT_TT_CHUNK_SHIFT;
-    const tmt_tt_leaf *l = tt->last;
-    if (l == NULL || l->chunk != chunk) {
-        if (tt->dcap == 0)
-            return;
-        const tmt_tt_dirent *e = &tt->dir[tmt_tt_dir_slot(chunk, tt->dcap - 1)];
-        if (e->leaf == NULL || e->chunk != chunk)
-            return;
-        l = e->leaf;
+    tmt_tt_leaf *l = tt->last;
+    if (__builtin_expect(l != NULL && l->chunk == chunk, 1))
+        return l;
+    if (tt->dcap == 0)
+        return NULL;
+    size_t mask = tt->dcap - 1;
+    for (size_t i = tmt_tt_dir_slot(chunk, mask);; i = (i + 1) & mask) {
+        tmt_tt_dirent *d = &tt->dir[i];
+        if (d->leaf == NULL)
+            return NULL;
+        if (d->chunk == chunk) {
+            tt->last = d->leaf;
+            return d->leaf;
+        }
     }
-    uint32_t key = (uint32_t)((addr >> 4) & ((1u << TMT_TT_DIRECT_BITS) - 1)) + 1;
-    __builtin_prefetch(&l->cell[l->ncells == (1u << TMT_TT_DIRECT_BITS)
-                                    ? key - 1 : tmt_tt_home(key, l->ncells)], 1);
+}
+/* The leaf whose cells may hold addr's trace, with the cell starting to
+ * load while other work goes on; NULL if no cell can (addr's chunk has
+ * no leaf, or addr is not a multiple of 16: those live in the side
+ * map).  Only a holder of the tables may call it, and the leaf is valid
+ * until the table next changes: a free looks its block up once, before
+ * calling the allocator, and removes the trace after (tracetab.c's
+ * tmt_trace_remove_in). */
+static inline __attribute__((always_inline)) tmt_tt_leaf *
+tmt_trace_prefetch(uintptr_t addr)
+{
+    if (addr & 15)
+        return NULL;
+    tmt_tt_leaf *l = tmt_tt_leaf_of(&tmt_S.tables.tt, addr >> TMT_TT_CHUNK_SHIFT);
+    if (l != NULL) {
+        uint32_t key = (uint32_t)((addr >> 4) & ((1u << TMT_TT_DIRECT_BITS) - 1)) + 1;
+        __builtin_prefetch(&l->cell[l->ncells == (1u << TMT_TT_DIRECT_BITS)
+                                        ? key - 1 : tmt_tt_home(key, l->ncells)], 1);
+    }
+    return l;
 }
 /* Interns a captured traceback (needs the GIL when n > 0: code objects
  * are INCREF'd and filenames read).  TMT_TB_NONE on OOM. */
@@ -327,30 +346,23 @@ uint32_t tmt_tb_intern(const tmt_rawframe *f, int n);
  * reference to it). */
 int tmt_code_known(PyObject *code);
 /* tmt_tb_keep (above, after tmt_S): the filter decision, cached. */
-int tmt_trace_add(uintptr_t addr, size_t size, uint32_t tb);
-/* The same, the trace in domain (0, or TMS_DOMAIN_NATIVE, ...). */
+/* Trace a block of size bytes at traceback tb in domain (0, or
+ * TMS_DOMAIN_NATIVE, ...), replacing any trace at addr; -1 on OOM.
+ * tracetab.c: the table and the traced-size bookkeeping in one call. */
 int tmt_trace_add_in(uintptr_t addr, size_t size, uint32_t tb,
                      uint32_t domain);
-/* Removes the trace at addr; 1 and *old if there was one, else 0. */
+/* Removes the trace at addr; 1 and *old (if not NULL) if there was one,
+ * else 0.  A free of an untraced block costs only the lookup. */
 int tmt_trace_remove(uintptr_t addr, tmt_trace *old);
+/* The same for a free, with addr's leaf as tmt_trace_prefetch gave it
+ * (not NULL: then there is no cell to remove), the table unchanged
+ * since. */
+int tmt_trace_remove_in(tmt_tt_leaf *l, uintptr_t addr);
 /* The trace at addr into *out (if not NULL): 1, or 0 if none. */
 int tmt_trace_get(uintptr_t addr, tmt_trace *out);
 /* The domain an extension also reported addr's block in (0: none); 1 if
  * addr is traced (tracetab.c keeps it beside the cell). */
 int tmt_trace_set_domain(uintptr_t addr, uint32_t domain);
-/* tmt_trace_remove(addr, NULL) for a free: inline when addr's chunk has
- * no leaf (the usual case of a free when sampling keeps the table
- * sparse: no call). */
-static inline void tmt_trace_forget(uintptr_t addr)
-{
-    const tmt_tracetab *tt = &tmt_S.tables.tt;
-    if (tt->count == 0)
-        return;
-    if ((addr & 15) == 0 && tt->dcap &&
-        tt->dir[tmt_tt_dir_slot(addr >> TMT_TT_CHUNK_SHIFT, tt->dcap - 1)].leaf == NULL)
-        return;
-    tmt_trace_remove(addr, NULL);
-}
 /* Open-addressing address maps of full entries (tables.c), for the
  * pending map, extension domains and the trace table's side map: linear
  * probing, backward-shift deletion. */

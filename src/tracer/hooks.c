@@ -294,7 +294,6 @@ static int trace_new(const tmt_domain *d, void *ptr, size_t size)
         }
         n = 0;
     }
-    tmt_trace_prefetch((uintptr_t)ptr);   /* ours now: tracetab.c's cell */
     tmt_drain_if_needed();
     if (!tmt_S.tracing)
         return 0;
@@ -487,9 +486,9 @@ void *h_realloc(void *ctx, void *ptr, size_t size)
     return p;
 }
 
-/* Free.  Owning the tables: drain, free, then drop the trace (the miss
- * on its slot overlaps the allocator's work; see h_realloc for why the
- * order is safe).  Without them: record the removal first. */
+/* Free.  Owning the tables: drain, find the block's leaf and load its
+ * cell while the allocator frees, then drop the trace (h_realloc says
+ * why that order is safe).  Without them: record the removal first. */
 void h_free(void *ctx, void *ptr)
 {
     tmt_domain *d = ctx;
@@ -499,10 +498,13 @@ void h_free(void *ctx, void *ptr)
     }
     tls_guard = 1;
     if (owns_tables(d)) {
-        tmt_trace_prefetch((uintptr_t)ptr);
         tmt_drain_if_needed();
-        d->prev.free(d->prev.ctx, ptr);
-        tmt_trace_forget((uintptr_t)ptr);
+        tmt_tt_leaf *l = tmt_trace_prefetch((uintptr_t)ptr);
+        d->prev.free(d->prev.ctx, ptr);   /* changes no trace */
+        if (l != NULL)
+            tmt_trace_remove_in(l, (uintptr_t)ptr);
+        else if ((uintptr_t)ptr & 15)
+            tmt_trace_remove((uintptr_t)ptr, NULL); /* the side map's */
     } else {
         tmt_trace saved;
         tmt_pend_free((uintptr_t)ptr, &saved);

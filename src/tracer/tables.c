@@ -9,7 +9,7 @@
  * uint32 ids; they are only dropped all at once (clear_traces, disable). */
 #include "core.h"
 #include "tm_hash.h"
-#include "tasks.h"
+#include "traced.h"
 
 #include "tmt_alloc.h"
 
@@ -202,18 +202,12 @@ int tmt_trace_set_domain(uintptr_t addr, uint32_t domain)
     return tmt_tt_set_domain(&tmt_S.tables.tt, addr, domain);
 }
 
-/* A traceback's live blocks (the peak's picture, peak.c): sampled blocks
- * count as the estimate they stand for (libtma's rule), so the PEAK
- * entries of a sampled snapshot are estimates like its STAT entries.
- * The interval does not change while traces exist (tmt_set_sampling
- * clears them), so a removal subtracts exactly what the addition added. */
-static inline void live_account(tmt_tb *tb, uintptr_t addr, size_t size,
-                                int sign)
+/* traced.h's sampled case: the estimate a sampled block stands for. */
+void tmt_live_sampled(tmt_tb *tb, uintptr_t addr, size_t size, int sign,
+                      size_t iv)
 {
-    uint64_t es = size, ec = 1;
-    size_t iv = __atomic_load_n(&tmt_S.sample_interval, __ATOMIC_RELAXED);
-    if (iv != 0)
-        tma_sample_estimate(iv, size, addr, &es, &ec);
+    uint64_t es, ec;
+    tma_sample_estimate(iv, size, addr, &es, &ec);
     if (sign > 0) {
         tb->live_size += es;
         tb->live_count += ec;
@@ -221,68 +215,6 @@ static inline void live_account(tmt_tb *tb, uintptr_t addr, size_t size,
         tb->live_size -= es;
         tb->live_count -= ec;
     }
-}
-
-/* A new trace of size bytes at traceback tb replaced *old (old->addr 0:
- * none): the traced size, the live sums per traceback and the peak.
- * Every change of the traced size passes here or in traced_sub (hooks,
- * realloc, the pending-map drain, extension blocks): the one place a
- * scheduled task can notice it is due.  One load while none is
- * scheduled. */
-static inline __attribute__((always_inline)) void
-traced_add(tmt_tables *t, const tmt_trace *old, uint32_t tb,
-                       uintptr_t addr, size_t size)
-{
-    if (old->addr) {
-        t->traced -= old->size;
-        live_account(&t->tbs[old->tb], old->addr, old->size, -1);
-    }
-    live_account(&t->tbs[tb], addr, size, 1);
-    t->traced += size;
-    if (t->traced > t->peak) {
-        t->peak = t->traced;
-        if (t->traced >= t->pk_next)   /* rare: see peak.c for the rule */
-            tmt_peak_record();
-    }
-    tmt_tasks_check(t->traced);
-}
-
-static inline __attribute__((always_inline)) void
-traced_sub(tmt_tables *t, const tmt_trace *o)
-{
-    t->traced -= o->size;
-    live_account(&t->tbs[o->tb], o->addr, o->size, -1);
-    tmt_tasks_check(t->traced);
-}
-
-int tmt_trace_add(uintptr_t addr, size_t size, uint32_t tb)
-{
-    return tmt_trace_add_in(addr, size, tb, 0);
-}
-
-int tmt_trace_add_in(uintptr_t addr, size_t size, uint32_t tb,
-                     uint32_t domain)
-{
-    tmt_tables *t = &tmt_S.tables;
-    tmt_trace e = {addr, size, tb, domain}, old;
-    if (tmt_tt_put(&t->tt, &e, &old) < 0)
-        return -1;
-    /* A replaced trace is a block we never saw freed (its free bypassed
-     * the hooks, or it was resized in place). */
-    traced_add(t, &old, tb, addr, size);
-    return 0;
-}
-
-int tmt_trace_remove(uintptr_t addr, tmt_trace *old)
-{
-    tmt_tables *t = &tmt_S.tables;
-    tmt_trace o;
-    if (!tmt_tt_remove(&t->tt, addr, &o))
-        return 0;
-    traced_sub(t, &o);
-    if (old)
-        *old = o;
-    return 1;
 }
 
 /* ---- extension-tracked blocks ---------------------------------------- */
@@ -313,7 +245,7 @@ int tmt_ext_add(unsigned int domain, uintptr_t addr, size_t size, uint32_t tb)
     tmt_trace e = {addr, size, tb}, old;
     if (m == NULL || addr == 0 || tmt_map_put(&m->tab, &m->cap, &m->count, &e, &old) < 0)
         return -1;
-    traced_add(t, &old, tb, addr, size); /* tracked again: the new size holds */
+    tmt_traced_replace(t, &old, tb, addr, size); /* tracked again: the new size holds */
     return 0;
 }
 
@@ -324,7 +256,7 @@ int tmt_ext_remove(unsigned int domain, uintptr_t addr)
     tmt_trace o;
     if (m == NULL || !tmt_map_remove(m->tab, m->cap, &m->count, addr, &o))
         return 0;
-    traced_sub(t, &o);
+    tmt_traced_gone(t, o.tb, o.addr, o.size);
     return 1;
 }
 

@@ -43,6 +43,7 @@
 #include "core.h"
 
 #include "tmt_alloc.h"
+#include "traced.h"
 
 #define TT_KEY_MASK 0x7FFu           /* granule + 1; 0: empty cell */
 #define TT_SIZE_SHIFT 11
@@ -279,7 +280,8 @@ static inline uint64_t *leaf_slot(tmt_tt_leaf *l, uint32_t key)
 }
 
 /* Empty the cell at i (backward-shift deletion: no tombstones). */
-static void leaf_erase(tmt_tt_leaf *l, uint32_t i)
+static inline __attribute__((always_inline)) void
+leaf_erase(tmt_tt_leaf *l, uint32_t i)
 {
     uint32_t n = l->ncells;
     if (n == TT_GRANULES) {
@@ -352,9 +354,7 @@ void tmt_tt_release(tmt_tracetab *tt)
     memset(tt, 0, sizeof *tt);
 }
 
-static __attribute__((noinline)) int put_slow(tmt_tracetab *tt,
-                                             const tmt_trace *e,
-                                             tmt_trace *old)
+static int put_slow(tmt_tracetab *tt, const tmt_trace *e, tmt_trace *old)
 {
     old->addr = 0;
     if (tt->dcap == 0 || e->addr == 0)
@@ -430,9 +430,7 @@ static void leaf_after_remove(tmt_tracetab *tt, tmt_tt_leaf *l)
     }
 }
 
-static __attribute__((noinline)) int remove_slow(tmt_tracetab *tt,
-                                                uintptr_t addr,
-                                                tmt_trace *old)
+static int remove_slow(tmt_tracetab *tt, uintptr_t addr, tmt_trace *old)
 {
     tmt_trace o;
     if (tt->dcap == 0 || addr == 0)
@@ -549,76 +547,102 @@ size_t tmt_tt_free_bytes(const tmt_tracetab *tt)
                sizeof(uint64_t);
 }
 
-/* ---- the fast paths ----------------------------------------------------
- * The common event: an aligned block of a plain size whose chunk's leaf
- * is the last one used or sits in its home directory slot, with no resize
- * due.  Everything else goes to put_slow / remove_slow. */
+/* ---- the allocators' traces: one path per event ------------------------
+ * Adding and removing a trace are the table's common case and the
+ * traced-size bookkeeping (traced.h) in one call each, the block looked
+ * up once: an aligned block of a plain size, whose chunk has a leaf, with
+ * no resize due and (adding) no trace at that address already.  A free
+ * passes the leaf it looked up before calling the allocator (core.h's
+ * tmt_trace_prefetch).  Everything else goes out of line to put_slow /
+ * remove_slow, which handle every case. */
 
-static inline tmt_tt_leaf *leaf_quick(tmt_tracetab *tt, uintptr_t chunk)
+static inline tmt_tt_leaf *leaf_at(uintptr_t addr)
 {
-    tmt_tt_leaf *l = tt->last;
-    if (l != NULL && l->chunk == chunk)
-        return l;
-    size_t mask = tt->dcap - 1;
-    for (size_t i = tmt_tt_dir_slot(chunk, mask);; i = (i + 1) & mask) {
-        tmt_tt_dirent *d = &tt->dir[i];
-        if (d->leaf == NULL)
-            return NULL;
-        if (d->chunk == chunk) {
-            tt->last = d->leaf;
-            return d->leaf;
-        }
-    }
+    return (addr & 15) ? NULL
+                       : tmt_tt_leaf_of(&tmt_S.tables.tt,
+                                        addr >> TMT_TT_CHUNK_SHIFT);
 }
 
-int tmt_tt_put(tmt_tracetab *tt, const tmt_trace *e, tmt_trace *old)
+static __attribute__((noinline)) int add_slow(uintptr_t addr, size_t size,
+                                             uint32_t tb, uint32_t domain)
 {
-    uintptr_t a = e->addr;
-    int native = e->domain == TMS_DOMAIN_NATIVE;
-    if ((a & 15) != 0 || a == 0 || tt->dcap == 0 || e->size >= TT_ESC ||
-        e->tb > TT_TB_MAX || (e->domain != 0 && !native))
-        return put_slow(tt, e, old);
-    tmt_tt_leaf *l = leaf_quick(tt, a >> TMT_TT_CHUNK_SHIFT);
-    if (l == NULL || l->count + 1u > l->grow_at)
-        return put_slow(tt, e, old);
-    uint32_t key = (uint32_t)((a >> 4) & (TT_GRANULES - 1)) + 1;
-    uint64_t *p = leaf_slot(l, key);
-    uint64_t c = *p;
-    if (c != 0) {     /* resized in place, or a free we never saw */
-        if (cell_size(c) == TT_ESC)
-            return put_slow(tt, e, old);
-        *old = (tmt_trace){a, cell_size(c), cell_tb(c), cell_domain(c)};
-        *p = cell_make(key, (uint32_t)e->size, e->tb, native);
-        return 0;
-    }
-    *p = cell_make(key, (uint32_t)e->size, e->tb, native);
-    if (l->count++ == 0)
-        tt->nempty--;
-    tt->count++;
-    old->addr = 0;
+    tmt_tables *t = &tmt_S.tables;
+    tmt_trace e = {addr, size, tb, domain}, old;
+    if (put_slow(&t->tt, &e, &old) < 0)
+        return -1;
+    tmt_traced_replace(t, &old, tb, addr, size);
     return 0;
 }
 
-int tmt_tt_remove(tmt_tracetab *tt, uintptr_t addr, tmt_trace *old)
+int tmt_trace_add_in(uintptr_t addr, size_t size, uint32_t tb,
+                     uint32_t domain)
 {
-    if ((addr & 15) != 0 || addr == 0 || tt->dcap == 0)
-        return remove_slow(tt, addr, old);
-    tmt_tt_leaf *l = leaf_quick(tt, addr >> TMT_TT_CHUNK_SHIFT);
-    if (l == NULL)
-        return remove_slow(tt, addr, old);
+    tmt_tables *t = &tmt_S.tables;
+    int native = domain == TMS_DOMAIN_NATIVE;
+    tmt_tt_leaf *l = addr != 0 ? leaf_at(addr) : NULL;
+    /* l is NULL for an address that is 0 or not a multiple of 16 too */
+    if (__builtin_expect(l == NULL || size >= TT_ESC || tb > TT_TB_MAX ||
+                         (domain != 0 && !native) || l->count >= l->grow_at,
+                         0))
+        return add_slow(addr, size, tb, domain);
     uint32_t key = (uint32_t)((addr >> 4) & (TT_GRANULES - 1)) + 1;
-    uint64_t *p = leaf_find(l, key);
+    uint64_t *p = leaf_slot(l, key);
+    /* A trace there already: resized in place, or a free we never saw. */
+    if (__builtin_expect(*p != 0, 0))
+        return add_slow(addr, size, tb, domain);
+    *p = cell_make(key, (uint32_t)size, tb, native);
+    if (l->count++ == 0)
+        t->tt.nempty--;
+    t->tt.count++;
+    tmt_traced_new(t, tb, addr, size);
+    return 0;
+}
+
+static __attribute__((noinline)) int rm_slow(uintptr_t addr, tmt_trace *old)
+{
+    tmt_tables *t = &tmt_S.tables;
+    tmt_trace o;
+    if (!remove_slow(&t->tt, addr, &o))
+        return 0;
+    tmt_traced_gone(t, o.tb, o.addr, o.size);
+    if (old)
+        *old = o;
+    return 1;
+}
+
+/* l: addr's leaf (aligned addr). */
+static inline __attribute__((always_inline)) int
+remove_common(tmt_tt_leaf *l, uintptr_t addr, tmt_trace *old)
+{
+    tmt_tables *t = &tmt_S.tables;
+    /* No cell: an untraced block, the one case of a free that only looks. */
+    uint64_t *p = leaf_find(l, (uint32_t)((addr >> 4) & (TT_GRANULES - 1)) + 1);
     if (p == NULL)
         return 0;
     uint64_t c = *p;
-    if (cell_size(c) == TT_ESC || l->count - 1u < l->low)
-        return remove_slow(tt, addr, old);
+    if (__builtin_expect(cell_size(c) == TT_ESC || l->count - 1u < l->low, 0))
+        return rm_slow(addr, old);
     leaf_erase(l, (uint32_t)(p - l->cell));
     l->count--;
-    tt->count--;
+    t->tt.count--;
+    if (__builtin_expect(l->count == 0, 0) && ++t->tt.nempty > 64 &&
+        t->tt.nempty * 2 > t->tt.dcount)
+        sweep_empty(&t->tt);
+    tmt_traced_gone(t, cell_tb(c), addr, cell_size(c));
     if (old)
         *old = (tmt_trace){addr, cell_size(c), cell_tb(c), cell_domain(c)};
-    if (l->count == 0 && ++tt->nempty > 64 && tt->nempty * 2 > tt->dcount)
-        sweep_empty(tt);
     return 1;
+}
+
+int tmt_trace_remove_in(tmt_tt_leaf *l, uintptr_t addr)
+{
+    return remove_common(l, addr, NULL);
+}
+
+int tmt_trace_remove(uintptr_t addr, tmt_trace *old)
+{
+    if (__builtin_expect(addr == 0 || (addr & 15) != 0, 0))
+        return rm_slow(addr, old);
+    tmt_tt_leaf *l = leaf_at(addr);
+    return l != NULL ? remove_common(l, addr, old) : 0;
 }

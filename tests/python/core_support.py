@@ -57,25 +57,11 @@ def collector_off():
 
 
 def consistent():
-    """Traced size equals the sum of the traces, read at one instant.
-
-    The program may free a block between two queries even with the
-    collector off: on 3.9 the type method cache is shared by all
-    interpreters, and the attribute lookup that finds the next query can
-    evict (and free) a name a subinterpreter interned.  So the functions
-    are bound first, the size is read on both sides of get_traces(), and a
-    read during which the heap moved is taken again."""
+    """Traced size equals the sum of the traces, read at one instant."""
     gc.collect()
-    get_traces, traced = tmtrace.get_traces, tmtrace.get_traced_memory
     with collector_off():
-        for _ in range(10):
-            before = traced()[0]
-            traces = get_traces()
-            size = traced()[0]
-            if before == size:
-                break
-        else:
-            return False   # the heap never stood still: not one instant
+        traces = tmtrace.get_traces()
+        size = tmtrace.get_traced_memory()[0]
     return sum(s for s, _ in traces.values()) == size
 
 
