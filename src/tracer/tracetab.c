@@ -188,7 +188,7 @@ static int dir_rebuild(tmt_tracetab *tt, size_t ncap, int sweep)
     tt->dcount = kept;
     if (sweep)
         tt->nempty = 0;
-    tt->last = NULL;
+    memset(tt->recent, 0, sizeof tt->recent);   /* leaves moved or freed */
     return 0;
 }
 
@@ -207,7 +207,7 @@ static __attribute__((noinline)) tmt_tt_leaf *leaf_add(tmt_tracetab *tt,
     tt->dcount++;
     tt->nempty++;   /* until the caller stores its cell */
     tt->cells += TT_MIN_CELLS;
-    tt->last = l;
+    tt->recent[chunk & (TMT_TT_RECENT - 1)] = l;
     return l;
 }
 
@@ -215,19 +215,8 @@ static __attribute__((noinline)) tmt_tt_leaf *leaf_add(tmt_tracetab *tt,
 static inline __attribute__((always_inline)) tmt_tt_leaf *
 leaf_of(tmt_tracetab *tt, uintptr_t chunk, int create)
 {
-    tmt_tt_leaf *l = tt->last;
-    if (l != NULL && l->chunk == chunk)
-        return l;
-    size_t mask = tt->dcap - 1;
-    for (size_t i = tmt_tt_dir_slot(chunk, mask);; i = (i + 1) & mask) {
-        tmt_tt_dirent *e = &tt->dir[i];
-        if (e->chunk == chunk && e->leaf != NULL) {
-            tt->last = e->leaf;
-            return e->leaf;
-        }
-        if (e->leaf == NULL)
-            return create ? leaf_add(tt, chunk) : NULL;
-    }
+    tmt_tt_leaf *l = tmt_tt_leaf_of(tt, chunk);
+    return l == NULL && create ? leaf_add(tt, chunk) : l;
 }
 
 /* Replace leaf l by a copy of ncells cells (it must hold l's cells). */
@@ -245,7 +234,7 @@ static tmt_tt_leaf *leaf_resize(tmt_tracetab *tt, tmt_tt_leaf *l,
     e->leaf = n;
     tt->cells = tt->cells + ncells - l->ncells;
     tmt_free(l);
-    tt->last = n;
+    tt->recent[n->chunk & (TMT_TT_RECENT - 1)] = n;   /* l's entry, if any */
     return n;
 }
 
