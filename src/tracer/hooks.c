@@ -279,7 +279,8 @@ tb_of_capture(tmt_tstate *ts, int n)
  * it was not traced (filtered out, tracing stopped, out of memory). */
 static int trace_new(const tmt_domain *d, void *ptr, size_t size)
 {
-    tmt_sf_upkeep();
+    if (__atomic_load_n(&tmt_sf_active, __ATOMIC_RELAXED))
+        tmt_sf_upkeep();
     int limit = __atomic_load_n(&tmt_S.limit, __ATOMIC_RELAXED);
     tmt_tls_fresh = (uintptr_t)ptr;   /* reftrace.c: a fresh block */
     tmt_tstate *ts = ts_get(limit);
@@ -303,7 +304,8 @@ static int trace_new(const tmt_domain *d, void *ptr, size_t size)
     if (tb == TMT_TB_NONE || !tmt_tb_keep(tb) ||
         tmt_trace_add_in((uintptr_t)ptr, size, tb, d->tag) != 0)
         return 0;
-    tmt_sf_note((uintptr_t)ptr);   /* before the block is handed out */
+    if (__atomic_load_n(&tmt_sf_active, __ATOMIC_RELAXED))
+        tmt_sf_note((uintptr_t)ptr);   /* before the block is handed out */
     return 1;
 }
 

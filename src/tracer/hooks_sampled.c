@@ -34,6 +34,7 @@ uint64_t tmt_sf_absent[(size_t)1 << (TMT_SF_BITS - 6)];
  * tmt_lock (atomically: one holder of each may note at once); a bit is
  * set only with both held, so no note can slip between a count reaching
  * zero and its bit. */
+int tmt_sf_active;           /* sampling: a superset of the next two */
 static int sf_live;          /* counts are kept: sampling is on */
 static int sf_stale;         /* a recount was put off (GIL) */
 static size_t sf_notes;      /* notes since the last recount */
@@ -242,6 +243,7 @@ void tmt_sf_upkeep(void)
 void tmt_sf_setting(size_t interval)
 {
     if (interval != 0) {
+        __atomic_store_n(&tmt_sf_active, 1, __ATOMIC_RELAXED);
         sf_rebuild();
         return;
     }
@@ -252,5 +254,6 @@ void tmt_sf_setting(size_t interval)
     __atomic_fetch_add(&sf_epoch, 1, __ATOMIC_RELAXED);
     for (size_t w = 0; w < SF_WORDS; w++)
         __atomic_store_n(&tmt_sf_absent[w], 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&tmt_sf_active, 0, __ATOMIC_RELAXED);
     tmt_unlock();
 }

@@ -129,6 +129,10 @@ static inline int tmt_sf_none(uintptr_t addr)
                   >> (b & 63)) & 1);
 }
 
+/* 1 while sampling (tmt_sf_setting, GIL): only then are counts kept or a
+ * recount due, so the full hooks test it inline and skip both calls
+ * below, under the same GIL, while exact tracing. */
+extern int tmt_sf_active;
 /* A trace may exist at addr from now on (tmt_lock or the tables' GIL;
  * before the block is handed out). */
 void tmt_sf_note(uintptr_t addr);
