@@ -25,12 +25,18 @@
 #  include <internal/pycore_frame.h>
 #  if PY_VERSION_HEX >= 0x030C0000
 #    include <internal/pycore_interp.h>
+#  else
+#    include <internal/pycore_pystate.h>
 #  endif
 #  pragma GCC diagnostic pop
 #endif
 
 #if PY_VERSION_HEX >= 0x030D0000
 #  define TMT_TSTATE() PyThreadState_GetUnchecked()
+#elif PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+/* 3.11's current thread state is one field of _PyRuntime (exported):
+ * read inline, as CPython does, not through a call per traced block. */
+#  define TMT_TSTATE() _PyThreadState_GET()
 #else
 #  define TMT_TSTATE() _PyThreadState_UncheckedGet()
 #endif
