@@ -272,6 +272,12 @@ static inline size_t tmt_module_bytes(void)
 void tmt_set_traceback_limit(int limit);
 /* Arena bytes (tmt_lock taken here). */
 size_t tmt_arena_bytes(void);
+/* arenas.c: count the arenas made while tracing (GIL; idempotent); stop
+ * where our hook is still on top (GIL); forget them all (tmt_lock held:
+ * a reset). */
+void tmt_arenas_install(void);
+void tmt_arenas_uninstall(void);
+void tmt_arenas_forget(void);
 
 void tmt_lock(void);
 void tmt_unlock(void);

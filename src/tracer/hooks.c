@@ -591,53 +591,6 @@ int tmt_call_with_obj_unhooked(int (*fn)(void *), void *arg)
     return r;
 }
 
-/* ---- arenas: live bytes of arenas allocated while tracing -------------- */
-static PyObjectArenaAllocator prev_arena;
-static int arena_installed;
-static void **arenas;
-static size_t narenas, caparenas;
-
-static void *h_arena_alloc(void *ctx, size_t size)
-{
-    (void)ctx;
-    void *p = prev_arena.alloc(prev_arena.ctx, size);
-    if (p != NULL && tracing()) {
-        tmt_lock();
-        if (narenas == caparenas) {
-            size_t ncap = caparenas ? caparenas * 2 : 64;
-            void **n = tmt_malloc(ncap * sizeof *n);
-            if (n != NULL) {
-                if (narenas)
-                    memcpy(n, arenas, narenas * sizeof *n);
-                tmt_free(arenas);
-                arenas = n;
-                caparenas = ncap;
-            }
-        }
-        if (narenas < caparenas) {
-            arenas[narenas++] = p;
-            tmt_S.arena_size += size;
-        }
-        tmt_unlock();
-    }
-    return p;
-}
-
-static void h_arena_free(void *ctx, void *ptr, size_t size)
-{
-    (void)ctx;
-    tmt_lock();
-    for (size_t i = 0; i < narenas; i++) {
-        if (arenas[i] == ptr) {
-            arenas[i] = arenas[--narenas];
-            tmt_S.arena_size -= size;
-            break;
-        }
-    }
-    tmt_unlock();
-    prev_arena.free(prev_arena.ctx, ptr, size);
-}
-
 /* ---- enable / disable / clear ------------------------------------------ */
 
 int tmt_hooks_enable(void)
@@ -662,12 +615,7 @@ int tmt_hooks_enable(void)
         PyMem_SetAllocator(d->dom, &mine);
         d->installed = 1;
     }
-    if (!arena_installed) {
-        PyObject_GetArenaAllocator(&prev_arena);
-        PyObjectArenaAllocator mine = {NULL, h_arena_alloc, h_arena_free};
-        PyObject_SetArenaAllocator(&mine);
-        arena_installed = 1;
-    }
+    tmt_arenas_install();
     tmt_extblocks_install(); /* without it only the allocators are seen */
     tmt_native_install();    /* if native mode is on */
     tmt_lock();
@@ -686,8 +634,7 @@ static void reset_tables(void)
     tmt_lock();
     tmt_pend_clear();
     tmt_tables_detach(&old);
-    narenas = 0;
-    tmt_S.arena_size = 0;
+    tmt_arenas_forget();
     tmt_unlock();
     tmt_tables_release(&old);
 }
@@ -746,14 +693,7 @@ void tmt_hooks_disable(void)
             d->installed = 0;
         }
     }
-    if (arena_installed) {
-        PyObjectArenaAllocator cur;
-        PyObject_GetArenaAllocator(&cur);
-        if (cur.alloc == h_arena_alloc) {
-            PyObject_SetArenaAllocator(&prev_arena);
-            arena_installed = 0;
-        }
-    }
+    tmt_arenas_uninstall();
     reset_tables();
 }
 
