@@ -405,8 +405,11 @@ uint32_t tmt_current_tb(void)
 }
 
 /* A new block: trace_new itself finds out (while capturing frames)
- * whether this thread's interpreter owns the tables. */
-static void added(const tmt_domain *d, void *p, size_t size)
+ * whether this thread's interpreter owns the tables.  Inline in each
+ * hook (gcc stopped doing it on its own as hooks.c grew: a call more per
+ * block). */
+static inline __attribute__((always_inline)) void
+added(const tmt_domain *d, void *p, size_t size)
 {
     if (d->raw && !tmt_holds_gil())
         pend_added(d, p, size);
