@@ -18,7 +18,9 @@ addresses, one traceback, constant sizes: the file compresses very well);
 "random" keeps N bytes objects of random sizes 16-1024 out of 2N
 allocated, every other one freed at random (scattered addresses, varied
 sizes).  --untraced-gb G first fills G GB of numpy arrays before tracing
-starts: the fork's pause grows with the process's memory, not the traces.
+starts: the fork's pause grows with the process's memory, not the traces
+(numpy puts big arrays on transparent huge pages where the kernel allows
+it; NUMPY_MADVISE_HUGEPAGE=0 gives the 4 KiB pages most heaps have).
 
     PYTHONPATH=build/src/tracer:src/tracer python bench/bench_snapshot_memory.py \
         [--blocks 1000000,3000000] [--modes whole,streamed,background] \
@@ -136,6 +138,18 @@ def background(tmtrace, path, base, keep, data, ballast):
     tmtrace.Snapshot.write_live(fg, traces=True)   # the same heap
     t3 = time.perf_counter()
     os.unlink(fg)
+    t6 = time.perf_counter()   # the pause without the (Python) metrics
+    h = tmtrace.Snapshot.write_live(fg, traces=True, metrics=False,
+                                    background=True)
+    t7 = time.perf_counter() - t6
+    h.wait()
+    os.unlink(fg)
+    t4 = time.perf_counter()   # the floor: a bare fork of this process
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    t5 = time.perf_counter()
+    os.waitpid(pid, 0)
     del keep
     ntraces = len(tmtrace.Snapshot.load(path).traces)
     z = zstd_alone(path)
@@ -144,10 +158,10 @@ def background(tmtrace, path, base, keep, data, ballast):
              "(foreground %.1fx)" % (z[0], z[1] / 1e6, (t1 - t0) / z[0],
                                      (t3 - t2) / z[0]) if z else "")
     print("background %-7s %9d traces, RSS %.2f GB (%.1f GB untraced): "
-          "pause %.4f s, wait() after %.3f s, foreground pause %.3f s, "
-          "parent +%.1f MB%s" % (data, ntraces, rss("VmRSS:") / 1e9, gb,
-                                 t1 - t0, t2 - t0, t3 - t2, extra / 1e6,
-                                 ratio))
+          "pause %.4f s (metrics=False %.4f s, os.fork alone %.4f s), "
+          "wait() after %.3f s, foreground pause %.3f s, parent +%.1f MB%s"
+          % (data, ntraces, rss("VmRSS:") / 1e9, gb, t1 - t0, t7, t5 - t4,
+             t2 - t0, t3 - t2, extra / 1e6, ratio))
 
 
 def main():
