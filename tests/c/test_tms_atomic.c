@@ -158,6 +158,54 @@ static void test_success(void)
     unlink(path);
 }
 
+/* tms_writer_add_snapshot writes what tms_snapshot_save writes, byte for
+ * byte, and tms_writer_temp_name names the temporary file while it is
+ * written: none on a file system with O_TMPFILE (nothing to remove if
+ * the writer is killed), else a ".tms-" name beside the target that
+ * exists until the close renames it. */
+static void test_add_snapshot_and_temp_name(void)
+{
+    char a[256], b[256];
+    tms_snapshot *s = tu_sample();
+    tms_writer *w = NULL;
+    tms_error err;
+    snprintf(a, sizeof a, "%s/save.tms", dir);
+    snprintf(b, sizeof b, "%s/add.tms", dir);
+    CHECK("save", tms_snapshot_save(s, a, NULL) == 0);
+    CHECK("open", tms_writer_open_path(&w, b, &s->header, &err) == 0);
+    const char *t = tms_writer_temp_name(w);
+    CHECK("the temporary is unnamed or a .tms- name that exists",
+          t == NULL || (strstr(t, "/.tms-") != NULL && access(t, F_OK) == 0));
+    CHECK("add_snapshot", tms_writer_add_snapshot(w, s, &err) == 0);
+    CHECK("close", tms_writer_close(w, &err) == 0);
+    CHECK("no temporary is left", t == NULL || access(t, F_OK) != 0);
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int same = fa != NULL && fb != NULL;
+    while (same) {
+        int ca = fgetc(fa), cb = fgetc(fb);
+        same = ca == cb;
+        if (ca == EOF)
+            break;
+    }
+    CHECK("the same bytes as tms_snapshot_save", same);
+    if (fa)
+        fclose(fa);
+    if (fb)
+        fclose(fb);
+    CHECK("a buffer writer has no temporary file",
+          tms_writer_open_buffer(&w, &s->header, NULL) == 0 &&
+          tms_writer_temp_name(w) == NULL);
+    tms_writer_abort(w);
+    CHECK("no snapshot is ARG",
+          tms_writer_open_buffer(&w, &s->header, NULL) == 0 &&
+          tms_writer_add_snapshot(w, NULL, &err) == TMS_E_ARG);
+    tms_writer_abort(w);
+    CHECK("and NULL has no name", tms_writer_temp_name(NULL) == NULL);
+    unlink(a);
+    unlink(b);
+    tms_snapshot_free(s);
+}
+
 /* Valid names of NAME_MAX bytes: the temporary name must not be longer
  * than the file system allows (it used to be the name plus 8). */
 static void test_long_names(void)
@@ -310,6 +358,7 @@ int main(void)
     test_failed_write();
     test_fd_write_error();
     test_success();
+    test_add_snapshot_and_temp_name();
     test_long_names();
     test_mode();
     test_errno_kept();
