@@ -90,6 +90,25 @@ def test_background_file_is_the_instant(tracer, tmp_path):
     del keep, later
 
 
+def test_tracing_disabled_while_writing(tracer, tmp_path):
+    """disable() in the program frees its tables; the child's copy is
+    whole, and the file is still the instant of the call."""
+    keep = [core_alloc.make_bytes(500 + i % 40) for i in range(30_000)]
+    bg, whole = tmp_path / "bg.tms", tmp_path / "whole.tms"
+    h = start(bg, whole=whole, stop=True)
+    wait_stopped(h.pid)
+    tracer.disable()
+    more = [core_alloc.make_bytes(123) for _ in range(1000)]
+    os.kill(h.pid, signal.SIGCONT)
+    assert h.wait(WAIT) == str(bg)
+    b, w = resolved(decode(bg)), resolved(decode(whole))
+    assert len(b["traces"]) >= 30_000
+    for key in ("traces", "stats", "peak", "functions", "metrics"):
+        assert b[key] == w[key], key
+    tracer.enable()   # as the fixture left it
+    del keep, more
+
+
 def peak_named(d):
     strs, frames, tbs = d["strings"], d["frames"], d["tracebacks"]
     peak = dict(d["peak"])
