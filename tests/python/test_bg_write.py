@@ -358,7 +358,11 @@ def test_with_live_endpoint(tracer, tmp_path):
         s.settimeout(WAIT)
         s.connect(sock)
         s.sendall(b"stats\n")
-        head = s.recv(16)
+        head = b""
+        while len(head) < 16:
+            got = s.recv(16 - len(head))
+            assert got, head
+            head += got
         s.close()
         assert head[:4] == b"TMTW"
     finally:
