@@ -280,6 +280,8 @@ leaf_erase(tmt_tt_leaf *l, uint32_t i)
     for (uint32_t j = probe_next(i, n); l->cell[j] != 0;
          j = probe_next(j, n)) {
         uint32_t k = tmt_tt_home((uint32_t)(l->cell[j] & TT_KEY_MASK), n);
+        if (k == j)
+            continue;   /* at home, the usual case: it stays */
         /* Move j back to the hole i unless its home k lies in (i, j]. */
         int stays = (i <= j) ? (i < k && k <= j) : (i < k || k <= j);
         if (!stays) {
