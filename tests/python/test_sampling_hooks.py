@@ -118,14 +118,20 @@ def test_recount_during_a_moving_resize(sampling):
     for _round in range(32):
         # Blocks in a row have hashes apart (the hash is Fibonacci's):
         # pairs are found between two rows, pymalloc's and malloc's.
-        others = {sf_hash(buffer_address(b)): b
-                  for b in [bytearray(SMALL - 1) for _ in range(4000)]}
+        # How many pairs a row gives depends on where the allocator puts
+        # blocks (under ASan: about half as many): rows are added until
+        # there are enough.
         pairs = []
-        for a in [bytearray(size - 1) for _ in range(10000)]:
-            b = others.pop(sf_hash(buffer_address(a)), None)
-            if b is not None:
-                pairs.append((a, b))
-        del others, a, b
+        for _row in range(8):
+            others = {sf_hash(buffer_address(b)): b
+                      for b in [bytearray(SMALL - 1) for _ in range(4000)]}
+            for a in [bytearray(size - 1) for _ in range(10000)]:
+                b = others.pop(sf_hash(buffer_address(a)), None)
+                if b is not None:
+                    pairs.append((a, b))
+            del others, a, b
+            if len(pairs) > 200:
+                break
         for _ in range(12000):          # a recount now: its period is the
             t = bytearray(size - 1)     # traces there, the pairs' and few
             del t                       # others
